@@ -1,0 +1,29 @@
+"""Errors meant for a person: each message says what is wrong and what to do about it.
+
+The app shows these with ``st.error`` and the CLI prints them on one line (exit status 2);
+any other exception is a bug in GENRE.
+"""
+
+
+class GenreError(Exception):
+    """Base class of every error whose message is written for the user."""
+
+
+class DataError(GenreError):
+    """A data file or table cannot be used as given (missing column, bad encoding, empty...)."""
+
+
+class ConfigError(GenreError):
+    """A configuration value or file is invalid."""
+
+
+class NotFittedError(GenreError):
+    """A model was used before ``fit``."""
+
+
+class EncoderError(GenreError):
+    """An encoder cannot be loaded or run (e.g. a hub model while offline)."""
+
+
+class LLMError(GenreError):
+    """A language model client failed (server down, timeout, malformed reply)."""
