@@ -42,3 +42,68 @@ def top_k(scores: np.ndarray, k: int, seen: sp.spmatrix | None = None) -> np.nda
         order = np.lexsort((chosen, -row[chosen]))
         result[r] = chosen[order]
     return result
+
+
+def normalize(scores: np.ndarray, method: str = "minmax", seen: sp.spmatrix | None = None) -> np.ndarray:
+    """Per-user normalised copy of ``scores`` so that algorithms on different scales can be mixed.
+
+    Statistics are taken over each user's *unseen* items (seen items are excluded from the
+    ranking anyway and would otherwise dominate, e.g. EASE's scores of history items).
+    ``"minmax"`` maps to [0, 1]; ``"zscore"`` to mean 0 / std 1; ``"rank"`` to the item's rank
+    share in [0, 1] (best = 1); ``"none"`` leaves scores as they are.
+    """
+    block = np.asarray(scores, dtype=np.float32)
+    if method == "none":
+        return block.copy()
+    masked = mask_seen(block, seen)
+    candidates = np.isfinite(masked)
+    if method == "rank":
+        order = np.argsort(np.where(candidates, masked, -np.inf), axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(block.shape[1])[None, :], axis=1)
+        return (ranks / max(block.shape[1] - 1, 1)).astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        filled = np.where(candidates, masked, np.nan)
+        if method == "minmax":
+            low = np.nanmin(filled, axis=1, keepdims=True)
+            span = np.nanmax(filled, axis=1, keepdims=True) - low
+            out = (block - low) / np.where(span > 0, span, 1.0)
+        elif method == "zscore":
+            mean = np.nanmean(filled, axis=1, keepdims=True)
+            std = np.nanstd(filled, axis=1, keepdims=True)
+            out = (block - mean) / np.where(std > 0, std, 1.0)
+        else:
+            raise ValueError(f"unknown normalisation {method!r}; use minmax, zscore, rank or none")
+    return np.nan_to_num(out, nan=0.0).astype(np.float32)
+
+
+def soften(scores: np.ndarray, temperature: float | None) -> np.ndarray:
+    """Per-user softmax with ``temperature`` (None = unchanged): low T sharpens, high T flattens."""
+    if temperature is None:
+        return scores
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    shifted = (scores - scores.max(axis=1, keepdims=True)) / temperature
+    weights = np.exp(shifted)
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def contributions(blocks: dict[str, np.ndarray], weights: dict[str, float]) -> dict[str, np.ndarray]:
+    """Each algorithm's weighted share of the fused score (they sum to ``fuse``'s output)."""
+    return {name: np.float32(weights.get(name, 0.0)) * block for name, block in blocks.items()}
+
+
+def fuse(blocks: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Weighted sum of already-normalised score blocks (same shape); weights need not sum to 1."""
+    if not blocks:
+        raise ValueError("nothing to fuse: no score blocks")
+    unknown = set(weights) - set(blocks)
+    if unknown:
+        raise ValueError(f"weights name algorithms without scores: {sorted(unknown)}")
+    shape = next(iter(blocks.values())).shape
+    total = np.zeros(shape, dtype=np.float32)
+    for name, block in blocks.items():
+        weight = float(weights.get(name, 0.0))
+        if weight:
+            total += np.float32(weight) * block
+    return total

@@ -1,0 +1,7 @@
+"""python -m genre"""
+
+import sys
+
+from genre.cli import main
+
+sys.exit(main())

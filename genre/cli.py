@@ -1,0 +1,186 @@
+"""``python -m genre``: the app's runs, headless. The only module that reads argv.
+
+Errors meant for a person print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any, Sequence
+
+from genre.errors import GenreError
+
+log = logging.getLogger("genre")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        args.handler(args)
+    except GenreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m genre", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="detected preset, column mapping and counts of a dataset")
+    info.add_argument("paths", nargs="+", help="a folder or data files")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=cmd_info)
+
+    evaluate = sub.add_parser("evaluate", help="one algorithm's test metrics on a dataset")
+    evaluate.add_argument("paths", nargs="+")
+    evaluate.add_argument("--algorithm", default="popularity")
+    evaluate.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                          help="algorithm hyper-parameter (repeatable), e.g. --param l2=250")
+    evaluate.add_argument("--split", default="temporal")
+    evaluate.add_argument("--k", type=int, nargs="+", default=[10])
+    evaluate.add_argument("--seed", type=int, default=42)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    run = sub.add_parser("run", help="run a config: metrics per algorithm and for the mix; saved as a run")
+    run.add_argument("config")
+    run.add_argument("--json", action="store_true")
+    run.add_argument("--registry", help="run registry file (default: the user's data directory)")
+    run.add_argument("--no-save", action="store_true", help="do not save the run in the registry")
+    run.set_defaults(handler=cmd_run)
+
+    recommend = sub.add_parser("recommend", help="top-k for one user, with explanations")
+    recommend.add_argument("config")
+    recommend.add_argument("--user", required=True)
+    recommend.add_argument("-k", type=int, default=10)
+    recommend.add_argument("--json", action="store_true")
+    recommend.set_defaults(handler=cmd_recommend)
+
+    runs = sub.add_parser("runs", help="list saved runs, or compare some")
+    runs.add_argument("--compare", type=int, nargs="+", metavar="ID")
+    runs.add_argument("--registry")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(handler=cmd_runs)
+    return parser
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_info(args: argparse.Namespace) -> None:
+    from genre.data import load_dataset
+
+    dataset = load_dataset(_source(args.paths))
+    summary = dataset.summary()
+    _emit(summary, args.json, _format_summary)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from genre.config import AlgorithmConfig, DataConfig, RunConfig, SplitConfig
+    from genre.pipeline import Experiment
+
+    config = RunConfig(data=DataConfig(source=_source(args.paths)),
+                       split=SplitConfig(method=args.split),
+                       algorithms=[AlgorithmConfig(name=args.algorithm, params=_params(args.param))],
+                       seed=args.seed)
+    config.evaluation.ks = list(args.k)
+    config.validate()
+    if args.algorithm not in ("content", "content_to_cf", "two_tower", "profile"):
+        config.features.modalities = []  # no content needed: skip encoding
+    result = Experiment(config).run()
+    metrics = {k: float(v) for k, v in result.metrics.loc[args.algorithm].items()}
+    _emit(metrics, args.json, lambda m: "\n".join(f"{k:>20}  {v:.4f}" for k, v in m.items()))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from genre.config import load_config
+    from genre.pipeline import Experiment
+    from genre.runs import RunRegistry
+
+    config = load_config(args.config)
+    result = Experiment(config).run(progress=_stderr_progress if args.verbose else None)
+    record = result.to_json()
+    if not args.no_save:
+        record["run_id"] = RunRegistry(args.registry).save(result)
+    _emit(record, args.json, lambda r: _format_metrics(result.metrics) + _format_weights(r))
+
+
+def cmd_recommend(args: argparse.Namespace) -> None:
+    from genre.config import load_config
+    from genre.pipeline import Experiment
+
+    experiment = Experiment(load_config(args.config))
+    experiment.run()
+    frame = experiment.recommend(args.user, k=args.k, explain=True)
+    records = json.loads(frame.to_json(orient="records"))
+    _emit(records, args.json, lambda _: frame.drop(columns=["genres"]).to_string(index=False))
+
+
+def cmd_runs(args: argparse.Namespace) -> None:
+    from genre.runs import RunRegistry
+
+    registry = RunRegistry(args.registry)
+    frame = registry.compare(args.compare) if args.compare else registry.list()
+    if args.json:
+        print(frame.to_json(orient="split" if args.compare else "records"))
+    else:
+        print(frame.to_string() if len(frame) else "no saved runs yet")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _source(paths: list[str]) -> str | list[str]:
+    return paths[0] if len(paths) == 1 else list(paths)
+
+
+def _params(pairs: list[str]) -> dict[str, Any]:
+    """``name=value`` pairs; values parsed as YAML scalars (numbers, booleans, strings)."""
+    import yaml
+
+    params = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise GenreError(f"--param {pair!r}: write it as NAME=VALUE, e.g. l2=250")
+        name, value = pair.split("=", 1)
+        params[name.strip()] = yaml.safe_load(value)
+    return params
+
+
+def _emit(payload: Any, as_json: bool, formatter) -> None:
+    print(json.dumps(payload, indent=None if as_json else 2, default=str) if as_json else formatter(payload))
+
+
+def _format_summary(summary: dict) -> str:
+    lines = [f"{key}: {value}" for key, value in summary.items() if key != "notes"]
+    lines += [f"note: {note}" for note in summary.get("notes", [])]
+    return "\n".join(lines)
+
+
+def _format_metrics(metrics) -> str:
+    return metrics.to_string(float_format=lambda v: f"{v:.4f}") + "\n"
+
+
+def _format_weights(record: dict) -> str:
+    weights = ", ".join(f"{k}={v:g}" for k, v in record["weights"].items())
+    saved = f"\nsaved as run {record['run_id']}" if "run_id" in record else ""
+    return f"weights: {weights}{saved}"
+
+
+def _stderr_progress(done: int, total: int, message: str) -> None:
+    counter = f"[{done}/{total}] " if total else ""
+    print(f"{counter}{message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

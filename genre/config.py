@@ -1,0 +1,273 @@
+"""One run as typed dataclasses, to and from YAML.
+
+Unknown keys are an error that lists the valid ones, values are type-checked on load, and
+YAML is read with ``yaml.safe_load`` only. Relative data paths in a config file are resolved
+against the file's folder, so a config travels with its data.
+
+Examples
+--------
+>>> cfg = RunConfig.from_dict({"algorithms": [{"name": "ease", "params": {"l2": 250}}]})
+>>> cfg.algorithms[0].weight
+1.0
+>>> RunConfig.from_dict(yaml.safe_load(dump_config(cfg))) == cfg
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from genre.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    """Where the data is and how to read and clean it."""
+
+    source: str | list[str] = "sample_data"  # folder, file or list of files (preset detection)
+    items: str | None = None                 # optional separate item file
+    mapping: dict[str, Any] = field(default_factory=dict)   # column-mapping overrides
+    cleaning: dict[str, Any] = field(default_factory=dict)  # CleaningOptions fields
+    encoding: str | None = None
+
+
+@dataclass
+class SplitConfig:
+    """How to hold out test data (validation is carved from train by the same rule)."""
+
+    method: str = "temporal"                 # temporal | random | leave_last_out | cold_items
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModalityConfig:
+    """Which item fields feed which encoder, with the modality's weight in the item vector."""
+
+    name: str = "text"
+    fields: list[str] = field(default_factory=lambda: ["title", "genres", "tags"])
+    encoder: str = "tfidf"
+    params: dict[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+
+
+@dataclass
+class FeaturesConfig:
+    """Item (and user) content: modalities plus optional LLM-written text files."""
+
+    modalities: list[ModalityConfig] = field(default_factory=lambda: [ModalityConfig()])
+    enrichment: str | None = None            # CSV item_id,text written by an LLM → field "llm_text"
+    profiles: str | None = None              # CSV user,text written by an LLM → user vectors
+    profile_encoder: str = "minilm"          # encoder of profile texts and free-text queries
+
+
+@dataclass
+class AlgorithmConfig:
+    """One algorithm of the mix."""
+
+    name: str = "ease"
+    params: dict[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+    enabled: bool = True
+
+
+@dataclass
+class FusionConfig:
+    """How per-algorithm scores are made comparable before the weighted sum."""
+
+    normalization: str = "minmax"            # minmax | zscore | rank | none
+    temperature: float | None = None         # softmax temperature per algorithm; None = off
+
+
+@dataclass
+class TuningConfig:
+    """Auto-tuning on the validation carve (never on test)."""
+
+    enabled: bool = False
+    weights: bool = True                     # tune mix weights
+    hyperparameters: bool = False            # tune each algorithm's key hyper-parameter first
+    n_trials: int = 40                       # random points on the weight simplex (plus coordinate ascent)
+    metric: str = "ndcg@10"
+
+
+@dataclass
+class EvaluationConfig:
+    """Cut-offs and slices of the evaluation."""
+
+    ks: list[int] = field(default_factory=lambda: [10, 20])
+    activity_threshold: int = 20             # users with ≤ this many training interactions = "cold users"
+    head_fraction: float = 0.2               # most popular share of items = "head"
+
+
+@dataclass
+class RunConfig:
+    """Everything one run needs; ``Experiment(RunConfig(...)).run()`` executes it."""
+
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    algorithms: list[AlgorithmConfig] = field(default_factory=lambda: [AlgorithmConfig()])
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    seed: int = 42
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "RunConfig":
+        """Build and validate from plain data (e.g. parsed YAML)."""
+        config = _build(cls, data or {}, "config")
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """Check values that types alone cannot (names, ranges); raise ConfigError."""
+        from genre.algorithms import ALGORITHM_NAMES
+
+        if not self.algorithms:
+            raise ConfigError("config.algorithms is empty: list at least one algorithm, e.g. "
+                              "[{name: ease}]")
+        for i, algo in enumerate(self.algorithms):
+            if algo.name not in ALGORITHM_NAMES:
+                raise ConfigError(f"config.algorithms[{i}].name: unknown algorithm {algo.name!r}; "
+                                  f"valid names: {', '.join(ALGORITHM_NAMES)}")
+            if algo.weight < 0:
+                raise ConfigError(f"config.algorithms[{i}].weight must be ≥ 0, got {algo.weight}")
+        names = [a.name for a in self.algorithms]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"config.algorithms lists an algorithm twice: {names}")
+        if not any(a.enabled for a in self.algorithms):
+            raise ConfigError("every algorithm is disabled: enable at least one")
+        if self.fusion.normalization not in NORMALIZATIONS:
+            raise ConfigError(f"config.fusion.normalization must be one of {', '.join(NORMALIZATIONS)}, "
+                              f"got {self.fusion.normalization!r}")
+        if not self.evaluation.ks or any(k <= 0 for k in self.evaluation.ks):
+            raise ConfigError(f"config.evaluation.ks must be positive integers, got {self.evaluation.ks}")
+        if self.tuning.n_trials < 1:
+            raise ConfigError(f"config.tuning.n_trials must be ≥ 1, got {self.tuning.n_trials}")
+
+    def algorithm(self, name: str) -> AlgorithmConfig:
+        for algo in self.algorithms:
+            if algo.name == name:
+                return algo
+        raise ConfigError(f"no algorithm {name!r} in this config; it has: "
+                          f"{', '.join(a.name for a in self.algorithms)}")
+
+
+NORMALIZATIONS = ("minmax", "zscore", "rank", "none")
+
+
+def load_config(source: str | Path) -> RunConfig:
+    """Read a YAML config from a path or from YAML text; data paths resolve against its folder."""
+    text, base = _read_source(source)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"the config is not valid YAML (only plain YAML is accepted, no "
+                          f"python tags): {error}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"the config must be a YAML mapping at the top level, got {type(data).__name__}")
+    config = RunConfig.from_dict(data)
+    if base is not None:
+        config.data = _resolve_paths(config.data, base)
+    return config
+
+
+def dump_config(config: RunConfig) -> str:
+    """YAML text of a config (round-trips through ``load_config``)."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def save_config(config: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(dump_config(config), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------- internals
+def _read_source(source: str | Path) -> tuple[str, Path | None]:
+    path = Path(source) if isinstance(source, Path) or "\n" not in str(source) else None
+    if path is not None and path.suffix.lower() in (".yaml", ".yml", ".json") or (
+            path is not None and path.exists()):
+        if not path.exists():
+            raise ConfigError(f"config file {path} not found")
+        try:
+            return path.read_text(encoding="utf-8"), path.resolve().parent
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text") from None
+    return str(source), None
+
+
+def _resolve_paths(data: DataConfig, base: Path) -> DataConfig:
+    def resolve(value: str) -> str:
+        candidate = Path(value).expanduser()
+        if candidate.is_absolute():
+            return str(candidate)
+        local = base / candidate
+        return str(local) if local.exists() or not candidate.exists() else str(candidate)
+
+    source = [resolve(s) for s in data.source] if isinstance(data.source, list) else resolve(data.source)
+    items = resolve(data.items) if data.items else None
+    return dataclasses.replace(data, source=source, items=items)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``data`` with readable errors (unknown keys, types)."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping with keys {', '.join(_field_names(cls))}, "
+                          f"got {type(data).__name__}")
+    valid = _field_names(cls)
+    unknown = [k for k in data if k not in valid]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; "
+                          f"valid keys: {', '.join(valid)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {name: _coerce(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    return cls(**kwargs)
+
+
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    """Check ``value`` against a type hint, converting only the lossless cases (int → float)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(option, value, where)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0] if len(errors) == 1 else
+                          f"{where}: {value!r} fits none of the allowed types")
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {type(value).__name__} {value!r}")
+        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping, got {type(value).__name__} {value!r}")
+        return dict(value)
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float) and isinstance(value, bool) or not isinstance(value, hint):
+        raise ConfigError(f"{where} must be {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value

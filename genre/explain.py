@@ -1,0 +1,80 @@
+"""Why an item was recommended: per-algorithm contributions, nearest history items, shared genres.
+
+Contributions are each algorithm's weight × normalised score, so they add up to the fused
+score exactly; "because" names the history items most similar to the recommendation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from genre.pipeline import Experiment
+
+
+def nearest_history(vectors, items: np.ndarray, history: np.ndarray, n: int = 3) -> list[list[int]]:
+    """For each of ``items``, up to ``n`` history item indices by cosine of their vectors."""
+    if len(history) == 0 or vectors is None:
+        return [[] for _ in items]
+    sims = vectors[items] @ vectors[history].T
+    sims = np.asarray(sims.todense() if sp.issparse(sims) else sims)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :n]
+    return [[int(history[j]) for j in row if sims[i, j] > 0] for i, row in enumerate(order)]
+
+
+def explain_recommendations(exp: "Experiment", user: int, top: np.ndarray,
+                            parts: dict[str, np.ndarray], total: np.ndarray,
+                            explain: bool = True) -> pd.DataFrame:
+    """Table of the recommended ``top`` items of one user, with explanations when asked."""
+    items = exp.dataset_.items
+    frame = pd.DataFrame({
+        "rank": np.arange(1, len(top) + 1),
+        "item_id": exp.dataset_.item_ids[top],
+        "title": items["title"].to_numpy()[top],
+        "genres": items["genres"].to_numpy()[top],
+        "score": total[top].astype(float),
+    })
+    held_out = exp.split_.test_matrix()[user].toarray()[0] > 0
+    frame["held_out"] = held_out[top]
+    if not explain:
+        return frame
+    for name, row in parts.items():
+        frame[f"contrib_{name}"] = row[top].astype(float)
+    history = exp.split_.train_matrix()[user].indices
+    neighbours = nearest_history(exp.features_.item_vectors, top, history)
+    titles = items["title"].to_numpy()
+    frame["because"] = [", ".join(titles[j] for j in row) for row in neighbours]
+    liked_genres = _top_genres(items["genres"].to_numpy()[history])
+    frame["shared_genres"] = [[g for g in gs if g in liked_genres] for gs in frame["genres"]]
+    return frame
+
+
+def _top_genres(genre_lists: np.ndarray, n: int = 5) -> set[str]:
+    counts = pd.Series([g for gs in genre_lists for g in gs]).value_counts()
+    return set(counts.index[:n])
+
+
+def text_matches(exp: "Experiment", text: str, k: int = 10) -> pd.DataFrame:
+    """Items closest to a free-text profile in the profile encoder's space (cached on disk)."""
+    from genre.encoders import EmbeddingCache, default_cache_dir, encode_cached, make_encoder
+    from genre.errors import DataError
+
+    if not text or not text.strip():
+        raise DataError("type a few words describing the user's taste, e.g. 'space operas and animated comedies'")
+    encoder = make_encoder(exp.config.features.profile_encoder)
+    cache = EmbeddingCache(exp.cache_dir or default_cache_dir())
+    if getattr(exp, "_text_index", None) is None:
+        exp._text_index = encode_cached(encoder, exp.dataset_.item_text(("title", "genres")), cache)
+    query = encoder.encode([text.strip()])
+    sims = np.asarray(exp._text_index @ query.T).ravel()
+    from genre.fusion import top_k
+
+    top = top_k(sims[None, :], k)[0]
+    items = exp.dataset_.items
+    return pd.DataFrame({"rank": np.arange(1, len(top) + 1), "item_id": exp.dataset_.item_ids[top],
+                         "title": items["title"].to_numpy()[top], "genres": items["genres"].to_numpy()[top],
+                         "similarity": sims[top].astype(float)})

@@ -1,0 +1,81 @@
+"""Turn a dataset, a training frame and the features config into ``Features``.
+
+Held-out interactions matter here: a tag a user applied to one of their own held-out items
+reveals that interaction (BENCHMARK.md), so tag text is rebuilt without them for each fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genre.algorithms.base import Progress
+from genre.config import FeaturesConfig
+from genre.data import Dataset, interaction_matrix
+from genre.errors import DataError
+from genre.features import Features
+
+log = logging.getLogger("genre")
+
+
+def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame | None,
+                   config: FeaturesConfig, *, cache_dir: str | Path | None = None,
+                   progress: Progress | None = None) -> tuple[Features, dict]:
+    """Features for fitting on ``train`` while ``heldout`` stays unseen; also a report dict."""
+    from genre.encoders import EmbeddingCache, Modality, build_item_vectors, default_cache_dir
+    from genre.data.tags import item_tag_text
+
+    cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir())
+    dataset = with_enrichment_file(dataset, config.enrichment)
+    overrides = {"tags": item_tag_text(dataset, exclude=heldout)} if dataset.tags is not None else None
+    report: dict = {}
+    item_vectors = None
+    if config.modalities:
+        modalities = [Modality(name=m.name, fields=list(m.fields), encoder=m.encoder,
+                               params=dict(m.params), weight=m.weight) for m in config.modalities]
+        built = build_item_vectors(dataset, modalities, cache=cache, progress=progress,
+                                   item_text_override=overrides)
+        item_vectors, report = built.vectors, built.report
+    genres, genre_names = dataset.genre_matrix()
+    features = Features(
+        item_vectors=item_vectors,
+        item_genres=genres if genre_names else None,
+        genre_names=genre_names,
+        interaction_times=interaction_matrix(train, dataset.n_users, dataset.n_items, "timestamp"),
+        interaction_ratings=interaction_matrix(train, dataset.n_users, dataset.n_items, "rating"),
+        user_vectors=user_profile_vectors(dataset, config, cache) if config.profiles else None,
+    )
+    return features, report
+
+
+def with_enrichment_file(dataset: Dataset, path: str | None) -> Dataset:
+    """The dataset with an LLM enrichment CSV merged in as the item field ``llm_text``."""
+    if not path:
+        return dataset
+    from genre.llm import load_enrichment, with_enrichment
+
+    return with_enrichment(dataset, load_enrichment(path), field="llm_text")
+
+
+def user_profile_vectors(dataset: Dataset, config: FeaturesConfig, cache) -> np.ndarray:
+    """Embed LLM-written user profiles (CSV user,text) in the profile encoder's space."""
+    from genre.encoders import encode_cached, make_encoder
+
+    try:
+        frame = pd.read_csv(config.profiles, dtype={"user": str})
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read user profiles {config.profiles}: {error}") from None
+    if not {"user", "text"} <= set(frame.columns):
+        raise DataError(f"{config.profiles}: needs columns user,text; it has {', '.join(frame.columns)}")
+    known = pd.Index(dataset.user_ids.astype(str))
+    rows = known.get_indexer(frame["user"].astype(str))
+    if (rows < 0).any():
+        log.warning("%d profile rows name unknown users and are ignored", int((rows < 0).sum()))
+    encoder = make_encoder(config.profile_encoder)
+    vectors = encode_cached(encoder, frame["text"].fillna("").astype(str).tolist(), cache)
+    users = np.zeros((dataset.n_users, vectors.shape[1]), dtype=np.float32)
+    users[rows[rows >= 0]] = vectors[rows >= 0]
+    return users
