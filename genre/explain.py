@@ -45,12 +45,21 @@ def explain_recommendations(exp: "Experiment", user: int, top: np.ndarray,
     for name, row in parts.items():
         frame[f"contrib_{name}"] = row[top].astype(float)
     history = exp.split_.train_matrix()[user].indices
-    neighbours = nearest_history(exp.features_.item_vectors, top, history)
+    neighbours = nearest_history(_similarity_space(exp), top, history)
     titles = items["title"].to_numpy()
     frame["because"] = [", ".join(titles[j] for j in row) for row in neighbours]
     liked_genres = _top_genres(items["genres"].to_numpy()[history])
     frame["shared_genres"] = [[g for g in gs if g in liked_genres] for gs in frame["genres"]]
     return frame
+
+
+def _similarity_space(exp: "Experiment"):
+    """Content vectors when there are any, else each item's column of training users (co-occurrence)."""
+    if exp.features_.item_vectors is not None:
+        return exp.features_.item_vectors
+    from sklearn.preprocessing import normalize
+
+    return normalize(exp.split_.train_matrix().T.tocsr())
 
 
 def _top_genres(genre_lists: np.ndarray, n: int = 5) -> set[str]:

@@ -102,6 +102,7 @@ class Experiment:
             with self._timed("tune"):
                 self.tuning_ = self._tune(report)
         self.models_, self.features_, self.blocks_ = self._fit_and_score(self.split_, report)
+        self._single_metrics = None
         self.users_ = self.split_.test_users
         return self.set_weights({a.name: a.weight for a in self.enabled_algorithms})
 
@@ -147,10 +148,12 @@ class Experiment:
         cfg = self.config
         vectors = self.features_.item_vectors
         start = time.perf_counter()
-        rows = {}
-        for name, block in self.blocks_.items():
-            rows[name] = evaluate_scores(block, self.users_, self.split_, ks=tuple(cfg.evaluation.ks),
-                                         item_vectors=vectors).means
+        if getattr(self, "_single_metrics", None) is None:
+            self._single_metrics = {
+                name: evaluate_scores(block, self.users_, self.split_, ks=tuple(cfg.evaluation.ks),
+                                      item_vectors=vectors).means
+                for name, block in self.blocks_.items()}
+        rows = dict(self._single_metrics)
         mix = evaluate_scores(fusion.fuse(self.blocks_, weights), self.users_, self.split_,
                               ks=tuple(cfg.evaluation.ks), item_vectors=vectors)
         rows["mix"] = mix.means
@@ -245,15 +248,15 @@ class Experiment:
         from genre.explain import explain_recommendations
 
         user = int(self.dataset_.user_index(user_id)[0])
-        blocks = self.user_blocks(user)
-        parts = fusion.contributions(blocks, self.weights_)
+        parts = {name: row[0] for name, row in
+                 fusion.contributions(self.user_blocks(user), self.weights_).items()}
         total = sum(parts.values())
         seen = self.split_.train_matrix()[[user]].toarray()[0] > 0
         excluded = seen.copy()
         for raw in (*liked, *disliked):
             excluded[self.dataset_.item_index(raw)] = True
         if liked:
-            parts["feedback"] = self._feedback_boost(self.dataset_.item_index(list(liked)))
+            parts["feedback"] = self._feedback_boost(self.dataset_.item_index(list(liked)))[0]
             total = total + parts["feedback"]
         candidates = self.split_.candidate_items
         if candidates is not None:
@@ -261,9 +264,8 @@ class Experiment:
             allowed[candidates] = True
             excluded |= ~allowed
         top = fusion.top_k(np.where(excluded, -np.inf, total)[None, :], k)[0]
-        top = top[np.isfinite(total[top]) & ~excluded[top]]
-        return explain_recommendations(self, user, top, {n: p[0] for n, p in parts.items()},
-                                       total[0], explain=explain)
+        top = top[~excluded[top]]
+        return explain_recommendations(self, user, top, parts, total, explain=explain)
 
     def user_blocks(self, user: int) -> dict[str, np.ndarray]:
         """Normalised score rows (1, n_items) of each algorithm for one user index."""
