@@ -1,0 +1,241 @@
+"""Full-ranking evaluation of a scorer on a ``Split``, per-user results and slices.
+
+Protocol (BENCHMARK.md): every evaluated user is ranked against the whole catalog (or the
+split's ``candidate_items`` only, for cold-start); the user's training items are excluded and
+nothing else is; ties go to the lower item index; metrics are averaged uniformly over users.
+Users are scored in batches so memory stays bounded on large catalogs.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from genre.split import temporal_split
+>>> rows = pd.DataFrame({"user": [0] * 6, "item": [0, 1, 2, 3, 4, 5],
+...                      "rating": 1.0, "timestamp": [1, 2, 3, 4, 5, 6]})
+>>> split = temporal_split(rows, n_users=1, n_items=8)
+>>> result = evaluate(lambda users: np.tile(np.arange(8.0)[::-1], (len(users), 1)), split, ks=(2,))
+>>> result.top_items.tolist(), result.means["recall@2"]
+([[4, 5]], 1.0)
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from genre import metrics
+from genre.errors import ConfigError, DataError, GenreError
+from genre.fusion import top_k
+from genre.split import Split
+
+logger = logging.getLogger("genre")
+
+#: score_fn(users) -> (len(users), n_items) float scores, higher is better.
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+
+#: Users scored per call of the scorer: bounds memory at batch × n_items floats.
+DEFAULT_BATCH_SIZE = 1024
+
+#: Per-user ranking metrics, in column order ("ndcg@10", "recall@10", ...).
+RANKING_METRICS = {
+    "ndcg": metrics.ndcg_at_k,
+    "recall": metrics.recall_at_k,
+    "precision": metrics.precision_at_k,
+    "hit_rate": metrics.hit_rate_at_k,
+    "mrr": metrics.mrr_at_k,
+    "map": metrics.map_at_k,
+}
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation found.
+
+    Attributes
+    ----------
+    per_user : DataFrame
+        Index = user index; columns ``"ndcg@k"``, ``"recall@k"``, ``"precision@k"``,
+        ``"hit_rate@k"``, ``"mrr@k"``, ``"map@k"`` for each k, and ``"auc"``.
+    means : dict
+        Mean of each per-user column, plus ``"coverage@k"``, ``"novelty@k"``,
+        ``"popularity_bias@k"`` and (given item vectors) ``"diversity@k"``.
+    top_items : ndarray
+        (n_evaluated_users, max(ks)) item indices, best first.
+    users : ndarray
+        The evaluated user indices (the rows of ``top_items``).
+    """
+
+    per_user: pd.DataFrame
+    means: dict[str, float]
+    top_items: np.ndarray
+    users: np.ndarray
+
+
+# ---------------------------------------------------------------------------- checks
+def _check_ks(ks: Sequence[int]) -> tuple[int, ...]:
+    values = tuple(ks) if isinstance(ks, (list, tuple, np.ndarray)) else (ks,)
+    if not values or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1
+                         for k in values):
+        raise ConfigError(f"ks must be one or more positive integers (e.g. (10, 20)), got {ks!r}")
+    return tuple(sorted({int(k) for k in values}))
+
+
+def _check_users(users: np.ndarray | None, split: Split) -> np.ndarray:
+    chosen = split.test_users if users is None else np.asarray(users).ravel()
+    if len(chosen) == 0:
+        raise DataError("no users to evaluate: no user has both training and test interactions; "
+                        "check the split (e.g. lower min_interactions)")
+    if not np.issubdtype(chosen.dtype, np.integer) or chosen.min() < 0 or chosen.max() >= split.n_users:
+        raise DataError(f"users must be user indices in 0..{split.n_users - 1}, got {chosen[:5]}...")
+    return chosen
+
+
+def _check_vectors(item_vectors: np.ndarray | sp.spmatrix | None,
+                   n_items: int) -> np.ndarray | sp.spmatrix | None:
+    if item_vectors is None:
+        return None
+    vectors = item_vectors if sp.issparse(item_vectors) else np.asarray(item_vectors)
+    if vectors.ndim != 2 or vectors.shape[0] != n_items:
+        raise DataError(f"item_vectors must have one row per item ({n_items} rows), "
+                        f"got shape {vectors.shape}")
+    return vectors
+
+
+def _check_scores(scores: np.ndarray, n_users: int, n_items: int) -> np.ndarray:
+    block = np.asarray(scores)
+    if block.shape != (n_users, n_items):
+        raise GenreError(f"scores must have shape (n_users, n_items) = ({n_users}, {n_items}), "
+                         f"got {block.shape}; the scorer must return one row per user and one "
+                         f"column per catalog item")
+    if np.isnan(block).any():
+        raise GenreError(f"scores contain NaN for {int(np.isnan(block).any(axis=1).sum())} users; "
+                         f"the model produced undefined scores (check its inputs and parameters)")
+    return block
+
+
+# ---------------------------------------------------------------------------- ranking
+def _rank_batch(scores: np.ndarray, users: np.ndarray, candidates: np.ndarray | None, train: sp.csr_matrix,
+                test: sp.csr_matrix, ks: tuple[int, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Top items and per-user metric columns of one batch of users (``candidates`` ascending)."""
+    seen, relevant = train[users], test[users]
+    if candidates is not None:
+        scores, seen = scores[:, candidates], seen[:, candidates]
+    top = top_k(scores, max(ks), seen)
+    if candidates is not None:
+        top = candidates[top]
+    columns = {f"{name}@{k}": function(top, relevant, k)
+               for k in ks for name, function in RANKING_METRICS.items()}
+    columns["auc"] = metrics.auc(scores, relevant if candidates is None else relevant[:, candidates], seen)
+    return top, columns
+
+
+def _evaluate_blocks(blocks: Iterable[tuple[np.ndarray, np.ndarray]], users: np.ndarray, split: Split,
+                     ks: tuple[int, ...], item_vectors: np.ndarray | sp.spmatrix | None) -> Evaluation:
+    """Rank each (users, scores) block, then gather per-user results and the list metrics."""
+    train, test = split.train_matrix(), split.test_matrix()
+    candidates = None if split.candidate_items is None else np.unique(split.candidate_items)
+    tops, parts = [], []
+    for batch, scores in blocks:
+        block = _check_scores(scores, len(batch), split.n_items)
+        top, columns = _rank_batch(block, batch, candidates, train, test, ks)
+        tops.append(top)
+        parts.append(pd.DataFrame(columns))
+    per_user = pd.concat(parts, ignore_index=True)
+    per_user.index = pd.Index(users, name="user")
+    top_items = np.concatenate(tops)
+    means = {column: float(per_user[column].mean()) for column in per_user.columns}
+    popularity = np.asarray(train.sum(axis=0)).ravel()
+    n_candidates = split.n_items if candidates is None else len(candidates)
+    for k in ks:
+        means[f"coverage@{k}"] = metrics.coverage_at_k(top_items, n_candidates, k)
+        if item_vectors is not None:
+            diversity = metrics.intra_list_diversity_at_k(top_items, item_vectors, k)
+            means[f"diversity@{k}"] = float(diversity.mean())
+        means[f"novelty@{k}"] = float(metrics.novelty_at_k(top_items, popularity, k).mean())
+        means[f"popularity_bias@{k}"] = float(metrics.popularity_bias_at_k(top_items, popularity, k).mean())
+    return Evaluation(per_user, means, top_items, users)
+
+
+def evaluate(score_fn: ScoreFn, split: Split, *, ks: Sequence[int] = (10,), users: np.ndarray | None = None,
+             batch_size: int = DEFAULT_BATCH_SIZE, item_vectors: np.ndarray | sp.spmatrix | None = None) -> Evaluation:
+    """Score users in batches with ``score_fn`` and evaluate the full rankings.
+
+    ``users`` defaults to ``split.test_users``; ``item_vectors`` (one row per item, dense or
+    sparse) enables the intra-list diversity metric.
+    """
+    ks = _check_ks(ks)
+    chosen = _check_users(users, split)
+    item_vectors = _check_vectors(item_vectors, split.n_items)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, len(chosen), batch_size):
+            batch = chosen[start:start + batch_size]
+            yield batch, score_fn(batch)
+
+    result = _evaluate_blocks(blocks(), chosen, split, ks, item_vectors)
+    logger.debug("evaluated %d users at ks=%s", len(chosen), ks)
+    return result
+
+
+def evaluate_scores(scores: np.ndarray, users: np.ndarray, split: Split, *, ks: Sequence[int] = (10,),
+                    item_vectors: np.ndarray | sp.spmatrix | None = None) -> Evaluation:
+    """Evaluate precomputed score rows (row ``i`` belongs to ``users[i]``)."""
+    ks = _check_ks(ks)
+    chosen = _check_users(users, split)
+    item_vectors = _check_vectors(item_vectors, split.n_items)
+    block = np.asarray(scores)
+    if block.ndim != 2 or len(block) != len(chosen):
+        raise GenreError(f"scores must have one row per user: {len(chosen)} users, "
+                         f"got scores of shape {block.shape}")
+    step = DEFAULT_BATCH_SIZE
+    blocks = ((chosen[s:s + step], block[s:s + step]) for s in range(0, len(chosen), step))
+    return _evaluate_blocks(blocks, chosen, split, ks, item_vectors)
+
+
+# ---------------------------------------------------------------------------- slices
+def slice_metrics(evaluation: Evaluation, split: Split, *, activity_threshold: int = 20,
+                  head_fraction: float = 0.2, k: int = 10) -> pd.DataFrame:
+    """Metrics by user activity and by item popularity, to see who a model serves.
+
+    Activity: users with ≤ ``activity_threshold`` training interactions vs the rest (all
+    per-user metrics at ``k``). Popularity: the head is the top ``head_fraction`` of items by
+    training popularity (ties to the lower index); each slice's recall@k counts only the test
+    items in that slice, over the users who have any.
+    """
+    columns = [c for c in evaluation.per_user.columns if c.endswith(f"@{k}")]
+    if not columns:
+        available = sorted({c.split("@")[1] for c in evaluation.per_user.columns if "@" in c})
+        raise ConfigError(f"k={k} was not evaluated; evaluate with ks including {k} "
+                          f"or choose one of: {', '.join(available)}")
+    if isinstance(head_fraction, bool) or not isinstance(head_fraction, numbers.Real) \
+            or not 0 < head_fraction < 1:
+        raise ConfigError(f"head_fraction must be between 0 and 1 (exclusive), got {head_fraction!r}")
+    users, per_user = evaluation.users, evaluation.per_user
+    activity = np.bincount(split.train["user"].to_numpy(), minlength=split.n_users)[users]
+    rows = []
+    for label, members in ((f"≤ {activity_threshold} train interactions", activity <= activity_threshold),
+                           (f"> {activity_threshold} train interactions", activity > activity_threshold)):
+        rows.append({"slice": "user activity", "group": label, "n_users": int(members.sum()),
+                     **per_user.loc[members, columns + ["auc"]].mean().to_dict()})
+    popularity = np.asarray(split.train_matrix().sum(axis=0)).ravel()
+    share = Fraction(head_fraction).limit_denominator(10_000)
+    n_head = -((-split.n_items * share.numerator) // share.denominator)
+    is_head = np.zeros(split.n_items, dtype=bool)
+    is_head[np.argsort(-popularity, kind="stable")[:n_head]] = True
+    relevant = split.test_matrix()[users]
+    for label, items in ((f"head (top {head_fraction:.0%} of items)", is_head),
+                         ("long tail", ~is_head)):
+        restricted = sp.csr_matrix(relevant.multiply(items[None, :]))
+        members = metrics.n_relevant(restricted) > 0
+        recall = metrics.recall_at_k(evaluation.top_items[members], restricted[members], k)
+        rows.append({"slice": "item popularity", "group": label, "n_users": int(members.sum()),
+                     f"recall@{k}": float(recall.mean()) if len(recall) else np.nan})
+    return pd.DataFrame(rows, columns=["slice", "group", "n_users", *columns, "auc"])
