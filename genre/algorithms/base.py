@@ -9,7 +9,7 @@ and ``clone``.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,6 +28,8 @@ class Recommender:
     name: str = "base"
     #: Which ``Features`` fields the algorithm needs (checked by ``fit``).
     requires: tuple[str, ...] = ()
+    #: The key hyper-parameter(s) and the values worth trying, for tuning on validation only.
+    tune_grid: ClassVar[dict[str, list]] = {}
 
     # ------------------------------------------------------------------ params
     @classmethod

@@ -1,0 +1,369 @@
+"""Neural two-tower recommender (torch): item tower over content + id, user tower over history.
+
+The item tower adds a learned id embedding to an MLP over the item's content vector, so
+items nobody has interacted with yet still get a meaningful vector from their content. The
+user tower pools the vectors of the user's most recent items (attention or mean), so a user
+is described by what they consumed rather than by a free embedding: a history edited after
+training scores without refitting. Training predicts each training item from the rest of the
+user's history (sampled softmax or BPR) and stops early on an internal validation NDCG@10.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from genre.algorithms.base import Progress, Recommender
+from genre.errors import ConfigError, DataError
+from genre.features import Features
+from genre.fusion import top_k
+
+logger = logging.getLogger("genre")
+
+#: Sparse content (e.g. TF-IDF) is reduced to at most this many dimensions first.
+MAX_CONTENT_DIMS = 256
+#: Users scored per torch call (bounds memory on large catalogs).
+_SCORE_BATCH = 1024
+#: Users with fewer training items keep them all for training (as in BENCHMARK.md's split).
+_MIN_ITEMS_FOR_VALIDATION = 5
+_K = 10
+
+
+class TwoTower(Recommender):
+    """Two-tower neural recommender trained with sampled softmax or BPR.
+
+    Parameters
+    ----------
+    dim : int
+        Size of the item and user vectors.
+    hidden : int
+        Hidden width of the content MLP and of the user-tower MLP.
+    pooling : {"attention", "mean"}
+        How the user tower pools history item vectors; attention learns which items (and
+        how recent) matter.
+    loss : {"sampled_softmax", "bpr"}
+        Softmax over in-batch positives plus ``n_negatives`` shared uniform negatives, or
+        BPR against ``n_negatives`` uniform negatives per positive.
+    epochs, batch_size, lr, weight_decay : training schedule (AdamW).
+    n_negatives : int
+        Uniform negatives per batch (softmax) or per positive (BPR).
+    max_history : int
+        The most recent items kept per user (by ``features.interaction_times`` when given).
+    patience : int
+        Epochs without a better validation NDCG@10 before training stops.
+    validation_fraction : float
+        Share of each user's latest training items (users with at least 5) held out for
+        early stopping; 0 trains all ``epochs`` without validation.
+    seed, threads : randomness and torch CPU threads (fits are deterministic per seed).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> train = sp.random(50, 30, density=0.2, format="csr", random_state=0)
+    >>> model = TwoTower(dim=8, hidden=16, epochs=2).fit(train)
+    >>> model.score([0, 1]).shape
+    (2, 30)
+    """
+
+    name = "two_tower"
+
+    def __init__(self, dim: int = 64, hidden: int = 128, pooling: str = "attention",
+                 loss: str = "sampled_softmax", epochs: int = 30, batch_size: int = 512,
+                 lr: float = 3e-3, weight_decay: float = 1e-5, n_negatives: int = 128,
+                 max_history: int = 50, patience: int = 3, validation_fraction: float = 0.1,
+                 seed: int = 0, threads: int = 2) -> None:
+        self.dim = dim
+        self.hidden = hidden
+        self.pooling = pooling
+        self.loss = loss
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.n_negatives = n_negatives
+        self.max_history = max_history
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.threads = threads
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
+        self._check_params()
+        n_items = train.shape[1]
+        rng = np.random.default_rng(self.seed)
+        starts, sequence = _user_sequences(train, features.interaction_times, rng)
+        (sub_starts, sub_sequence), (val_starts, val_sequence) = _hold_out_latest(
+            starts, sequence, self.validation_fraction)
+        content = _content_matrix(features.item_vectors, n_items, self.seed)
+        with _torch_session(self.seed, self.threads) as torch:
+            from genre.algorithms._two_tower_nn import TwoTowerNet
+
+            net = TwoTowerNet(n_items, self.dim, self.hidden, self.max_history, self.pooling, content)
+            validation = _Validation(sub_starts, sub_sequence, val_starts, val_sequence,
+                                     self.max_history, n_items)
+            self.epoch_stats_ = self._train(net, sub_starts, sub_sequence, validation, rng, progress)
+            net.eval()
+            with torch.no_grad():
+                self.item_vectors_ = net.items(torch.arange(n_items)).numpy()
+        self.net_ = net
+        self.content_dims_ = 0 if content is None else content.shape[1]
+        self.user_history_ = _recent(starts, sequence, self.max_history, pad=n_items)
+
+    def _check_params(self) -> None:
+        if self.pooling not in ("attention", "mean"):
+            raise ConfigError(f"two_tower pooling must be 'attention' or 'mean', got {self.pooling!r}")
+        if self.loss not in ("sampled_softmax", "bpr"):
+            raise ConfigError(f"two_tower loss must be 'sampled_softmax' or 'bpr', got {self.loss!r}")
+        checks = [("dim", self.dim >= 1), ("hidden", self.hidden >= 1), ("epochs", self.epochs >= 1),
+                  ("batch_size", self.batch_size >= 1), ("max_history", self.max_history >= 1),
+                  ("patience", self.patience >= 1), ("threads", self.threads >= 1),
+                  ("n_negatives", self.n_negatives >= (1 if self.loss == "bpr" else 0)),
+                  ("lr", self.lr > 0), ("weight_decay", self.weight_decay >= 0),
+                  ("validation_fraction", 0 <= self.validation_fraction < 1)]
+        for name, ok in checks:
+            if not ok:
+                raise ConfigError(f"two_tower {name} is out of range: got {getattr(self, name)!r}; "
+                                  f"counts must be >= 1 (n_negatives >= 0, >= 1 for bpr), lr > 0, "
+                                  f"weight_decay >= 0, 0 <= validation_fraction < 1")
+
+    def _train(self, net: Any, starts: np.ndarray, sequence: np.ndarray, validation: "_Validation",
+               rng: np.random.Generator, progress: Progress | None) -> list[dict[str, float]]:
+        """Run the epochs; keep the best validation epoch's weights. Returns per-epoch stats."""
+        import torch
+
+        n_items = net.item_id.num_embeddings - 1
+        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        pair_users = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+        # One extra column so that removing the target still leaves max_history items.
+        extended = _recent(starts, sequence, self.max_history + 1, pad=n_items)
+        history: list[dict[str, float]] = []
+        best, best_state, stale = -np.inf, None, 0
+        for epoch in range(1, self.epochs + 1):
+            net.train()
+            order = rng.permutation(len(sequence))
+            total = 0.0
+            for begin in range(0, len(order), self.batch_size):
+                batch = order[begin:begin + self.batch_size]
+                targets = sequence[batch]
+                loss = self._batch_loss(net, _drop_target(extended[pair_users[batch]], targets),
+                                        targets, rng, n_items)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss) * len(batch)
+            stats = {"epoch": epoch, "loss": total / max(len(order), 1)}
+            message = f"epoch {epoch}: loss {stats['loss']:.4f}"
+            if validation.n_users:
+                stats["val_ndcg"] = validation.ndcg(net)
+                message += f" val NDCG@10 {stats['val_ndcg']:.4f}"
+            history.append(stats)
+            logger.info("two_tower %s", message)
+            if progress is not None:
+                progress(epoch, self.epochs, message)
+            if not validation.n_users:
+                continue
+            if stats["val_ndcg"] > best:
+                best, stale = stats["val_ndcg"], 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= self.patience:
+                    break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+            self.best_epoch_ = max(history, key=lambda s: s["val_ndcg"])["epoch"]
+        else:
+            self.best_epoch_ = len(history)
+        return history
+
+    def _batch_loss(self, net: Any, histories: np.ndarray, targets: np.ndarray,
+                    rng: np.random.Generator, n_items: int) -> Any:
+        """Loss of one batch; the item tower runs once per distinct item in the batch."""
+        import torch
+
+        from genre.algorithms._two_tower_nn import bpr_loss, sampled_softmax_loss
+
+        shape = (self.n_negatives,) if self.loss == "sampled_softmax" else (len(targets), self.n_negatives)
+        negatives = rng.integers(0, n_items, size=shape)
+        ids = np.concatenate([histories.ravel(), targets, negatives.ravel()])
+        unique, inverse = np.unique(ids, return_inverse=True)
+        vectors = net.items(torch.from_numpy(unique))
+        inverse = torch.from_numpy(inverse)
+        n_hist = histories.size
+        users = net.users(vectors[inverse[:n_hist].view(histories.shape)],
+                          torch.from_numpy(histories != n_items))
+        positives = vectors[inverse[n_hist:n_hist + len(targets)]]
+        negative_vectors = vectors[inverse[n_hist + len(targets):]]
+        if self.loss == "bpr":
+            return bpr_loss(users, positives, negative_vectors.view(*shape, -1))
+        return sampled_softmax_loss(users, positives, negative_vectors,
+                                    torch.from_numpy(targets), torch.from_numpy(negatives))
+
+    # ------------------------------------------------------------------ score
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        with _torch_session(self.seed, self.threads):
+            user_vectors = _user_vectors(self.net_, self.user_history_[users], self.item_vectors_)
+        return user_vectors @ self.item_vectors_.T
+
+
+class _Validation:
+    """The held-out latest items of each user, and NDCG@10 of a network on them."""
+
+    def __init__(self, sub_starts: np.ndarray, sub_sequence: np.ndarray, val_starts: np.ndarray,
+                 val_sequence: np.ndarray, max_history: int, n_items: int) -> None:
+        self.users = np.flatnonzero(np.diff(val_starts) > 0)
+        self.n_users = len(self.users)
+        self.seen = _csr(sub_starts, sub_sequence, n_items)[self.users]
+        self.relevant = _csr(val_starts, val_sequence, n_items)[self.users]
+        self.histories = _recent(sub_starts, sub_sequence, max_history, pad=n_items)[self.users]
+
+    def ndcg(self, net: Any) -> float:
+        import torch
+
+        net.eval()
+        with torch.no_grad():
+            items = net.items(torch.arange(net.item_id.num_embeddings - 1)).numpy()
+        scores = _user_vectors(net, self.histories, items) @ items.T
+        return ndcg_at_k(top_k(scores, _K, self.seen), self.relevant)
+
+
+def ndcg_at_k(top: np.ndarray, relevant: sp.csr_matrix) -> float:
+    """Mean binary NDCG of ranked lists ``top`` (n, k) against ``relevant`` rows (BENCHMARK.md)."""
+    k = top.shape[1]
+    hits = np.asarray(relevant[np.arange(len(top))[:, None], top].todense()) > 0
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discounts)[np.minimum(np.diff(relevant.indptr), k) - 1]
+    return float(np.mean((hits * discounts).sum(axis=1) / ideal))
+
+
+def _user_vectors(net: Any, histories: np.ndarray, item_vectors: np.ndarray) -> np.ndarray:
+    """User-tower output for padded histories (pad = n_items), in batches, without gradients."""
+    import torch
+
+    n_items = len(item_vectors)
+    table = torch.from_numpy(np.vstack([item_vectors, np.zeros((1, item_vectors.shape[1]), np.float32)]))
+    out = np.empty((len(histories), item_vectors.shape[1]), dtype=np.float32)
+    net.eval()
+    with torch.no_grad():
+        for begin in range(0, len(histories), _SCORE_BATCH):
+            chunk = torch.from_numpy(histories[begin:begin + _SCORE_BATCH])
+            out[begin:begin + len(chunk)] = net.users(table[chunk], chunk != n_items).numpy()
+    return out
+
+
+@contextmanager
+def _torch_session(seed: int, threads: int) -> Iterator[Any]:
+    """Seeded, deterministic torch on ``threads`` CPU threads; global torch state restored after."""
+    import torch
+
+    threads_before = torch.get_num_threads()
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(True)
+        try:
+            yield torch
+        finally:
+            torch.set_num_threads(threads_before)
+            torch.use_deterministic_algorithms(deterministic_before)
+
+
+# ---------------------------------------------------------------------- data preparation
+def _user_sequences(train: sp.csr_matrix, times: sp.spmatrix | None,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's items oldest first, as (starts, items) in CSR layout.
+
+    Ties (and every pair when there are no times) are ordered by a seeded shuffle.
+    """
+    n_users, n_items = train.shape
+    train = train.tocsr()
+    train.sort_indices()
+    rows = np.repeat(np.arange(n_users), np.diff(train.indptr))
+    stamps = np.zeros(train.nnz)
+    if times is not None:
+        times = sp.csr_matrix(times)
+        if times.shape != train.shape:
+            raise DataError(f"features.interaction_times has shape {times.shape} but the training "
+                            f"matrix is {train.shape}; build both from the same interactions")
+        times.sort_indices()
+        keys = rows.astype(np.int64) * n_items + train.indices
+        time_keys = np.repeat(np.arange(n_users), np.diff(times.indptr)).astype(np.int64) * n_items \
+            + times.indices
+        where = np.minimum(np.searchsorted(time_keys, keys), max(len(time_keys) - 1, 0))
+        found = time_keys[where] == keys if len(time_keys) else np.zeros(len(keys), bool)
+        if not found.all():
+            logger.warning("two_tower: %d training pairs have no interaction time; they count as oldest",
+                           int((~found).sum()))
+        stamps = np.where(found, times.data[where] if len(time_keys) else 0.0, -np.inf)
+    shuffle = rng.permutation(train.nnz)
+    order = shuffle[np.lexsort((stamps[shuffle], rows[shuffle]))]
+    return train.indptr.astype(np.int64), train.indices[order].astype(np.int64)
+
+
+def _hold_out_latest(starts: np.ndarray, sequence: np.ndarray, fraction: float
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split each user's sequence into (train part, latest ``fraction``) in CSR layout."""
+    lengths = np.diff(starts)
+    n_val = np.where(lengths >= _MIN_ITEMS_FOR_VALIDATION, np.ceil(lengths * fraction), 0).astype(np.int64)
+    keep = lengths - n_val
+    position = np.arange(len(sequence)) - np.repeat(starts[:-1], lengths)
+    is_val = position >= np.repeat(keep, lengths)
+    return ((np.r_[0, np.cumsum(keep)], sequence[~is_val]),
+            (np.r_[0, np.cumsum(n_val)], sequence[is_val]))
+
+
+def _recent(starts: np.ndarray, sequence: np.ndarray, width: int, pad: int) -> np.ndarray:
+    """(n_users, width) matrix of each user's latest ``width`` items, right-aligned, ``pad`` elsewhere."""
+    lengths = np.diff(starts)
+    take = np.minimum(lengths, width)
+    out = np.full((len(lengths), width), pad, dtype=np.int64)
+    rows = np.repeat(np.arange(len(lengths)), take)
+    offset = np.arange(take.sum()) - np.repeat(np.cumsum(take) - take, take)
+    source = np.repeat(starts[1:] - take, take) + offset
+    out[rows, width - np.repeat(take, take) + offset] = sequence[source]
+    return out
+
+
+def _drop_target(extended: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Remove each row's target from its history (else its oldest column): width - 1 left."""
+    hit = extended == targets[:, None]
+    drop = np.where(hit.any(axis=1), hit.argmax(axis=1), 0)
+    keep = np.arange(extended.shape[1])[None, :] != drop[:, None]
+    return extended[keep].reshape(len(extended), extended.shape[1] - 1)
+
+
+def _csr(starts: np.ndarray, sequence: np.ndarray, n_items: int) -> sp.csr_matrix:
+    data = np.ones(len(sequence), dtype=np.float32)
+    return sp.csr_matrix((data, sequence, starts), shape=(len(starts) - 1, n_items))
+
+
+def _content_matrix(vectors: np.ndarray | sp.spmatrix | None, n_items: int, seed: int) -> np.ndarray | None:
+    """Dense float32 content (n_items, ≤ d) with rows scaled to norm sqrt(d), or None."""
+    if vectors is None:
+        return None
+    if sp.issparse(vectors):
+        matrix = sp.csr_matrix(vectors, dtype=np.float32)
+        n_components = min(MAX_CONTENT_DIMS, min(matrix.shape) - 1)
+        if matrix.shape[1] > MAX_CONTENT_DIMS and n_components >= 1:
+            from sklearn.decomposition import TruncatedSVD
+
+            dense = TruncatedSVD(n_components, random_state=seed).fit_transform(matrix)
+        else:
+            dense = matrix.toarray()
+    else:
+        dense = np.asarray(vectors)
+    dense = np.asarray(dense, dtype=np.float32)
+    if dense.ndim != 2 or dense.shape[0] != n_items:
+        raise DataError(f"features.item_vectors must have one row per item ({n_items}), "
+                        f"got shape {dense.shape}; encode the same catalog the matrix was built on")
+    if not np.isfinite(dense).all():
+        raise DataError("features.item_vectors contains NaN or infinite values; re-encode the items")
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    return dense / np.maximum(norms, 1e-12) * np.float32(math.sqrt(dense.shape[1]))

@@ -1,0 +1,342 @@
+"""Which column means what, and turning a raw table into GENRE's canonical columns.
+
+A ``ColumnMapping`` names the source columns; any field left as None is guessed from common
+names (``userId``, ``movieId``, ``rating``, ``timestamp``, ``title``, ``genres`` ...). The
+``*_from_table`` functions apply a mapping: they type ids (all-integer ids become int64, any
+other id stays text, so mixed ids never crash), ratings (float32) and times (int64 epoch
+seconds), and raise a ``DataError`` naming the file, column and row of any value they cannot use.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from genre.data.cleaning import missing_ids
+from genre.data.dataset import _as_list
+from genre.errors import ConfigError, DataError
+
+INTERACTION_FIELDS = ("user", "item", "rating", "timestamp")
+ITEM_FIELDS = ("item_id", "title", "genres", "tags", "description", "image")
+_ITEM_IDS = ("item_id", "item", "movie_id", "news_id", "product_id", "iid", "asin", "book_id", "isbn",
+             "track_id")
+#: Common column names per field, most specific first (compared without case, ``_`` or ``:type``).
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "user": ("user_id", "user", "uid", "customer_id", "visitor_id", "reviewer_id"),
+    "item": _ITEM_IDS,
+    "rating": ("rating", "ratings", "weight", "score", "stars"),
+    "timestamp": ("timestamp", "ts", "time", "date", "datetime", "unix_time", "unix_review_time"),
+    "item_id": _ITEM_IDS + ("id",),
+    "title": ("title", "name", "movie_title", "item_name", "product_title"),
+    "genres": ("genres", "genre", "category", "categories", "class"),
+    "tags": ("tags", "tag", "keywords"),
+    "description": ("description", "abstract", "overview", "summary", "plot", "synopsis"),
+    "image": ("image", "image_path", "poster", "poster_path", "image_url", "img"),
+}
+_LABELS = {"user": "user ids", "item": "item ids", "item_id": "item ids", "tags": "tag text"}
+
+
+@dataclass
+class ColumnMapping:
+    """Source column names for each canonical field.
+
+    ``None`` means "guess from common names"; ``""`` means "this file has no such column"
+    (e.g. ``rating=""`` ignores a ``rating`` column and counts every row as 1.0).
+
+    Attributes
+    ----------
+    user, item, rating, timestamp : str or None
+        Interaction columns: who, what, how much (optional), when (optional).
+    item_id, title, genres, tags, description, image : str or None
+        Item-table columns; ``genres`` cells are split on ``|`` or ``,``.
+    extra : list of str
+        Further item columns (text, categories, image paths) kept under their own names.
+
+    Examples
+    --------
+    >>> m = guess_mapping(["userId", "movieId", "stars"], ColumnMapping(rating="stars"))
+    >>> (m.user, m.item, m.rating, m.timestamp)
+    ('userId', 'movieId', 'stars', None)
+    >>> ColumnMapping.from_dict(m.to_dict()) == m
+    True
+    """
+
+    user: str | None = None
+    item: str | None = None
+    rating: str | None = None
+    timestamp: str | None = None
+    item_id: str | None = None
+    title: str | None = None
+    genres: str | None = None
+    tags: str | None = None
+    description: str | None = None
+    image: str | None = None
+    extra: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for the YAML config)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "ColumnMapping":
+        """Build from a dict; unknown keys and non-text values raise a ``ConfigError``."""
+        data = dict(data or {})
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown column-mapping key(s) {', '.join(unknown)}; "
+                              f"the valid keys are: {', '.join(valid)}")
+        for key, value in data.items():
+            if key == "extra":
+                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                    raise ConfigError(f"column mapping 'extra' must be a list of column names, got {value!r}")
+                data[key] = list(value)
+            elif value is not None and not isinstance(value, str):
+                raise ConfigError(f"column mapping {key!r} must be a column name (text), got {value!r}")
+        return cls(**data)
+
+
+def guess_mapping(columns: Iterable[str], mapping: ColumnMapping | None = None) -> ColumnMapping:
+    """Fill every unset field of ``mapping`` from common column names.
+
+    Names the caller gave are kept as they are (checked only when a loader uses them); ``""``
+    becomes None. One column serves at most one interaction field and one item field.
+    """
+    mapping = mapping or ColumnMapping()
+    columns = [str(c) for c in columns]
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(_key(column), column)
+    result = ColumnMapping(extra=list(mapping.extra))
+    for group in (INTERACTION_FIELDS, ITEM_FIELDS):
+        used = {getattr(mapping, f) for f in group} - {None, ""}
+        for name in group:
+            given = getattr(mapping, name)
+            if given is None:
+                found = (by_key.get(_key(c)) for c in CANDIDATES[name])
+                given = next((c for c in found if c is not None and c not in used), None)
+                used.add(given)
+            setattr(result, name, given or None)
+    return result
+
+
+def _key(name: str) -> str:
+    """``"userId"``, ``"user_id:token"`` and ``"User ID"`` all compare as ``"userid"``."""
+    return re.sub(r"[^0-9a-z]", "", name.split(":", 1)[0].lower())
+
+
+def _resolve(raw: pd.DataFrame, mapping: ColumnMapping | None, wanted: tuple[str, ...],
+             required: tuple[str, ...], source: str) -> dict[str, str | None]:
+    """Column per wanted field; a named column that is absent, or a required one not found, fails."""
+    guessed = guess_mapping(raw.columns, mapping)
+    listing = ", ".join(map(str, raw.columns))
+    chosen = {}
+    for name in wanted:
+        column = getattr(guessed, name)
+        if column is not None and column not in raw.columns:
+            raise DataError(f"{source}: column {column!r} not found; the columns are: {listing}")
+        if column is None and name in required:
+            raise DataError(
+                f"{source}: no column for the {_LABELS.get(name, name)} was found (looked for "
+                f"{', '.join(CANDIDATES[name][:4])} ...); the columns are: {listing}; "
+                f"name it in the column mapping ({name}=...)"
+            )
+        chosen[name] = column
+    return chosen
+
+
+def interactions_from_table(
+    raw: pd.DataFrame,
+    mapping: ColumnMapping | None = None,
+    *,
+    source: str = "interactions",
+    drop_missing_ids: bool = False,
+    time_format: str | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Canonical interactions (``user``, ``item`` raw ids, ``rating``, ``timestamp``) and notes."""
+    cols = _resolve(raw, mapping, INTERACTION_FIELDS, ("user", "item"), source)
+    frame = pd.DataFrame({"user": raw[cols["user"]], "item": raw[cols["item"]]})
+    frame, notes = missing_ids(frame, drop=drop_missing_ids, source=source,
+                               labels={"user": cols["user"], "item": cols["item"]})
+    rows = frame.index
+    out = pd.DataFrame({"user": to_ids(frame["user"]), "item": to_ids(frame["item"])})
+    if cols["rating"]:
+        out["rating"] = to_ratings(raw[cols["rating"]].loc[rows], cols["rating"], source)
+    else:
+        out["rating"] = np.float32(1.0)
+        notes.append(f"{source}: no rating column, so every interaction counts 1.0")
+    if cols["timestamp"]:
+        out["timestamp"], more = to_timestamps(raw[cols["timestamp"]].loc[rows], cols["timestamp"],
+                                               source, time_format)
+        notes.extend(more)
+    else:
+        out["timestamp"] = np.int64(0)
+        notes.append(f"{source}: no timestamp column, so time-based splits have no order to use")
+    return out.reset_index(drop=True), notes
+
+
+def items_from_table(
+    raw: pd.DataFrame, mapping: ColumnMapping | None = None, *, source: str = "items"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Canonical item table (``item_id``, ``title``, ``genres`` list, ``tags``, ``description``,
+    ``image`` when mapped, then the ``extra`` columns) and notes.
+
+    Rows without an item id are dropped (and noted): nothing can refer to them.
+    """
+    cols = _resolve(raw, mapping, ITEM_FIELDS, ("item_id",), source)
+    extra = list(mapping.extra) if mapping else []
+    for column in extra:
+        if column in ITEM_FIELDS:
+            raise DataError(f"{source}: extra column {column!r} has a canonical name; map it as {column}= instead")
+        if column not in raw.columns:
+            raise DataError(f"{source}: column {column!r} not found; the columns are: "
+                            f"{', '.join(map(str, raw.columns))}")
+    frame, notes = missing_ids(raw, drop=True, source=source, labels={cols["item_id"]: cols["item_id"]})
+    ids = to_ids(frame[cols["item_id"]])
+    out = pd.DataFrame({"item_id": ids})
+    titles = _text(frame[cols["title"]]) if cols["title"] else pd.Series("", index=frame.index)
+    out["title"] = np.where(titles.to_numpy() == "", ids.astype(str).to_numpy(), titles.to_numpy())
+    genres = frame[cols["genres"]].tolist() if cols["genres"] else [None] * len(frame)
+    out["genres"] = pd.Series([_as_list(g) for g in genres], index=frame.index, dtype=object)
+    for name in ("tags", "description"):
+        out[name] = _text(frame[cols[name]]) if cols[name] else ""
+    if cols["image"]:
+        out["image"] = _text(frame[cols["image"]])
+    for column in extra:
+        out[column] = frame[column]
+    duplicated = int(out["item_id"].duplicated().sum())
+    if duplicated:
+        notes.append(f"{source}: {duplicated} repeated item ids; the first row of each is used")
+    return out.reset_index(drop=True), notes
+
+
+def tags_from_table(
+    raw: pd.DataFrame, mapping: ColumnMapping | None = None, *, source: str = "tags"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Canonical user-applied tags (``user``, ``item`` raw ids, ``tag`` str, ``timestamp``)."""
+    cols = _resolve(raw, mapping, ("user", "item", "tags", "timestamp"), ("user", "item", "tags"), source)
+    frame, notes = missing_ids(raw, drop=True, source=source,
+                               labels={cols[f]: cols[f] for f in ("user", "item", "tags")})
+    out = pd.DataFrame({"user": to_ids(frame[cols["user"]]), "item": to_ids(frame[cols["item"]]),
+                        "tag": _text(frame[cols["tags"]]).str.strip()})
+    if cols["timestamp"]:
+        out["timestamp"], more = to_timestamps(frame[cols["timestamp"]], cols["timestamp"], source)
+        notes.extend(more)
+    else:
+        out["timestamp"] = np.int64(0)
+    return out[out["tag"] != ""].reset_index(drop=True), notes
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Cells as text: lists joined by ", ", missing as ""."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.fillna("")
+    return pd.Series([", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else
+                      "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                      for v in values.tolist()], index=values.index, dtype=str)
+
+
+def _cast(values: pd.Series, arrow_type: pa.DataType) -> np.ndarray | None:
+    """``values`` converted by pyarrow (fast and strict), or None if any value is missing or does not fit."""
+    try:
+        array = pc.cast(pa.array(values, from_pandas=True), arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return None if array.null_count else array.to_numpy(zero_copy_only=False)
+
+
+def to_ids(values: pd.Series) -> pd.Series:
+    """Raw ids typed consistently: int64 when every id is an integer, else text."""
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return values.astype("int64")
+    if pd.api.types.is_float_dtype(values.dtype) and (values == np.round(values)).all():
+        return values.astype("int64")
+    text = values.astype(str).str.strip()
+    integers = _cast(text, pa.int64())
+    return text if integers is None else pd.Series(integers, index=values.index)
+
+
+def _bad_value(values: pd.Series, bad: np.ndarray, column: str, source: str, expected: str,
+               fix: str) -> DataError:
+    """The error for the first bad cell: file, column, row (1 = first data row), value, fix."""
+    position = int(np.flatnonzero(bad)[0])
+    label = values.index[position]
+    row = label + 1 if isinstance(label, (int, np.integer)) else label
+    more = int(bad.sum()) - 1
+    where = f"{source}: column {column!r} row {row}" + (f" (and {more} more)" if more else "")
+    value = values.iloc[position]
+    problem = "is empty" if pd.isna(value) else f"holds {value!r}, {expected}"
+    return DataError(f"{where} {problem}; {fix}")
+
+
+def to_ratings(values: pd.Series, column: str, source: str) -> np.ndarray:
+    """Ratings as float32; a missing or non-numeric value raises a DataError naming its row."""
+    numbers = _cast(values, pa.float64())
+    if numbers is None:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        raise _bad_value(values, bad, column, source, "not a number",
+                         "ratings must be numbers: fix the file, or map no rating column (rating='') "
+                         "to count every interaction as 1")
+    return numbers.astype(np.float32)
+
+
+def to_timestamps(values: pd.Series, column: str, source: str,
+                  time_format: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """Times as int64 epoch seconds, and notes.
+
+    Numbers are epoch times (milli-, micro- or nanoseconds are recognised by their size and
+    scaled); text is parsed as dates (``time_format`` if given, else inferred, UTC when no zone
+    is given). A missing or unreadable value raises a DataError naming its row.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return _datetimes_to_seconds(values, values.isna().to_numpy(), column, source), []
+    if time_format is None:
+        numbers = _cast(values, pa.int64())
+        numbers = _cast(values, pa.float64()) if numbers is None else numbers
+        if numbers is not None:
+            return _epoch_seconds(pd.Series(numbers, index=values.index), column, source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(values, errors="coerce", utc=True, format=time_format)
+        failed = parsed.isna() & values.notna()
+        if failed.any() and time_format is None:
+            retry = pd.to_datetime(values[failed], errors="coerce", utc=True, format="mixed")
+            parsed = parsed.where(~failed, retry)
+    return _datetimes_to_seconds(values, parsed.isna().to_numpy(), column, source, parsed), []
+
+
+def _datetimes_to_seconds(values: pd.Series, bad: np.ndarray, column: str, source: str,
+                          parsed: pd.Series | None = None) -> np.ndarray:
+    if bad.any():
+        raise _bad_value(values, bad, column, source, "which is neither a date nor an epoch time",
+                         "fix the file, or map no timestamp column (timestamp='')")
+    parsed = values if parsed is None else parsed
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.to_numpy().astype("datetime64[s]").astype(np.int64)
+
+
+def _epoch_seconds(numbers: pd.Series, column: str, source: str) -> tuple[np.ndarray, list[str]]:
+    array = numbers.to_numpy()
+    infinite = ~np.isfinite(array.astype(np.float64))
+    if infinite.any():
+        raise _bad_value(numbers, infinite, column, source, "which is not an epoch time", "fix the file")
+    largest = float(np.abs(array).max())
+    unit, scale = next(((u, s) for u, s in (("nanoseconds", 10**9), ("microseconds", 10**6),
+                                             ("milliseconds", 10**3)) if largest > s * 1e8),
+                       ("seconds", 1))
+    if np.issubdtype(array.dtype, np.integer):
+        seconds = array.astype(np.int64) // scale
+    else:
+        seconds = np.floor(array.astype(np.float64) / scale).astype(np.int64)
+    notes = [] if scale == 1 else [f"{source}: column {column!r} holds epoch {unit}; converted to seconds"]
+    return seconds, notes

@@ -1,0 +1,123 @@
+"""User profiling: an LLM sums up a user's recent history as a few interest keywords.
+
+Embedded in the item-vector space, the profile gives every user — including those with a
+single interaction — a vector to match items against (``ProfileRecommender``), and gives the
+app a readable line about each user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from genre.data.dataset import Dataset
+from genre.errors import ConfigError, DataError
+from genre.llm.base import LLMClient, Progress, complete_many
+from genre.llm.cache import OutputCache
+from genre.llm.parse import ParseReport, parse_reply
+from genre.llm.prompts import PROFILE_TEMPLATE, check_template, render
+
+logger = logging.getLogger("genre")
+
+#: Fields a profile template may use.
+PROFILE_FIELDS = ("titles", "genres", "n")
+
+
+def recent_items(train: sp.csr_matrix, times: sp.csr_matrix, user: int, limit: int) -> np.ndarray:
+    """The user's training items, most recent first (ties by lower index), at most ``limit``."""
+    row = train.getrow(user)
+    items = row.indices
+    stamps = np.asarray(times[user, items]).ravel() if len(items) else np.empty(0)
+    order = np.lexsort((items, -stamps))
+    return items[order][:limit]
+
+
+def profile_users(
+    dataset: Dataset,
+    train: sp.csr_matrix,
+    client: LLMClient,
+    *,
+    users: Sequence[int] | np.ndarray | None = None,
+    template: str = PROFILE_TEMPLATE,
+    max_titles: int = 10,
+    times: sp.csr_matrix | None = None,
+    max_tokens: int = 24,
+    temperature: float = 0.0,
+    max_chars: int = 200,
+    cache: OutputCache | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> pd.DataFrame:
+    """Interest keywords per user from their ``max_titles`` most recent training items.
+
+    Only ``train`` (user × item, nonzero = interaction) is read, so profiles never see
+    held-out items. Recency comes from ``times`` (e.g. ``Features.interaction_times``) or,
+    when None, from the dataset's timestamps. The template may use ``{titles}`` (one per
+    line, most recent first), ``{genres}`` (the three most frequent genres among them) and
+    ``{n}``. Users without training items get "" and cost no call. The ``ParseReport`` is in
+    ``frame.attrs["parse_report"]``.
+
+    Returns
+    -------
+    DataFrame with columns ``user`` (index) and ``text``.
+    """
+    check_template(template, PROFILE_FIELDS)
+    if max_titles < 1:
+        raise ConfigError(f"max_titles must be at least 1, got {max_titles}")
+    train = sp.csr_matrix(train)
+    if train.shape != (dataset.n_users, dataset.n_items):
+        raise DataError(f"the training matrix is {train.shape[0]} × {train.shape[1]} but the dataset "
+                        f"has {dataset.n_users} users × {dataset.n_items} items")
+    if times is None:
+        times = dataset.matrix(values="timestamp")
+    index = np.arange(dataset.n_users) if users is None else np.asarray(users, dtype=np.int64)
+    if index.size and (index.min() < 0 or index.max() >= dataset.n_users):
+        raise DataError(f"user indices must lie in [0, {dataset.n_users}); got {index.min()}..{index.max()}")
+    titles = dataset.items["title"].astype(str).tolist()
+    genres = list(dataset.items["genres"])
+    prompts: dict[int, str] = {}
+    for user in index:
+        recent = recent_items(train, times, int(user), max_titles)
+        if len(recent):
+            prompts[int(user)] = render(template, _fields(recent, titles, genres))
+    replies = complete_many(client, list(prompts.values()), max_tokens=max_tokens,
+                            temperature=temperature, cache=cache, progress=progress,
+                            should_stop=should_stop)
+    report = ParseReport()
+    by_user = {u: parse_reply(r, max_chars=max_chars, report=report)
+               for u, r in zip(prompts, replies)}
+    logger.info("user profiles with %s: %s; %d users without training items", client.model_id,
+                report, len(index) - len(prompts))
+    frame = pd.DataFrame({"user": index.astype(np.int64),
+                          "text": [by_user.get(int(u), "") for u in index]})
+    frame.attrs["parse_report"] = report
+    return frame
+
+
+def profile_vectors(frame: pd.DataFrame, encoder: Any, n_users: int) -> np.ndarray:
+    """``Features.user_vectors`` from a ``profile_users`` frame: (n_users, d) float32.
+
+    ``encoder`` is any object with ``encode(texts) -> (n, d)`` — use the item encoder, so
+    profiles and items share one space. Users without a profile get a zero row.
+    """
+    rows = [(int(u), t) for u, t in zip(frame["user"], frame["text"]) if isinstance(t, str) and t]
+    if rows and max(u for u, _ in rows) >= n_users:
+        raise DataError(f"profile frame names user {max(u for u, _ in rows)} but there are {n_users} users")
+    if not rows:
+        raise DataError("no user has a profile text to embed; run profile_users first")
+    encoded = np.asarray(encoder.encode([t for _, t in rows]), dtype=np.float32)
+    vectors = np.zeros((n_users, encoded.shape[1]), dtype=np.float32)
+    vectors[[u for u, _ in rows]] = encoded
+    return vectors
+
+
+def _fields(recent: np.ndarray, titles: list[str], genres: list[Any]) -> dict[str, str]:
+    counts = Counter(g for i in recent for g in genres[i])
+    top = sorted(counts, key=lambda g: (-counts[g], g))[:3]
+    return {"titles": "\n".join(f"- {titles[i]}" for i in recent),
+            "genres": ", ".join(top) or "unknown", "n": str(len(recent))}

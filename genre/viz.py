@@ -1,0 +1,319 @@
+"""Plotly figure builders and the 2-D projection of embeddings.
+
+Pure functions: frames and arrays in, ``plotly.graph_objects.Figure`` out, so every chart
+the app shows is tested without a browser. Nothing here imports streamlit; umap is imported
+only when a UMAP projection is asked for.
+
+Examples
+--------
+>>> import numpy as np
+>>> fig = long_tail_figure(np.array([5, 1, 3]), "user")
+>>> list(fig.data[0].y)
+[5, 3, 1]
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import scipy.sparse as sp
+
+from genre.errors import ConfigError
+
+#: Projection methods of ``project_2d``.
+PROJECTIONS = ("pca", "umap")
+
+_TEMPLATE = "plotly_white"
+_MIX_COLOR = "#d62728"
+_PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#aec7e8", "#98df8a", "#c5b0d5")
+
+
+def _styled(fig: go.Figure, title: str, height: int = 360, **layout) -> go.Figure:
+    fig.update_layout(template=_TEMPLATE, title=dict(text=title, x=0.0, xanchor="left"),
+                      height=height, margin=dict(l=10, r=10, t=50, b=10), **layout)
+    return fig
+
+
+def algorithm_colors(names: Iterable[str]) -> dict[str, str]:
+    """One stable colour per algorithm name; the mix is always red so it stands out."""
+    colors, i = {}, 0
+    for name in names:
+        if name == "mix":
+            colors[name] = _MIX_COLOR
+        else:
+            colors[name] = _PALETTE[i % len(_PALETTE)]
+            i += 1
+    return colors
+
+
+# ---------------------------------------------------------------------------- data overview
+def long_tail_figure(counts: np.ndarray, what: str) -> go.Figure:
+    """Interactions per user (or item), sorted from most to least active, log scale.
+
+    The share held by the top 20 % is in the title: it says how skewed the data is at a glance.
+    """
+    ordered = np.sort(np.asarray(counts))[::-1]
+    total = max(int(ordered.sum()), 1)
+    top = int(ordered[: max(1, int(np.ceil(len(ordered) * 0.2)))].sum())
+    fig = go.Figure(go.Scatter(x=np.arange(1, len(ordered) + 1), y=ordered, mode="lines",
+                               fill="tozeroy", line=dict(color=_PALETTE[0]),
+                               hovertemplate=f"{what} rank %{{x}}: %{{y}} interactions<extra></extra>"))
+    fig.update_yaxes(type="log", title="interactions")
+    fig.update_xaxes(title=f"{what}s, most active first")
+    return _styled(fig, f"Interactions per {what} — top 20 % of {what}s hold {top / total:.0%}")
+
+
+def rating_histogram(ratings: Sequence[float] | np.ndarray) -> go.Figure:
+    """How often each rating value occurs."""
+    values = pd.Series(np.asarray(ratings, dtype=float)).value_counts().sort_index()
+    fig = go.Figure(go.Bar(x=values.index, y=values.to_numpy(), marker_color=_PALETTE[0],
+                           hovertemplate="rating %{x}: %{y} interactions<extra></extra>"))
+    fig.update_xaxes(title="rating")
+    fig.update_yaxes(title="interactions")
+    return _styled(fig, "Rating distribution")
+
+
+def genre_counts_figure(genres: Iterable[Sequence[str]], top: int = 20) -> go.Figure:
+    """Number of items per genre (the ``top`` largest), as horizontal bars."""
+    counts = Counter(g for gs in genres for g in gs).most_common(top)
+    names = [c[0] for c in counts][::-1]
+    values = [c[1] for c in counts][::-1]
+    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=_PALETTE[1],
+                           hovertemplate="%{y}: %{x} items<extra></extra>"))
+    fig.update_xaxes(title="items")
+    return _styled(fig, "Items per genre", height=max(300, 22 * len(names) + 80))
+
+
+def activity_figure(timestamps: Sequence[int] | np.ndarray, freq: str = "MS") -> go.Figure:
+    """Interactions per period (default month) from unix-second timestamps."""
+    times = pd.to_datetime(np.asarray(timestamps, dtype=np.int64), unit="s")
+    counts = pd.Series(1, index=times).resample(freq).sum()
+    fig = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), marker_color=_PALETTE[2],
+                           hovertemplate="%{x|%b %Y}: %{y} interactions<extra></extra>"))
+    fig.update_yaxes(title="interactions")
+    return _styled(fig, "Activity over time")
+
+
+# ---------------------------------------------------------------------------- metrics
+def metrics_bar(metrics: pd.DataFrame, columns: Sequence[str] | None = None) -> go.Figure:
+    """Grouped bars: one group per metric, one bar per algorithm (index), the mix in red."""
+    columns = list(columns) if columns is not None else list(metrics.columns)
+    missing = [c for c in columns if c not in metrics.columns]
+    if missing:
+        raise ConfigError(f"metrics have no column(s) {', '.join(missing)}; "
+                          f"available: {', '.join(map(str, metrics.columns))}")
+    colors = algorithm_colors(metrics.index)
+    fig = go.Figure([go.Bar(name=str(name), x=columns, y=metrics.loc[name, columns].to_numpy(dtype=float),
+                            marker_color=colors[name],
+                            hovertemplate=f"{name} %{{x}}: %{{y:.4f}}<extra></extra>")
+                     for name in metrics.index])
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.15))
+    return _styled(fig, "Metrics per algorithm and for the mix", height=400)
+
+
+def comparison_bar(table: pd.DataFrame, metric: str, label: str = "run") -> go.Figure:
+    """One bar per row of ``table`` (e.g. saved runs) for ``metric``, best highlighted."""
+    if metric not in table.columns:
+        raise ConfigError(f"no column {metric!r} to compare; available: {', '.join(map(str, table.columns))}")
+    values = table[metric].to_numpy(dtype=float)
+    names = [str(n) for n in (table[label] if label in table.columns else table.index)]
+    best = int(np.nanargmax(values)) if len(values) and not np.isnan(values).all() else -1
+    colors = [_MIX_COLOR if i == best else _PALETTE[0] for i in range(len(values))]
+    fig = go.Figure(go.Bar(x=names, y=values, marker_color=colors, text=[f"{v:.4f}" for v in values],
+                           textposition="outside", hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
+    fig.update_yaxes(title=metric, rangemode="tozero")
+    return _styled(fig, f"{metric} by {label}")
+
+
+def slices_figure(slices: pd.DataFrame, metric: str) -> go.Figure:
+    """``metric`` per slice: one bar per ``group`` (e.g. cold users, long-tail items), coloured by ``slice``.
+
+    Rows where the metric is undefined (NaN) are left out rather than drawn as zero.
+    """
+    if metric not in slices.columns:
+        raise ConfigError(f"slices have no column {metric!r}; available: {', '.join(map(str, slices.columns))}")
+    rows = slices[slices[metric].notna()]
+    labels = rows["group"].astype(str) if "group" in rows.columns else pd.Series(rows.index.astype(str))
+    kinds = rows["slice"].astype(str) if "slice" in rows.columns else pd.Series(["slice"] * len(rows))
+    users = rows["n_users"] if "n_users" in rows.columns else pd.Series([np.nan] * len(rows))
+    fig = go.Figure()
+    for i, kind in enumerate(dict.fromkeys(kinds)):
+        mask = (kinds == kind).to_numpy()
+        fig.add_trace(go.Bar(x=labels[mask], y=rows.loc[mask, metric].to_numpy(dtype=float), name=kind,
+                             marker_color=_PALETTE[(i + 4) % len(_PALETTE)],
+                             customdata=users[mask].to_numpy(),
+                             hovertemplate="%{x}: %{y:.4f} (%{customdata} users)<extra></extra>"))
+    fig.update_yaxes(title=metric, rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    return _styled(fig, f"{metric} by slice")
+
+
+def sweep_figure(sweep: pd.DataFrame, metric: str, x: str = "weight", current: float | None = None) -> go.Figure:
+    """Metric as one weight varies; a dashed line marks the current value."""
+    for column in (x, metric):
+        if column not in sweep.columns:
+            raise ConfigError(f"the sweep has no column {column!r}; available: {', '.join(sweep.columns)}")
+    fig = go.Figure(go.Scatter(x=sweep[x], y=sweep[metric], mode="lines+markers",
+                               line=dict(color=_PALETTE[0]),
+                               hovertemplate=f"{x} %{{x:.2f}}: %{{y:.4f}}<extra></extra>"))
+    if current is not None:
+        fig.add_vline(x=current, line_dash="dash", line_color=_MIX_COLOR,
+                      annotation_text="current", annotation_position="top")
+    fig.update_xaxes(title=x)
+    fig.update_yaxes(title=metric)
+    return _styled(fig, f"{metric} as {x} varies")
+
+
+def heatmap_figure(grid: pd.DataFrame, x: str, y: str, metric: str) -> go.Figure:
+    """Metric over a grid of two weights (long frame with columns ``x``, ``y``, ``metric``)."""
+    table = grid.pivot_table(index=y, columns=x, values=metric)
+    fig = go.Figure(go.Heatmap(z=table.to_numpy(), x=table.columns, y=table.index, colorscale="Viridis",
+                               colorbar=dict(title=metric),
+                               hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:.4f}}<extra></extra>"))
+    fig.update_xaxes(title=x)
+    fig.update_yaxes(title=y)
+    return _styled(fig, f"{metric} over two weights", height=420)
+
+
+def tuning_curve_figure(curve: pd.DataFrame, metric: str) -> go.Figure:
+    """Validation metric per tuning trial and the best so far."""
+    if metric not in curve.columns:
+        raise ConfigError(f"the tuning curve has no column {metric!r}; available: {', '.join(curve.columns)}")
+    x = curve["trial"] if "trial" in curve.columns else np.arange(1, len(curve) + 1)
+    values = curve[metric].to_numpy(dtype=float)
+    fig = go.Figure([
+        go.Scatter(x=x, y=values, mode="markers", name="trial", marker=dict(color=_PALETTE[0], size=6)),
+        go.Scatter(x=x, y=np.fmax.accumulate(values), mode="lines", name="best so far",
+                   line=dict(color=_MIX_COLOR)),
+    ])
+    fig.update_xaxes(title="trial")
+    fig.update_yaxes(title=f"validation {metric}")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    return _styled(fig, "Auto-tuning on the validation split")
+
+
+def timings_figure(timings: Mapping[str, float]) -> go.Figure:
+    """Seconds per stage as horizontal bars (slowest on top)."""
+    items = sorted(timings.items(), key=lambda kv: kv[1])
+    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
+                           marker_color=_PALETTE[3], text=[f"{v:.1f} s" for _, v in items],
+                           textposition="auto", hovertemplate="%{y}: %{x:.2f} s<extra></extra>"))
+    fig.update_xaxes(title="seconds")
+    return _styled(fig, "Time per stage", height=max(260, 28 * len(items) + 90))
+
+
+def contributions_figure(recommendations: pd.DataFrame) -> go.Figure:
+    """Stacked bars: how much each algorithm added to every recommended item's score."""
+    parts = [c for c in recommendations.columns if c.startswith("contrib_")]
+    if not parts:
+        raise ConfigError("the recommendations carry no contrib_<algorithm> columns; ask for explain=True")
+    labels = [f"{r}. {t}" for r, t in zip(recommendations.get("rank", range(1, len(recommendations) + 1)),
+                                          recommendations["title"])][::-1]
+    names = [c.removeprefix("contrib_") for c in parts]
+    colors = algorithm_colors(names)
+    fig = go.Figure([go.Bar(name=name, y=labels, x=recommendations[col].to_numpy(dtype=float)[::-1],
+                            orientation="h", marker_color=colors[name],
+                            hovertemplate=f"{name}: %{{x:.3f}}<extra></extra>")
+                     for name, col in zip(names, parts)])
+    fig.update_layout(barmode="relative", legend=dict(orientation="h", y=-0.12))
+    fig.update_xaxes(title="weighted normalised score")
+    return _styled(fig, "Why: each algorithm's share of the score", height=max(320, 30 * len(labels) + 110))
+
+
+# ---------------------------------------------------------------------------- embeddings
+def project_2d(vectors: np.ndarray | sp.spmatrix, method: str = "pca", seed: int = 42) -> np.ndarray:
+    """2-D coordinates (n, 2) float32 of row vectors, by PCA (instant) or UMAP (slower).
+
+    Sparse input is reduced with truncated SVD (no densifying); UMAP runs on at most 50 SVD
+    components with cosine distance, which is what makes it tractable on 10k items.
+    """
+    if method not in PROJECTIONS:
+        raise ConfigError(f"projection method must be one of {', '.join(PROJECTIONS)}, got {method!r}")
+    n = vectors.shape[0]
+    if n < 3 or vectors.shape[1] < 2:
+        out = np.zeros((n, 2), dtype=np.float32)
+        if vectors.shape[1] >= 1 and n:
+            column = vectors[:, :2].toarray() if sp.issparse(vectors) else np.asarray(vectors)[:, :2]
+            out[:, : column.shape[1]] = column
+        return out
+    reduced = _svd(vectors, 2 if method == "pca" else 50, seed)
+    if method == "pca":
+        return reduced.astype(np.float32)
+    import umap  # lazy: ~2 s import plus numba JIT on first use
+
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed,
+                        init="random" if n < 10 else "spectral")
+    return np.asarray(reducer.fit_transform(reduced), dtype=np.float32)
+
+
+def _svd(vectors: np.ndarray | sp.spmatrix, n_components: int, seed: int) -> np.ndarray:
+    """Centered PCA for dense input; truncated SVD (uncentered) for sparse input."""
+    n_components = min(n_components, min(vectors.shape) - 1) if min(vectors.shape) > 2 else 2
+    if sp.issparse(vectors):
+        from sklearn.decomposition import TruncatedSVD
+
+        return TruncatedSVD(n_components=n_components, random_state=seed).fit_transform(vectors)
+    from sklearn.decomposition import PCA
+
+    dense = np.asarray(vectors, dtype=np.float32)
+    return PCA(n_components=n_components, random_state=seed).fit_transform(dense)
+
+
+def map_clusters(coords: np.ndarray, n_clusters: int = 8, seed: int = 42) -> np.ndarray:
+    """Cluster label per point of a 2-D map (k-means on the map itself, so clusters look contiguous)."""
+    from sklearn.cluster import KMeans
+
+    n_clusters = int(max(1, min(n_clusters, len(coords))))
+    return KMeans(n_clusters=n_clusters, n_init=4, random_state=seed).fit_predict(np.asarray(coords, dtype=float))
+
+
+def embedding_figure(points: pd.DataFrame, color: str | None = None, highlight: np.ndarray | None = None,
+                     overlays: Mapping[str, np.ndarray] | None = None, title: str = "Items") -> go.Figure:
+    """Scatter of projected items.
+
+    ``points`` has columns ``x``, ``y``, ``title`` and optionally the ``color`` column
+    (categorical → one trace per value, numeric → a colour scale). ``highlight`` (bool mask)
+    draws matching items large; ``overlays`` maps a label (e.g. "history") to row positions
+    drawn on top with their own marker.
+    """
+    fig = go.Figure()
+    hover = "%{customdata}<extra></extra>"
+    dim = highlight is not None and bool(np.any(highlight))
+    opacity = 0.25 if dim or overlays else 0.7
+    if color and color in points.columns and not pd.api.types.is_numeric_dtype(points[color]):
+        values = points[color].astype(str)
+        order = values.value_counts().index
+        for i, value in enumerate(order):
+            rows = points[values == value]
+            fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name=value,
+                                       customdata=rows["title"], hovertemplate=hover,
+                                       marker=dict(size=5, opacity=opacity, color=_PALETTE[i % len(_PALETTE)])))
+    else:
+        marker = dict(size=5, opacity=opacity, color=_PALETTE[0])
+        if color and color in points.columns:
+            marker.update(color=points[color], colorscale="Viridis", showscale=True,
+                          colorbar=dict(title=color))
+        fig.add_trace(go.Scattergl(x=points["x"], y=points["y"], mode="markers", name="items",
+                                   customdata=points["title"], hovertemplate=hover, marker=marker))
+    if dim:
+        rows = points[np.asarray(highlight, dtype=bool)]
+        fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name="search matches",
+                                   customdata=rows["title"], hovertemplate=hover,
+                                   marker=dict(size=11, color="#000000", symbol="diamond")))
+    symbols = ("circle-open", "star", "x", "square")
+    for i, (label, positions) in enumerate((overlays or {}).items()):
+        rows = points.iloc[np.asarray(positions, dtype=int)]
+        fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name=label,
+                                   customdata=rows["title"], hovertemplate=hover,
+                                   marker=dict(size=12, symbol=symbols[i % len(symbols)],
+                                               color=[_MIX_COLOR, "#000000"][i % 2],
+                                               line=dict(width=2))))
+    fig.update_xaxes(showticklabels=False, title=None, zeroline=False)
+    fig.update_yaxes(showticklabels=False, title=None, zeroline=False)
+    fig.update_layout(legend=dict(itemsizing="constant"))
+    return _styled(fig, title, height=620)

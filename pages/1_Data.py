@@ -1,0 +1,130 @@
+"""Data: choose the sample or upload files, map columns, clean, then look at what was loaded."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from genre.config import DataConfig
+from genre.data import ColumnMapping, detect_preset, guess_mapping
+from ui import cache, state, widgets
+
+TYPES = ["csv", "tsv", "tab", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "inter", "item", "data", "dat"]
+NONE = "(none)"
+widgets.header("Data", "Load who interacted with what (and, optionally, item titles and genres), "
+                       "check the columns, clean, and look at the data.")
+cfg = state.config()
+source = st.radio("Source", ["Bundled sample (MovieLens)", "Upload files"], horizontal=True, key="data_source",
+                  index=1 if st.session_state.get("upload_interactions") else 0)
+uploads, guess, columns = [], {}, {}
+if source == "Upload files":
+    left, right = st.columns(2)
+    main = left.file_uploader("Interactions", type=TYPES, key="upload_interactions",
+                              help="One row per interaction: a user column, an item column, optionally "
+                                   "rating and timestamp. CSV, TSV, Parquet or JSON Lines.")
+    extra = right.file_uploader("Items and tags (optional)", type=TYPES, accept_multiple_files=True,
+                                key="upload_items", help="An item table (id, title, genres, description…) "
+                                                         "and, for MovieLens, tags.csv.")
+    uploads = ([main] if main else []) + list(extra or [])
+    if main:
+        with widgets.user_errors():
+            preset = detect_preset([f.name for f in uploads])
+            heads = {f.name: cache.read_head(f.name, f.getvalue()) for f in uploads
+                     if preset not in ("movielens-100k", "mind")}
+            st.caption(f"Detected layout: **{preset}**" if preset else "No known layout: columns guessed by name.")
+            for name, head in heads.items():
+                with st.expander(f"Preview of {name}"):
+                    st.dataframe(head.head(10), hide_index=True)
+            if main.name in heads:
+                columns["interactions"] = list(heads[main.name].columns)
+                guess.update({k: v for k, v in guess_mapping(columns["interactions"]).to_dict().items()
+                              if k in ("user", "item", "rating", "timestamp")})
+            item_file = next((f for f in uploads[1:] if f.name in heads and "tag" not in f.name.lower()), None)
+            if item_file:
+                columns["items"] = list(heads[item_file.name].columns)
+                guess.update({k: v for k, v in guess_mapping(columns["items"]).to_dict().items()
+                              if k in ("item_id", "title", "genres", "description", "image")})
+
+with st.form("load_form", border=True):
+    chosen = {}
+    if columns:
+        st.markdown("**Column mapping** — pre-filled with the guess; change it if a column was misread.")
+        for table, fields in (("interactions", ("user", "item", "rating", "timestamp")),
+                              ("items", ("item_id", "title", "genres", "description", "image"))):
+            if table not in columns:
+                continue
+            options = [NONE] + columns[table]
+            for col, field in zip(st.columns(len(fields)), fields):
+                default = guess.get(field)
+                chosen[field] = col.selectbox(f"{field} ({table})", options, key=f"map_{field}",
+                                              index=options.index(default) if default in options else 0)
+    st.markdown("**Cleaning**")
+    cleaning = dict(cfg.data.cleaning)
+    c1, c2, c3 = st.columns(3)
+    threshold = c1.number_input("Keep ratings ≥ (0 = keep all)", 0.0, 10.0, float(cleaning.get("min_rating") or 0.0),
+                                0.5, key="clean_min_rating", help="E.g. 4 keeps only the movies a user liked.")
+    k_core = c2.number_input("k-core (0 = off)", 0, 100, int(cleaning.get("k_core", 0)), key="clean_k_core",
+                             help="Repeatedly drop users and items with fewer interactions than this.")
+    dedupe = c3.checkbox("One row per user–item pair", bool(cleaning.get("drop_duplicates", True)),
+                         key="clean_dedupe", help="Keep the latest interaction of each pair.")
+    submitted = st.form_submit_button("Load data", type="primary",
+                                      disabled=source == "Upload files" and not uploads)
+
+if submitted:
+    cleaning = {"min_rating": threshold or None, "k_core": int(k_core), "drop_duplicates": dedupe}
+    with widgets.user_errors():
+        if source == "Upload files":
+            paths = [str(p) for p in cache.save_uploads(uploads)]
+            mapping = {k: ("" if v == NONE else v) for k, v in chosen.items() if v != (guess.get(k) or NONE)}
+            ColumnMapping.from_dict(mapping)
+            data = DataConfig(source=paths if len(paths) > 1 else paths[0], mapping=mapping, cleaning=cleaning)
+            state.adopt_data(data, name=uploads[0].name)
+        else:
+            state.adopt_data(DataConfig(source=str(state.SAMPLE_DATA), cleaning=cleaning), name="MovieLens sample")
+        st.rerun()
+
+dataset = st.session_state["dataset"]
+if dataset is None:
+    st.info("Nothing loaded yet: pick the sample or upload files, then press **Load data**.", icon="ℹ️")
+    st.stop()
+
+from genre import viz  # noqa: E402  (plotly only once there is something to plot)
+
+summary = dataset.summary()
+st.subheader(f"Loaded: {dataset.name}" + (f" ({dataset.preset})" if dataset.preset else ""))
+m = st.columns(5)
+m[0].metric("Users", f"{summary['n_users']:,}")
+m[1].metric("Items", f"{summary['n_items']:,}")
+m[2].metric("Interactions", f"{summary['n_interactions']:,}")
+m[3].metric("Density", f"{summary['density']:.2%}")
+m[4].metric("Median per user", f"{summary['per_user']['median']:.0f}")
+for note in summary["notes"]:
+    st.caption(f"• {note}")
+
+inter = dataset.interactions
+items = dataset.items
+tab_charts, tab_items, tab_rows = st.tabs(["Charts", "Items", "Interactions"])
+with tab_charts:
+    a, b = st.columns(2)
+    a.plotly_chart(viz.long_tail_figure(np.bincount(inter["user"], minlength=dataset.n_users), "user"))
+    b.plotly_chart(viz.long_tail_figure(np.bincount(inter["item"], minlength=dataset.n_items), "item"))
+    a, b = st.columns(2)
+    if summary["has_ratings"]:
+        a.plotly_chart(viz.rating_histogram(inter["rating"].to_numpy()))
+    else:
+        a.info("No ratings: every interaction counts the same.")
+    if summary["has_timestamps"]:
+        b.plotly_chart(viz.activity_figure(inter["timestamp"].to_numpy()))
+    else:
+        b.info("No timestamps: time-based splits fall back to file order.")
+    if summary["n_genres"]:
+        st.plotly_chart(viz.genre_counts_figure(items["genres"]))
+with tab_items:
+    shown = items.drop(columns=[c for c in ("tags",) if c in items.columns]).head(200).copy()
+    shown["genres"] = shown["genres"].map(", ".join)
+    st.dataframe(shown, hide_index=True)
+with tab_rows:
+    head = inter.head(200)
+    st.dataframe(pd.DataFrame({
+        "user": dataset.user_ids[head["user"]], "item": dataset.item_ids[head["item"]],
+        "title": items["title"].to_numpy()[head["item"]], "rating": head["rating"],
+        "time": pd.to_datetime(head["timestamp"], unit="s")}), hide_index=True)

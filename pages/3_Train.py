@@ -1,0 +1,118 @@
+"""Train: split, algorithms and their key parameters, mix weights; then live re-weighting."""
+
+import streamlit as st
+
+from genre.algorithms import ALGORITHM_NAMES
+from genre.config import AlgorithmConfig
+from ui import algorithms, state, widgets
+
+SPLITS = {"temporal": "Temporal — each user's latest interactions are the test",
+          "random": "Random — a random share of each user's interactions",
+          "leave_last_out": "Leave last out — each user's single latest interaction",
+          "cold_items": "Cold-start items — some items are unseen in training"}
+NORMALISATIONS = {"minmax": "min–max per user", "zscore": "z-score per user", "rank": "rank per user",
+                  "none": "raw scores"}
+
+widgets.header("Train", "Choose how test data is held out and which algorithms to mix, then train. "
+                        "After training, the weight sliders re-rank instantly without retraining.")
+widgets.need_data()
+cfg = state.config()
+current = {a.name: a for a in cfg.algorithms}
+
+with st.form("train_form"):
+    left, right = st.columns([2, 1])
+    method = left.selectbox("Hold-out", list(SPLITS), format_func=SPLITS.get, key="split_method",
+                            index=list(SPLITS).index(cfg.split.method))
+    share_name = "cold_fraction" if method == "cold_items" else "test_fraction"
+    share = right.slider("Held-out share", 0.05, 0.5, float(cfg.split.params.get(share_name, 0.2)), 0.05,
+                         key="split_share", disabled=method == "leave_last_out",
+                         help="Of each user's interactions (or of the items, for cold-start).")
+    st.markdown("**Algorithms** — switch on the ones to mix; their weights are set after training, live.")
+    chosen = []
+    grid = st.columns(2)
+    for i, name in enumerate(ALGORITHM_NAMES):
+        algo = current.get(name)
+        with grid[i % 2].container(border=True):
+            on = st.toggle(f"**{name}**", value=algo is not None and algo.enabled, key=f"on_{name}")
+            st.caption(algorithms.DESCRIPTIONS.get(name, ""))
+            params = dict(algo.params) if algo else {}
+            defaults = algorithms.key_params(name)
+            cols = st.columns(max(len(defaults), 1))
+            for col, (param, default) in zip(cols, defaults.items()):
+                value = params.get(param, default)
+                options = algorithms.choices(name, param)
+                if options:
+                    params[param] = col.selectbox(param, options, index=options.index(value), key=f"p_{name}_{param}")
+                elif isinstance(default, int) and not isinstance(default, bool):
+                    params[param] = int(col.number_input(param, min_value=0, value=int(value), key=f"p_{name}_{param}"))
+                else:
+                    params[param] = float(col.number_input(param, min_value=0.0, value=float(value),
+                                                           key=f"p_{name}_{param}"))
+            if on:
+                chosen.append(AlgorithmConfig(name, params, algo.weight if algo else 1.0, True))
+    left, right = st.columns(2)
+    norm = left.selectbox("Score normalisation before mixing", list(NORMALISATIONS), format_func=NORMALISATIONS.get,
+                          index=list(NORMALISATIONS).index(cfg.fusion.normalization), key="fusion_norm")
+    tune = right.checkbox("Auto-tune weights on a validation split while training", cfg.tuning.enabled,
+                          key="tune_on_train", help="Never looks at the test data.")
+    train = st.form_submit_button("Train", type="primary")
+
+if train:
+    with widgets.user_errors():
+        from genre.errors import ConfigError
+        from genre.pipeline import Experiment
+
+        if not chosen:
+            raise ConfigError("switch on at least one algorithm")
+        cfg.split.method = method
+        cfg.split.params = {} if method == "leave_last_out" else {share_name: share}
+        cfg.algorithms, cfg.fusion.normalization, cfg.tuning.enabled = chosen, norm, tune
+        cfg.validate()
+        experiment = Experiment(state.copy_config(cfg), dataset=st.session_state["dataset"])
+        progress = widgets.StageProgress(3 + len(chosen) * (2 if tune else 1), "Training…")
+        result = experiment.run(progress=progress)
+        state.set_trained(experiment, result)
+        st.rerun()
+
+experiment = st.session_state["experiment"]
+if experiment is None:
+    st.stop()
+
+st.divider()
+st.subheader("Mix weights — live")
+if state.stale_training():
+    st.warning("The settings above differ from the trained model: press **Train** to apply them.", icon="🔁")
+result = st.session_state["result"]
+names = list(result.weights)
+for name in names:  # seed the sliders from the result, without also passing a default value
+    st.session_state.setdefault(f"live_{name}", float(result.weights[name]))
+cols = st.columns(len(names) + 1)
+weights = {n: c.slider(n, 0.0, 1.0, step=0.05, key=f"live_{n}") for n, c in zip(names, cols)}
+if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on a validation split (not the test)."):
+    with widgets.user_errors():
+        tuned = experiment.tune_weights(progress=widgets.StageProgress(2 + len(names), "Tuning…"))
+        for name in names:
+            st.session_state[f"live_{name}"] = round(float(tuned.weights[name]), 2)
+        st.session_state["result"] = experiment.result_
+        st.rerun()
+if weights != {n: float(w) for n, w in result.weights.items()}:
+    with widgets.user_errors():
+        result = experiment.set_weights(weights)
+        st.session_state["result"] = result
+        for algo in cfg.algorithms:
+            algo.weight = weights.get(algo.name, algo.weight)
+
+from genre import viz  # noqa: E402
+
+shown = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") if c in result.metrics.columns]
+mix = result.metrics.loc["mix"]
+m = st.columns(len(shown))
+for col, metric in zip(m, shown):
+    best_single = result.metrics.drop(index="mix")[metric].max()
+    col.metric(f"mix {metric}", f"{mix[metric]:.4f}", f"{mix[metric] - best_single:+.4f} vs best single")
+left, right = st.columns(2)
+left.plotly_chart(viz.metrics_bar(result.metrics, shown[:3]))
+right.plotly_chart(viz.timings_figure(result.timings))
+tuning = getattr(experiment, "tuning_", None)
+if tuning is not None:
+    st.plotly_chart(viz.tuning_curve_figure(tuning.curve, tuning.metric))

@@ -1,0 +1,68 @@
+"""Recommendations: one user's history beside their explained top-k, with live like / dislike."""
+
+import streamlit as st
+
+from genre import viz
+from ui import widgets
+
+widgets.header("Recommendations", "Pick a user to see what they had and what the mix recommends — and why; "
+                                  "or describe a taste in words.")
+widgets.need_training()
+experiment = st.session_state["experiment"]
+dataset = experiment.dataset_
+mode = st.radio("Who", ["A user from the data", "A taste described in words"], horizontal=True, key="rec_mode")
+k = st.slider("How many recommendations", 5, 30, 10, key="rec_k")
+
+if mode == "A taste described in words":
+    with st.form("what_if"):
+        text = st.text_input("Describe the taste", "space operas and animated comedies", key="what_if_text")
+        asked = st.form_submit_button("Find matching items", type="primary")
+    if asked:
+        with widgets.user_errors(), st.spinner("Embedding the description…"):
+            st.session_state["what_if"] = experiment.recommend_for_text(text, k=k)
+    matches = st.session_state.get("what_if")
+    if matches is not None:
+        shown = matches.assign(genres=matches["genres"].map(", ".join))
+        st.dataframe(shown, hide_index=True, column_config={
+            "similarity": st.column_config.ProgressColumn("similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+    st.stop()
+
+users = experiment.user_ids_evaluated
+user = st.selectbox(f"User ({len(users):,} evaluated users)", users, key="rec_user")
+feedback = st.session_state["feedback"].setdefault(str(user), {"liked": [], "disliked": []})
+with widgets.user_errors():
+    recs = experiment.recommend(user, k=k, explain=True, liked=tuple(feedback["liked"]),
+                                disliked=tuple(feedback["disliked"]))
+    history = experiment.history(user)
+
+left, right = st.columns([2, 3])
+with left:
+    st.markdown(f"**History** — {len(history)} training interactions, newest first")
+    st.dataframe(history.assign(genres=history["genres"].map(", ".join)).drop(columns=["item_id"]),
+                 hide_index=True, height=560)
+with right:
+    hits = int(recs["held_out"].sum()) if "held_out" in recs else 0
+    st.markdown(f"**Top {len(recs)}** — 🎯 {hits} of them are in this user's held-out test items")
+    for row in recs.itertuples():
+        a, b, c = st.columns([8, 1, 1], vertical_alignment="center")
+        because = f" · because of *{row.because}*" if getattr(row, "because", "") else ""
+        mark = " 🎯" if getattr(row, "held_out", False) else ""
+        a.markdown(f"**{row.rank}. {row.title}**{mark}  \n:gray[{', '.join(row.genres)}{because}]")
+        if b.button("👍", key=f"like_{user}_{row.item_id}", help="More like this"):
+            feedback["liked"].append(row.item_id)
+            st.rerun()
+        if c.button("👎", key=f"dislike_{user}_{row.item_id}", help="Not for me"):
+            feedback["disliked"].append(row.item_id)
+            st.rerun()
+    if feedback["liked"] or feedback["disliked"]:
+        st.caption(f"Feedback: {len(feedback['liked'])} liked, {len(feedback['disliked'])} disliked "
+                   "(liked items pull similar ones up; both leave the list).")
+        if st.button("Clear feedback", key="clear_feedback"):
+            st.session_state["feedback"].pop(str(user))
+            st.rerun()
+    export = recs.assign(genres=recs["genres"].map("|".join))
+    st.download_button("Download as CSV", export.to_csv(index=False).encode(), f"recommendations_user_{user}.csv",
+                       "text/csv", key="rec_csv")
+
+if any(c.startswith("contrib_") for c in recs.columns):
+    st.plotly_chart(viz.contributions_figure(recs))

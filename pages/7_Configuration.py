@@ -1,0 +1,49 @@
+"""Configuration: the whole session as YAML — export it for the CLI, or import one to restore a setup."""
+
+import streamlit as st
+
+from genre.config import dump_config, load_config
+from genre.errors import ConfigError
+from ui import state, widgets
+
+widgets.header("Configuration", "Everything this session set up — data, encoders, algorithms, weights — as "
+                                "one YAML file. `python -m genre run FILE` replays it and prints the same metrics.")
+cfg = state.config()
+text = dump_config(cfg)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Export")
+    if state.stale_training():
+        st.warning("The settings changed since the last training: the metrics below belong to the "
+                   "trained model, the YAML to the new settings. Train again to match them.", icon="🔁")
+    st.download_button("Download genre-config.yaml", text.encode(), "genre-config.yaml", "application/x-yaml",
+                       type="primary", key="config_download")
+    st.code(text, language="yaml")
+    st.caption("Replay it headless:")
+    st.code("python -m genre run genre-config.yaml", language="bash")
+    result = st.session_state["result"]
+    if result is not None:
+        st.caption("Metrics of the trained mix, which the replay reproduces:")
+        st.dataframe(result.metrics.loc[["mix"]].style.format("{:.4f}"))
+
+with right:
+    st.subheader("Import")
+    with st.form("import_config"):
+        uploaded = st.file_uploader("A GENRE config (YAML)", type=["yaml", "yml"], key="config_file")
+        pasted = st.text_area("…or paste it here", height=260, key="config_text",
+                              placeholder="algorithms:\n- name: ease\n  weight: 1.0")
+        apply = st.form_submit_button("Apply configuration", type="primary")
+    if apply:
+        with widgets.user_errors():
+            source = uploaded.getvalue().decode("utf-8") if uploaded else pasted
+            if not source.strip():
+                raise ConfigError("choose a YAML file or paste a config first")
+            imported = load_config(source)
+            same_data = imported.data == cfg.data and st.session_state["dataset"] is not None
+            if not same_data:
+                state.adopt_data(imported.data)
+            st.session_state["config"] = imported
+            st.success("Configuration applied. " + ("" if same_data else "Its data was loaded. ") +
+                       "Open Train to train it.")
+            st.page_link(widgets.TRAIN, label="Go to Train", icon="🏋️")

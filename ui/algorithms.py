@@ -1,0 +1,42 @@
+"""What the Train page says about each algorithm, and the hyper-parameters it exposes."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+#: One line per algorithm, for people who do not know the names.
+DESCRIPTIONS = {
+    "popularity": "Most interacted items first — the baseline every mix should beat.",
+    "item_knn": "Items similar to what the user had, by co-occurrence (cosine).",
+    "ease": "Linear item-to-item model with a closed-form fit; strong on dense data.",
+    "als": "Matrix factorisation (implicit ALS): users and items as latent vectors.",
+    "bpr": "Matrix factorisation trained to rank seen items above unseen ones.",
+    "content": "Items whose content vectors (Encoders page) resemble the user's history.",
+    "genre_pref": "Items from the genres the user watches most.",
+    "two_tower": "Neural model: a history encoder against item embeddings (slow on CPU).",
+    "content_to_cf": "Maps content into the collaborative space: helps cold-start items.",
+    "profile": "Items matching an LLM-written user profile (needs profiles, Encoders page).",
+}
+
+#: Parameters shown when an algorithm has no tuning grid.
+_FALLBACK = {"two_tower": ("epochs", "dim"), "profile": ("history_weight",)}
+
+
+def key_params(name: str) -> dict[str, Any]:
+    """The algorithm's key hyper-parameters with their defaults (its tuning grid's, else a few)."""
+    from genre.algorithms import algorithm_class
+
+    cls = algorithm_class(name)
+    signature = inspect.signature(cls.__init__).parameters
+    names = list(getattr(cls, "tune_grid", {}) or _FALLBACK.get(name, ()))
+    return {p: signature[p].default for p in names if p in signature}
+
+
+def choices(name: str, param: str) -> list[Any] | None:
+    """The allowed values of a text-valued parameter (from the tuning grid), else None."""
+    from genre.algorithms import algorithm_class
+
+    grid = getattr(algorithm_class(name), "tune_grid", {}) or {}
+    values = grid.get(param)
+    return list(values) if values and isinstance(values[0], str) else None

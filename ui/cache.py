@@ -1,0 +1,107 @@
+"""Cached work shared across reruns: data loading, table previews, projections, models.
+
+``st.cache_data`` for values (each caller gets its own copy), ``st.cache_resource`` for
+loaded models (one shared instance). Every function is one call into ``genre``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+
+def uploads_dir() -> Path:
+    """Where uploaded files are kept, so an exported config can name them by path."""
+    from genre.encoders import default_cache_dir
+
+    return default_cache_dir() / "uploads"
+
+
+def save_uploads(files: list[Any]) -> list[Path]:
+    """Write uploaded files to ``uploads_dir()/<content hash>/<name>`` and return their paths.
+
+    The folder name is the hash of every file's name and bytes, so uploading the same files
+    again reuses the folder and the cached dataset.
+    """
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(Path(f.name).name.encode() + b"\0" + f.getvalue())
+    folder = uploads_dir() / digest.hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for f in files:
+        path = folder / Path(f.name).name  # never trust a client path
+        if not path.exists():
+            path.write_bytes(f.getvalue())
+        paths.append(path)
+    return paths
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_head(name: str, content: bytes, rows: int = 200) -> pd.DataFrame:
+    """The first ``rows`` rows of an uploaded table (for the preview and the column guess)."""
+    from genre.data import read_table
+
+    buffer = io.BytesIO(content)
+    buffer.name = name
+    return read_table(buffer).head(rows)
+
+
+@st.cache_data(show_spinner="Loading data…", max_entries=4)
+def load_data(data: dict[str, Any], name: str | None = None) -> Any:
+    """The ``Dataset`` a ``DataConfig`` (as a dict) describes — the same loader the CLI uses."""
+    from genre.config import RunConfig
+    from genre.pipeline import load_from_config
+
+    dataset = load_from_config(RunConfig.from_dict({"data": data}))
+    if name:
+        dataset.name = name
+    return dataset
+
+
+@st.cache_data(show_spinner="Projecting to 2-D…", max_entries=16)
+def projection(key: str, _vectors: Any, method: str, seed: int) -> np.ndarray:
+    """2-D coordinates of ``_vectors``; ``key`` identifies them (data, features, run)."""
+    from genre.viz import project_2d
+
+    return project_2d(_vectors, method=method, seed=seed)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def llm_client(kind: str, options: tuple[tuple[str, str], ...] = ()) -> Any:
+    """One shared LLM client per (kind, options): the embedded model loads only once."""
+    from genre.llm import make_client
+
+    return make_client(kind, **dict(options))
+
+
+@st.cache_resource(show_spinner=False)
+def output_cache() -> Any:
+    """The on-disk LLM output cache (one connection for the whole server)."""
+    from genre.llm import OutputCache
+
+    return OutputCache()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def tagging_quality(_dataset: Any, key: str, encoder: str, fields: tuple[str, ...]) -> pd.DataFrame:
+    """How well genres can be predicted from item text (``key`` identifies the dataset)."""
+    import scipy.sparse as sp
+
+    from genre.encoders import EmbeddingCache, encode_cached, input_kind, make_encoder
+    from genre.llm import evaluate_tagging, label_texts
+
+    model = make_encoder(encoder)
+    vectors = encode_cached(model, _dataset.item_text(fields), EmbeddingCache())
+    genres, labels = _dataset.genre_matrix()
+    zero_shot = None
+    if input_kind(encoder) == "text" and encoder != "tfidf":
+        zero_shot = np.asarray(model.encode(label_texts(labels)))
+    return evaluate_tagging(sp.csr_matrix(vectors) if sp.issparse(vectors) else np.asarray(vectors),
+                            genres, labels, label_vectors=zero_shot)

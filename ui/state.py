@@ -1,0 +1,114 @@
+"""The session's state, initialised in exactly one place.
+
+One ``RunConfig`` (``config``) describes the whole session — every page edits its own part
+of it — and one trained ``Experiment`` (``experiment``) answers the result pages. Widgets
+read their defaults from the config, because Streamlit forgets a widget's value when the
+user moves to another page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+from genre.config import AlgorithmConfig, DataConfig, RunConfig
+
+#: Folder of the bundled MovieLens sample (relative to the repository root).
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def default_config() -> RunConfig:
+    """The mix a newcomer starts from: EASE plus TF-IDF content, fast on the sample data."""
+    return RunConfig(name="session", algorithms=[AlgorithmConfig("ease", {"l2": 250.0}, 1.0),
+                                                 AlgorithmConfig("content", {}, 0.2)])
+
+
+_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "dataset": lambda: None,        # genre.data.Dataset of this session
+    "config": default_config,       # RunConfig: everything needed to replay the session
+    "experiment": lambda: None,     # trained genre.pipeline.Experiment
+    "result": lambda: None,         # its latest RunResult (after the last weight change)
+    "trained_config": lambda: None, # the config the experiment was trained with (to spot edits)
+    "saved_runs": list,             # [{"run_id", "name"}] saved in this session
+    "feedback": dict,               # raw user id (str) -> {"liked": [...], "disliked": [...]}
+    "enrichment": lambda: None,     # DataFrame item_id, text written by the LLM this session
+}
+
+
+def copy_config(cfg: RunConfig) -> RunConfig:
+    """An independent copy (the trained experiment must not see later page edits)."""
+    return RunConfig.from_dict(cfg.to_dict())
+
+
+def init_state() -> None:
+    """Fill missing session keys with their defaults (cheap; guarded to run once per session)."""
+    if st.session_state.get("_genre_ready"):
+        return
+    for key, factory in _DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = factory()
+    st.session_state["_genre_ready"] = True
+
+
+def config() -> RunConfig:
+    """The session's ``RunConfig`` (edited in place by the pages)."""
+    init_state()
+    return st.session_state["config"]
+
+
+def sample_data_config() -> DataConfig:
+    """The bundled MovieLens sample, read as it is."""
+    return DataConfig(source=str(SAMPLE_DATA))
+
+
+def adopt_data(data_config: DataConfig, name: str | None = None) -> None:
+    """Load the data ``data_config`` describes (cached) and make it the session's dataset."""
+    import dataclasses
+
+    from ui.cache import load_data
+
+    set_dataset(load_data(dataclasses.asdict(data_config), name=name), data_config)
+
+
+def set_dataset(dataset: Any, data_config: DataConfig) -> None:
+    """Adopt a newly loaded dataset; what was trained on the old one no longer applies."""
+    st.session_state["dataset"] = dataset
+    st.session_state["config"].data = data_config
+    forget_training()
+    st.session_state["feedback"] = {}
+    st.session_state["enrichment"] = None
+    st.session_state["config"].features.enrichment = None
+
+
+def forget_training() -> None:
+    st.session_state["experiment"] = None
+    st.session_state["result"] = None
+    st.session_state["trained_config"] = None
+
+
+def set_trained(experiment: Any, result: Any) -> None:
+    """Keep a trained experiment and remember the config it was trained with."""
+    st.session_state["experiment"] = experiment
+    st.session_state["result"] = result
+    st.session_state["trained_config"] = copy_config(experiment.config)
+    st.session_state["feedback"] = {}
+    st.session_state.pop("sweep", None)
+    for key in [k for k in st.session_state if str(k).startswith("live_")]:
+        del st.session_state[key]  # the weight sliders restart from the new result
+
+
+def stale_training() -> bool:
+    """True when the config changed in a way that needs retraining (weights alone do not)."""
+    trained = st.session_state.get("trained_config")
+    if trained is None:
+        return False
+    now = config().to_dict()
+    then = trained.to_dict()
+    for cfg in (now, then):
+        cfg.pop("name", None)
+        for algo in cfg["algorithms"]:
+            algo.pop("weight", None)
+        cfg.pop("tuning", None)
+    return now != then

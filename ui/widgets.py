@@ -1,0 +1,97 @@
+"""Widgets every page shares: header, sidebar status, error display, progress, guards."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+
+from genre.errors import GenreError
+from ui import state
+
+#: Page files, in navigation order (app.py registers them; page_link uses them).
+DATA, ENCODERS, TRAIN = "pages/1_Data.py", "pages/2_Encoders.py", "pages/3_Train.py"
+EMBEDDINGS, METRICS, RECOMMEND = "pages/4_Embeddings.py", "pages/5_Metrics.py", "pages/6_Recommendations.py"
+CONFIG = "pages/7_Configuration.py"
+
+
+def header(title: str, intro: str) -> None:
+    """Page title and a one-line explanation of what the page is for."""
+    st.title(title)
+    st.caption(intro)
+
+
+def sidebar_status() -> None:
+    """Where the session stands, in the sidebar of every page."""
+    ss = st.session_state
+    with st.sidebar:
+        st.subheader("This session")
+        dataset = ss.get("dataset")
+        if dataset is None:
+            st.markdown(":gray[○ no data loaded]")
+        else:
+            st.markdown(f"✅ **{dataset.name}**  \n{dataset.n_users:,} users · {dataset.n_items:,} items · "
+                        f"{dataset.n_interactions:,} interactions")
+        result = ss.get("result")
+        if result is None:
+            st.markdown(":gray[○ not trained yet]")
+        else:
+            mix = result.metrics.loc["mix"]
+            stale = " — :orange[settings changed, retrain]" if state.stale_training() else ""
+            st.markdown(f"✅ trained: {', '.join(result.weights)}  \nmix NDCG@10 **{mix.get('ndcg@10', float('nan')):.4f}**{stale}")
+        runs = ss.get("saved_runs") or []
+        st.markdown(f"{'✅' if runs else ':gray[○]'} {len(runs)} saved run{'s' if len(runs) != 1 else ''}")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a ``GenreError`` as ``st.error`` (its message says what to fix), never a traceback."""
+    try:
+        yield
+    except GenreError as error:
+        st.error(str(error), icon="⚠️")
+
+
+def need_data() -> None:
+    """Stop the page with a pointer to the Data page when no dataset is loaded."""
+    if st.session_state.get("dataset") is None:
+        st.info("No data yet: load the sample data or upload your own first.", icon="ℹ️")
+        st.page_link(DATA, label="Go to Data", icon="📂")
+        st.stop()
+
+
+def need_training() -> None:
+    """Stop the page with a pointer to the Train page when nothing is trained."""
+    need_data()
+    if st.session_state.get("experiment") is None:
+        st.info("Nothing trained yet: pick algorithms and press Train first.", icon="ℹ️")
+        st.page_link(TRAIN, label="Go to Train", icon="🏋️")
+        st.stop()
+
+
+class StageProgress:
+    """A ``progress(done, total, message)`` callback drawing one ``st.progress`` bar.
+
+    Stage messages (``total == 0``) advance the bar by one of ``n_stages`` steps; counted
+    sub-progress (``done / total``) fills the current step, so the bar never runs backwards.
+    """
+
+    def __init__(self, n_stages: int, label: str = "Starting…"):
+        self.n_stages = max(int(n_stages), 1)
+        self.stage = -1
+        self.fraction = 0.0
+        self.bar = st.progress(0.0, text=label)
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if total <= 0:
+            self.stage = min(self.stage + 1, self.n_stages - 1)
+            within = 0.0
+        else:
+            within = min(max(done / total, 0.0), 1.0)
+        base = max(self.stage, 0)
+        self.fraction = max(self.fraction, min((base + within) / self.n_stages, 1.0))
+        self.bar.progress(self.fraction, text=message or "working…")
+
+    def done(self, message: str) -> None:
+        self.bar.progress(1.0, text=message)
