@@ -146,7 +146,8 @@ def test_missing_ids_raise_or_are_dropped():
 # ---------------------------------------------------------------------------- mapping
 @pytest.mark.parametrize("columns, expected", [
     (["userId", "movieId", "rating", "timestamp"], ("userId", "movieId", "rating", "timestamp")),
-    (["user_id:token", "item_id:token", "rating:float"], ("user_id:token", "item_id:token", "rating:float", None)),
+    (["user_id:token", "item_id:token", "rating:float"],
+     ("user_id:token", "item_id:token", "rating:float", None)),
     (["User", "news_id", "weight", "time"], ("User", "news_id", "weight", "time")),
     (["uid", "itemId", "score", "date", "title"], ("uid", "itemId", "score", "date")),
 ])
@@ -194,7 +195,8 @@ def test_items_without_ids_are_dropped_and_noted():
     raw = pd.DataFrame({"item_id": ["1", None, "1"], "title": ["a", "b", "c"]})
     items, notes = items_from_table(raw, source="m.csv")
     assert items["title"].tolist() == ["a", "c"]
-    assert notes == ["m.csv: dropped 1 row without an id", "m.csv: 1 repeated item ids; the first row of each is used"]
+    assert notes == ["m.csv: dropped 1 row without an id",
+                     "m.csv: 1 repeated item ids; the first row of each is used"]
 
 
 # ---------------------------------------------------------------------------- load_dataset
@@ -230,7 +232,8 @@ def test_load_dataset_cleaning_on_the_sample(sample_dir):
     ds = load_dataset(sample_dir, cleaning={"min_rating": 4.0})
     assert ds.n_interactions == int((ratings["rating"] >= 4).sum())
     assert ds.n_users == ratings.loc[ratings["rating"] >= 4, "userId"].nunique()
-    assert any(note.startswith(f"kept the {ds.n_interactions} interactions rated 4 or more") for note in ds.notes)
+    kept = f"kept the {ds.n_interactions} interactions rated 4 or more"
+    assert any(note.startswith(kept) for note in ds.notes)
 
 
 # ---------------------------------------------------------------------------- cleaning
@@ -251,7 +254,8 @@ def test_rating_threshold_and_k_core_cascade():
     frame = _frame([("a", 1, 5, 0), ("a", 2, 4, 0), ("b", 1, 4, 0), ("b", 2, 5, 0),
                     ("c", 1, 4, 0), ("c", 3, 5, 0), ("d", 1, 1, 0)])
     kept, notes = clean(frame, CleaningOptions(min_rating=4, k_core=2))
-    assert sorted(map(tuple, kept[["user", "item"]].values.tolist())) == [("a", 1), ("a", 2), ("b", 1), ("b", 2)]
+    pairs = sorted(map(tuple, kept[["user", "item"]].values.tolist()))
+    assert pairs == [("a", 1), ("a", 2), ("b", 1), ("b", 2)]
     assert notes == ["kept the 6 interactions rated 4 or more (dropped 1)",
                      "2-core filter (2 rounds): dropped 2 interactions, 1 users and 1 items"]
 

@@ -194,7 +194,8 @@ def items_from_table(
     extra = list(mapping.extra) if mapping else []
     for column in extra:
         if column in ITEM_FIELDS:
-            raise DataError(f"{source}: extra column {column!r} has a canonical name; map it as {column}= instead")
+            raise DataError(f"{source}: extra column {column!r} has a canonical name; "
+                            f"map it as {column}= instead")
         if column not in raw.columns:
             raise DataError(f"{source}: column {column!r} not found; the columns are: "
                             f"{', '.join(map(str, raw.columns))}")

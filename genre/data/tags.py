@@ -16,27 +16,20 @@ from genre.data.dataset import Dataset
 def index_tags(tags: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
     """Raw-id tags (``user``, ``item``, ``tag``, ``timestamp``) under the dataset's indices.
 
-    Tags on items outside the catalog, or by users without interactions, are dropped (and
-    noted): they describe nothing the recommenders can use.
+    Tags on items outside the catalog, or by users without interactions, have no index and are
+    dropped (and noted).
     """
-    users = _positions(dataset.user_ids, tags["user"])
-    items = _positions(dataset.item_ids, tags["item"])
+    users = pd.Index(dataset.user_ids).get_indexer(tags["user"])
+    items = pd.Index(dataset.item_ids).get_indexer(tags["item"])
     known = (users >= 0) & (items >= 0)
     frame = pd.DataFrame({
         "user": users[known].astype(np.int32), "item": items[known].astype(np.int32),
         "tag": tags["tag"].to_numpy()[known], "timestamp": tags["timestamp"].to_numpy(np.int64)[known],
     })
     dropped = int((~known).sum())
-    notes = [f"{dropped} tags are on items or by users outside the interactions and were left out"] if dropped else []
-    return frame, notes
-
-
-def _positions(known: np.ndarray, raw: pd.Series) -> np.ndarray:
-    index = pd.Index(known)
-    try:
-        return index.get_indexer(raw)
-    except (TypeError, ValueError):  # ids of another type match nothing
-        return np.full(len(raw), -1)
+    if not dropped:
+        return frame, []
+    return frame, [f"{dropped} tags are on items or by users outside the interactions and were left out"]
 
 
 def leak_free_tags(dataset: Dataset, exclude: pd.DataFrame | None = None) -> pd.DataFrame:
