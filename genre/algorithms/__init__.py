@@ -24,6 +24,7 @@ from genre.errors import ConfigError
 _REGISTRY: dict[str, str] = {
     "popularity": "genre.algorithms.popularity:Popularity",
     "item_knn": "genre.algorithms.item_knn:ItemKNN",
+    "sequential": "genre.algorithms.sequential:SequentialKNN",
     "ease": "genre.algorithms.ease:EASE",
     "als": "genre.algorithms.implicit_mf:ALS",
     "bpr": "genre.algorithms.implicit_mf:BPR",
