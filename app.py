@@ -6,7 +6,7 @@ Run with ``streamlit run app.py``. Every page lives in ``pages/``; all computati
 import streamlit as st
 
 from ui import state, widgets
-from ui.widgets import CONFIG, DATA, EMBEDDINGS, ENCODERS, METRICS, RECOMMEND, TRAIN
+from ui.widgets import CONFIG, DATA, DONE, EMBEDDINGS, ENCODERS, METRICS, RECOMMEND, TODO, TRAIN
 
 
 def home() -> None:
@@ -29,7 +29,7 @@ def home() -> None:
     features = state.config().features
     steps = [
         (dataset is not None, DATA, "Data",
-         f"{dataset.name}: {dataset.n_users:,} users, {dataset.n_items:,} items" if dataset is not None
+         f"{widgets.md(dataset.name)}: {dataset.n_users:,} users, {dataset.n_items:,} items" if dataset is not None
          else "load the sample or upload your files"),
         (dataset is not None, ENCODERS, "Encoders & LLM",
          ", ".join(f"{m.name} → {m.encoder}" for m in features.modalities) or "no content encoders"),
@@ -44,21 +44,21 @@ def home() -> None:
     for done, page, label, detail in steps:
         left, right = st.columns([1, 3])
         with left:
-            st.page_link(page, label=label, icon="✅" if done else "⬜")
+            st.page_link(page, label=label, icon=DONE if done else TODO)
         right.caption(detail)
 
 
-st.set_page_config(page_title="GENRE", page_icon="🎬", layout="wide")
+st.set_page_config(page_title="GENRE", page_icon=":material/movie_filter:", layout="wide")
 state.init_state()
 navigation = st.navigation([
-    st.Page(home, title="Home", icon="🏠", default=True),
-    st.Page(DATA, title="Data", icon="📂"),
-    st.Page(ENCODERS, title="Encoders & LLM", icon="🧬"),
-    st.Page(TRAIN, title="Train", icon="🏋️"),
-    st.Page(EMBEDDINGS, title="Embeddings", icon="🗺️"),
-    st.Page(METRICS, title="Metrics", icon="📊"),
-    st.Page(RECOMMEND, title="Recommendations", icon="🎯"),
-    st.Page(CONFIG, title="Configuration", icon="⚙️"),
+    st.Page(home, title="Home", icon=":material/home:", default=True),
+    st.Page(DATA, title="Data", icon=":material/upload_file:"),
+    st.Page(ENCODERS, title="Encoders & LLM", icon=":material/hub:"),
+    st.Page(TRAIN, title="Train", icon=":material/model_training:"),
+    st.Page(EMBEDDINGS, title="Embeddings", icon=":material/scatter_plot:"),
+    st.Page(METRICS, title="Metrics", icon=":material/leaderboard:"),
+    st.Page(RECOMMEND, title="Recommendations", icon=":material/recommend:"),
+    st.Page(CONFIG, title="Configuration", icon=":material/settings:"),
 ])
 widgets.sidebar_status()
 navigation.run()

@@ -84,13 +84,13 @@ if submitted:
 
 dataset = st.session_state["dataset"]
 if dataset is None:
-    st.info("Nothing loaded yet: pick the sample or upload files, then press **Load data**.", icon="ℹ️")
+    st.info("Nothing loaded yet: pick the sample or upload files, then press **Load data**.", icon=":material/info:")
     st.stop()
 
 from genre import viz  # noqa: E402  (plotly only once there is something to plot)
 
 summary = dataset.summary()
-st.subheader(f"Loaded: {dataset.name}" + (f" ({dataset.preset})" if dataset.preset else ""))
+st.subheader(f"Loaded: {widgets.md(dataset.name)}" + (f" ({dataset.preset})" if dataset.preset else ""))
 m = st.columns(5)
 m[0].metric("Users", f"{summary['n_users']:,}")
 m[1].metric("Items", f"{summary['n_items']:,}")

@@ -1,3 +1,140 @@
+"""Encoders & LLM: item fields → encoders and weights; LLM-written item text and user profiles; genre tagging."""
+
+import io
+
+import pandas as pd
 import streamlit as st
 
-st.title("2_Encoders")
+from genre.config import ModalityConfig
+from ui import cache, llm, state, widgets
+
+ENCODERS = {"tfidf": "TF-IDF words (fast)", "minilm": "MiniLM sentences (384-d, ~45 s / 10k items, cached)",
+            "use-multilingual": "Multilingual USE (512-d)", "multi-hot": "Categories as flags (genres, tags)",
+            "image": "Images (EfficientNet)", "precomputed": "Your own vectors (Parquet)"}
+widgets.header("Encoders & LLM", "Turn item content into vectors for the content-aware algorithms, and let a "
+                                 "language model write extra item text or user profiles.")
+widgets.need_data()
+cfg, dataset = state.config(), st.session_state["dataset"]
+features = cfg.features
+fields = [c for c in dataset.items.columns if c != "item_id"] + (["tags"] if dataset.tags is not None else [])
+fields = list(dict.fromkeys(fields + (["llm_text"] if features.enrichment else [])))
+tab_enc, tab_llm, tab_prof, tab_tag = st.tabs(["Item encoders", "LLM item text", "LLM user profiles", "Genre tagging"])
+
+with tab_enc:
+    a, b = st.columns(2)
+    images = a.file_uploader("Item images (a zip of files named by item id, e.g. 42.jpg)", type=["zip"], key="images_zip")
+    vectors = b.file_uploader("Precomputed vectors (Parquet: item_id, vector)", type=["parquet"], key="vectors_file")
+    extra = {"image": {"images": str(cache.save_uploads([images])[0])} if images else None,
+             "precomputed": {"path": str(cache.save_uploads([vectors])[0])} if vectors else None}
+    choices = [e for e in ENCODERS if e not in extra or extra[e] or any(m.encoder == e for m in features.modalities)]
+    rows = features.modalities + [ModalityConfig(name=f"part{len(features.modalities) + 1}", fields=[], weight=1.0)]
+    with st.form("modalities"):
+        st.caption("One row per part of the item vector: which fields, which encoder, how much it counts. "
+                   "The last row is blank: fill it to add a part.")
+        chosen = []
+        for i, m in enumerate(rows):
+            c = st.columns([1, 2, 4, 3, 2], vertical_alignment="bottom")
+            use = c[0].checkbox("use", i < len(features.modalities), key=f"mod_use_{i}")
+            name = c[1].text_input("name", m.name, key=f"mod_name_{i}")
+            picked = c[2].multiselect("fields", fields, [f for f in m.fields if f in fields], key=f"mod_fields_{i}")
+            encoder = c[3].selectbox("encoder", choices, choices.index(m.encoder) if m.encoder in choices else 0,
+                                     format_func=ENCODERS.get, key=f"mod_enc_{i}")
+            weight = c[4].slider("weight", 0.0, 1.0, float(m.weight), 0.05, key=f"mod_w_{i}")
+            if use:
+                params = extra.get(encoder) or (m.params if encoder == m.encoder else {})
+                chosen.append(ModalityConfig(name.strip() or f"part{i + 1}", picked, encoder, dict(params), weight))
+        apply = st.form_submit_button("Apply encoders", type="primary")
+    if apply:
+        features.modalities = chosen
+        st.toast("Encoders updated: train again to use them.")
+    if st.button("Encode now (fills the cache, shows the report)", key="encode_now"):
+        with widgets.user_errors():
+            from genre.encoders import Modality, build_item_vectors
+
+            parts = [Modality(m.name, list(m.fields), m.encoder, dict(m.params), m.weight) for m in features.modalities]
+            built = build_item_vectors(dataset, parts, cache=cache.embedding_cache(),
+                                       progress=widgets.StageProgress(1, "Encoding…"))
+            st.dataframe(pd.DataFrame(built.report).T.drop(columns=["flagged_items"], errors="ignore"))
+    with st.expander("Cache status"):
+        info = pd.DataFrame(cache.embedding_cache().info())
+        st.dataframe(info.assign(MB=info["bytes"] / 1e6).drop(columns="bytes") if len(info) else info, hide_index=True)
+        st.dataframe(pd.Series(cache.output_cache().models(), name="cached LLM outputs"))
+
+with tab_llm:
+    from genre.llm import ITEM_TEMPLATE, enrich_items, load_enrichment, select_items
+
+    kind, options = llm.client_widget()
+    template = st.text_area("Prompt template (use {field} placeholders)", ITEM_TEMPLATE, height=130, key="enrich_template")
+    c = st.columns(4)
+    used = c[0].multiselect("Fields", [f for f in fields if f != "llm_text"], ["title", "genres"], key="enrich_fields")
+    strategy = c[1].selectbox("Which items", ["fewest_interactions", "first", "all"], key="enrich_strategy",
+                              format_func={"fewest_interactions": "fewest interactions first", "first": "first items",
+                                           "all": "all items"}.get)
+    n = c[2].number_input("How many", 1, dataset.n_items, min(50, dataset.n_items), key="enrich_n",
+                          disabled=strategy == "all")
+    max_tokens = c[3].number_input("Max tokens per answer", 8, 256, 24, key="enrich_tokens")
+    selected = select_items(dataset, strategy, None if strategy == "all" else int(n))
+    st.caption(llm.estimate(kind, len(selected), int(max_tokens)))
+    left, right = st.columns(2)
+    preview = left.button("Preview on 5 items", key="enrich_preview")
+    run = right.button(f"Generate for {len(selected):,} items", type="primary", key="enrich_run")
+    if preview or run:
+        target = selected[:5] if preview else selected
+        with widgets.user_errors():
+            client = cache.llm_client(kind, tuple(options.items()))
+            frame = enrich_items(dataset, client, items=target, template=template, fields=used, max_tokens=int(max_tokens),
+                                 cache=cache.output_cache(), progress=widgets.StageProgress(1, "Generating…"))
+            shown = frame.assign(title=dataset.items["title"].to_numpy()[target])
+            shown.attrs = {}  # the parse report is not a table property
+            st.dataframe(shown, hide_index=True)
+            if len(target) == len(selected):
+                llm.adopt_enrichment(frame, features)
+    uploaded = st.file_uploader("…or load text generated earlier (CSV: item_id, text)", type=["csv"], key="enrich_file")
+    if uploaded is not None and st.button("Use this file", key="enrich_use_file"):
+        with widgets.user_errors():
+            llm.adopt_enrichment(load_enrichment(io.BytesIO(uploaded.getvalue())), features)
+    frame = st.session_state["enrichment"]
+    if frame is not None:
+        st.success(f"{len(frame):,} generated texts are the item field **llm_text** (added to the first encoder part).")
+        st.download_button("Download the generated text (CSV)", frame.to_csv(index=False).encode(), "llm_item_text.csv",
+                           "text/csv", key="enrich_download")
+    st.download_button("Export the whole LLM output cache (CSV)", llm.cache_csv, "llm_cache.csv", "text/csv",
+                       key="llm_cache_download", on_click="ignore")
+
+with tab_prof:
+    experiment = st.session_state["experiment"]
+    if experiment is None:
+        st.info("Train first: profiles are written from training interactions only, never from test items.")
+    else:
+        from genre.llm import PROFILE_TEMPLATE, profile_users
+
+        p_template = st.text_area("Profile prompt ({titles}, {genres}, {n})", PROFILE_TEMPLATE, height=130, key="prof_template")
+        users = experiment.split_.test_users
+        count = st.number_input("Users to profile", 1, len(users), min(20, len(users)), key="prof_n")
+        st.caption(llm.estimate(kind, int(count), 24) + " The model is chosen on the LLM item text tab.")
+        if st.button("Write profiles", type="primary", key="prof_run"):
+            with widgets.user_errors():
+                client = cache.llm_client(kind, tuple(options.items()))
+                profiles = profile_users(dataset, experiment.split_.train_matrix(), client, users=users[: int(count)],
+                                         template=p_template, cache=cache.output_cache(),
+                                         progress=widgets.StageProgress(1, "Writing profiles…"))
+                profiles = pd.DataFrame({"user": dataset.user_ids[profiles["user"].to_numpy()],
+                                         "text": profiles["text"].to_numpy()})  # raw ids, as the config expects
+                features.profiles = str(llm.save_generated(profiles, "profiles"))
+                st.dataframe(profiles, hide_index=True)
+                st.success("Profiles saved: switch on the **profile** algorithm on the Train page to use them.")
+
+with tab_tag:
+    st.caption("Predict genres from item text — useful for items without genres. Accuracy is measured on a "
+               "hold-out of items whose genres are known, against always guessing the most common genre.")
+    c = st.columns(2)
+    t_encoder = c[0].selectbox("Encoder", ["minilm", "use-multilingual"], format_func=ENCODERS.get, key="tag_encoder")
+    t_fields = c[1].multiselect("Text fields", [f for f in fields if f != "genres"], ["title"], key="tag_fields")
+    if st.button("Measure tagging accuracy", key="tag_run") and t_fields:
+        with widgets.user_errors(), st.spinner("Encoding items and fitting the genre classifier…"):
+            from genre.featurize import with_enrichment_file
+
+            tagged = with_enrichment_file(dataset, features.enrichment)
+            key = f"{dataset.name}|{dataset.n_items}|{features.enrichment}"
+            table = cache.tagging_quality(tagged, key, t_encoder, tuple(t_fields))
+            st.dataframe(table.style.format("{:.3f}", subset=[c for c in table.columns if c != "n_test"]))

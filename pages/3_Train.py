@@ -72,6 +72,7 @@ if train:
         progress = widgets.StageProgress(3 + len(chosen) * (2 if tune else 1), "Training…")
         result = experiment.run(progress=progress)
         state.set_trained(experiment, result)
+        widgets.flash(f"Trained {', '.join(result.weights)} in {sum(result.timings.values()):.1f} s.")
         st.rerun()
 
 experiment = st.session_state["experiment"]
@@ -81,18 +82,20 @@ if experiment is None:
 st.divider()
 st.subheader("Mix weights — live")
 if state.stale_training():
-    st.warning("The settings above differ from the trained model: press **Train** to apply them.", icon="🔁")
+    st.warning("The settings above differ from the trained model: press **Train** to apply them.", icon=":material/sync_problem:")
 result = st.session_state["result"]
 names = list(result.weights)
+tuned = st.session_state.pop("tuned_weights", {})  # set by Auto-tune on the previous run
 for name in names:  # seed the sliders from the result, without also passing a default value
+    if name in tuned:
+        st.session_state[f"live_{name}"] = tuned[name]
     st.session_state.setdefault(f"live_{name}", float(result.weights[name]))
 cols = st.columns(len(names) + 1)
 weights = {n: c.slider(n, 0.0, 1.0, step=0.05, key=f"live_{n}") for n, c in zip(names, cols)}
 if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on a validation split (not the test)."):
     with widgets.user_errors():
-        tuned = experiment.tune_weights(progress=widgets.StageProgress(2 + len(names), "Tuning…"))
-        for name in names:
-            st.session_state[f"live_{name}"] = round(float(tuned.weights[name]), 2)
+        tuning = experiment.tune_weights(progress=widgets.StageProgress(2 + len(names), "Tuning…"))
+        st.session_state["tuned_weights"] = {n: round(float(w) * 20) / 20 for n, w in tuning.weights.items()}
         st.session_state["result"] = experiment.result_
         st.rerun()
 if weights != {n: float(w) for n, w in result.weights.items()}:

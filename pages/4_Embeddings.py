@@ -52,4 +52,4 @@ with widgets.user_errors():
                                overlays=overlays, title=f"{dataset.n_items:,} items — {sources[source]}, {method.upper()}")
     st.plotly_chart(fig)
     if query:
-        st.caption(f"{int(highlight.sum())} titles contain “{query}”.")
+        st.caption(f"{int(highlight.sum())} titles contain “{widgets.md(query)}”.")

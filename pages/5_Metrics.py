@@ -43,13 +43,16 @@ with st.form("save_run", border=False):
         with widgets.user_errors():
             run_id = registry.save(result, name=name.strip() or None)
             st.session_state["saved_runs"].append({"run_id": run_id, "name": name})
+            picked = st.session_state.get("compare_runs") or []
+            st.session_state["compare_runs"] = [*picked[-2:], run_id]  # show the new run at once
             st.toast(f"Saved run #{run_id}")
 runs = registry.list()
 if len(runs):
     labels = {int(r.id): f"#{r.id} {r.name}" for r in runs.itertuples()}
-    mine = [r["run_id"] for r in st.session_state["saved_runs"]][-3:] or list(labels)[-2:]
-    picked = st.multiselect("Compare", list(labels), default=[i for i in mine if i in labels],
-                            format_func=labels.get, key="compare_runs")
+    if "compare_runs" not in st.session_state:
+        mine = [r["run_id"] for r in st.session_state["saved_runs"]][-3:] or list(labels)[-2:]
+        st.session_state["compare_runs"] = [i for i in mine if i in labels]
+    picked = st.multiselect("Compare", list(labels), format_func=labels.get, key="compare_runs")
     if picked:
         table = registry.compare(picked).T
         metric = st.selectbox("Compare on", list(table.columns), key="compare_metric",

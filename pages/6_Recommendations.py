@@ -19,8 +19,8 @@ if mode == "A taste described in words":
         asked = st.form_submit_button("Find matching items", type="primary")
     if asked:
         with widgets.user_errors(), st.spinner("Embedding the description…"):
-            st.session_state["what_if"] = experiment.recommend_for_text(text, k=k)
-    matches = st.session_state.get("what_if")
+            st.session_state["what_if_matches"] = experiment.recommend_for_text(text, k=k)
+    matches = st.session_state.get("what_if_matches")
     if matches is not None:
         shown = matches.assign(genres=matches["genres"].map(", ".join))
         st.dataframe(shown, hide_index=True, column_config={
@@ -42,16 +42,18 @@ with left:
                  hide_index=True, height=560)
 with right:
     hits = int(recs["held_out"].sum()) if "held_out" in recs else 0
-    st.markdown(f"**Top {len(recs)}** — 🎯 {hits} of them are in this user's held-out test items")
+    st.markdown(f"**Top {len(recs)}** — {hits} of them this user really watched later "
+                f"(held-out test items, marked :green-badge[watched later])")
     for row in recs.itertuples():
-        a, b, c = st.columns([8, 1, 1], vertical_alignment="center")
-        because = f" · because of *{row.because}*" if getattr(row, "because", "") else ""
-        mark = " 🎯" if getattr(row, "held_out", False) else ""
-        a.markdown(f"**{row.rank}. {row.title}**{mark}  \n:gray[{', '.join(row.genres)}{because}]")
-        if b.button("👍", key=f"like_{user}_{row.item_id}", help="More like this"):
+        a, b, c = st.columns([10, 1, 1], vertical_alignment="center")
+        because = f" · because of {widgets.md(row.because)}" if getattr(row, "because", "") else ""
+        mark = " :green-badge[watched later]" if getattr(row, "held_out", False) else ""
+        a.markdown(f"**{row.rank}. {widgets.md(row.title)}**{mark}  \n"
+                   f":gray[{widgets.md(', '.join(row.genres))}{because}]")
+        if b.button(":material/thumb_up:", key=f"like_{user}_{row.item_id}", help="More like this"):
             feedback["liked"].append(row.item_id)
             st.rerun()
-        if c.button("👎", key=f"dislike_{user}_{row.item_id}", help="Not for me"):
+        if c.button(":material/thumb_down:", key=f"dislike_{user}_{row.item_id}", help="Not for me"):
             feedback["disliked"].append(row.item_id)
             st.rerun()
     if feedback["liked"] or feedback["disliked"]:

@@ -16,7 +16,7 @@ with left:
     st.subheader("Export")
     if state.stale_training():
         st.warning("The settings changed since the last training: the metrics below belong to the "
-                   "trained model, the YAML to the new settings. Train again to match them.", icon="🔁")
+                   "trained model, the YAML to the new settings. Train again to match them.", icon=":material/sync_problem:")
     st.download_button("Download genre-config.yaml", text.encode(), "genre-config.yaml", "application/x-yaml",
                        type="primary", key="config_download")
     st.code(text, language="yaml")
@@ -44,6 +44,6 @@ with right:
             if not same_data:
                 state.adopt_data(imported.data)
             st.session_state["config"] = imported
-            st.success("Configuration applied. " + ("" if same_data else "Its data was loaded. ") +
-                       "Open Train to train it.")
-            st.page_link(widgets.TRAIN, label="Go to Train", icon="🏋️")
+            widgets.flash("Configuration applied" + ("" if same_data else " and its data loaded") +
+                          ". Open Train to train it.")
+            st.rerun()

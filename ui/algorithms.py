@@ -9,6 +9,7 @@ from typing import Any
 DESCRIPTIONS = {
     "popularity": "Most interacted items first — the baseline every mix should beat.",
     "item_knn": "Items similar to what the user had, by co-occurrence (cosine).",
+    "sequential": "Items others took right around the user's latest ones (time order).",
     "ease": "Linear item-to-item model with a closed-form fit; strong on dense data.",
     "als": "Matrix factorisation (implicit ALS): users and items as latent vectors.",
     "bpr": "Matrix factorisation trained to rank seen items above unseen ones.",

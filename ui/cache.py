@@ -65,6 +65,13 @@ def load_data(data: dict[str, Any], name: str | None = None) -> Any:
     return dataset
 
 
+def embedding_cache() -> Any:
+    """The embedding cache the pipeline uses (so encoding here also speeds up training)."""
+    from genre.encoders import EmbeddingCache, default_cache_dir
+
+    return EmbeddingCache(default_cache_dir())
+
+
 @st.cache_data(show_spinner="Projecting to 2-D…", max_entries=16)
 def projection(key: str, _vectors: Any, method: str, seed: int) -> np.ndarray:
     """2-D coordinates of ``_vectors``; ``key`` identifies them (data, features, run)."""
@@ -91,17 +98,11 @@ def output_cache() -> Any:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def tagging_quality(_dataset: Any, key: str, encoder: str, fields: tuple[str, ...]) -> pd.DataFrame:
-    """How well genres can be predicted from item text (``key`` identifies the dataset)."""
-    import scipy.sparse as sp
-
-    from genre.encoders import EmbeddingCache, encode_cached, input_kind, make_encoder
+    """How well a dense text encoder's vectors predict genres (``key`` identifies the dataset)."""
+    from genre.encoders import encode_cached, make_encoder
     from genre.llm import evaluate_tagging, label_texts
 
     model = make_encoder(encoder)
-    vectors = encode_cached(model, _dataset.item_text(fields), EmbeddingCache())
+    vectors = np.asarray(encode_cached(model, _dataset.item_text(fields), embedding_cache()))
     genres, labels = _dataset.genre_matrix()
-    zero_shot = None
-    if input_kind(encoder) == "text" and encoder != "tfidf":
-        zero_shot = np.asarray(model.encode(label_texts(labels)))
-    return evaluate_tagging(sp.csr_matrix(vectors) if sp.issparse(vectors) else np.asarray(vectors),
-                            genres, labels, label_vectors=zero_shot)
+    return evaluate_tagging(vectors, genres, labels, label_vectors=np.asarray(model.encode(label_texts(labels))))

@@ -51,3 +51,22 @@ def save_generated(frame: pd.DataFrame, kind: str) -> Path:
     path = folder / f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.csv"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def cache_csv() -> bytes:
+    """Every cached LLM output as CSV (built only when the download is clicked)."""
+    import io
+
+    from ui.cache import output_cache
+
+    buffer = io.StringIO()
+    output_cache().export_csv(buffer)
+    return buffer.getvalue().encode()
+
+
+def adopt_enrichment(frame: pd.DataFrame, features: Any) -> None:
+    """Make generated item text the field ``llm_text`` of this session (and of the first encoder part)."""
+    features.enrichment = str(save_generated(frame, "items"))
+    st.session_state["enrichment"] = frame
+    for modality in features.modalities[:1]:
+        modality.fields = list(dict.fromkeys([*modality.fields, "llm_text"]))

@@ -94,7 +94,8 @@ def set_trained(experiment: Any, result: Any) -> None:
     st.session_state["result"] = result
     st.session_state["trained_config"] = copy_config(experiment.config)
     st.session_state["feedback"] = {}
-    st.session_state.pop("sweep", None)
+    for key in ("sweep", "what_if_matches"):  # results of the previous model
+        st.session_state.pop(key, None)
     for key in [k for k in st.session_state if str(k).startswith("live_")]:
         del st.session_state[key]  # the weight sliders restart from the new result
 

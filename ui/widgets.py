@@ -14,12 +14,34 @@ from ui import state
 DATA, ENCODERS, TRAIN = "pages/1_Data.py", "pages/2_Encoders.py", "pages/3_Train.py"
 EMBEDDINGS, METRICS, RECOMMEND = "pages/4_Embeddings.py", "pages/5_Metrics.py", "pages/6_Recommendations.py"
 CONFIG = "pages/7_Configuration.py"
+#: Checklist marks (Material icons: emoji need a font headless browsers may lack).
+DONE, TODO = ":material/check_circle:", ":material/radio_button_unchecked:"
 
 
 def header(title: str, intro: str) -> None:
-    """Page title and a one-line explanation of what the page is for."""
+    """Page title, a one-line explanation of what the page is for, and any message left by ``flash``."""
     st.title(title)
     st.caption(intro)
+    message = st.session_state.pop("_flash", None)
+    if message:
+        st.success(message, icon=DONE)
+
+
+def md(text: object) -> str:
+    """``text`` with every ASCII punctuation mark backslash-escaped, safe inside ``st.markdown``.
+
+    Titles come from user data: "*batteries not included" or "Star Wars: Episode IV" must
+    show as written, not as emphasis, links, LaTeX or Streamlit colour directives.
+    """
+    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in str(text))
+
+
+_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def flash(message: str) -> None:
+    """Show ``message`` at the top of the page after the coming ``st.rerun()``."""
+    st.session_state["_flash"] = message
 
 
 def sidebar_status() -> None:
@@ -29,19 +51,19 @@ def sidebar_status() -> None:
         st.subheader("This session")
         dataset = ss.get("dataset")
         if dataset is None:
-            st.markdown(":gray[○ no data loaded]")
+            st.markdown(f":gray[{TODO} no data loaded]")
         else:
-            st.markdown(f"✅ **{dataset.name}**  \n{dataset.n_users:,} users · {dataset.n_items:,} items · "
+            st.markdown(f":green[{DONE}] **{md(dataset.name)}**  \n{dataset.n_users:,} users · {dataset.n_items:,} items · "
                         f"{dataset.n_interactions:,} interactions")
         result = ss.get("result")
         if result is None:
-            st.markdown(":gray[○ not trained yet]")
+            st.markdown(f":gray[{TODO} not trained yet]")
         else:
             mix = result.metrics.loc["mix"]
             stale = " — :orange[settings changed, retrain]" if state.stale_training() else ""
-            st.markdown(f"✅ trained: {', '.join(result.weights)}  \nmix NDCG@10 **{mix.get('ndcg@10', float('nan')):.4f}**{stale}")
+            st.markdown(f":green[{DONE}] trained: {', '.join(result.weights)}  \nmix NDCG@10 **{mix.get('ndcg@10', float('nan')):.4f}**{stale}")
         runs = ss.get("saved_runs") or []
-        st.markdown(f"{'✅' if runs else ':gray[○]'} {len(runs)} saved run{'s' if len(runs) != 1 else ''}")
+        st.markdown(f"{':green[' + DONE + ']' if runs else ':gray[' + TODO + ']'} {len(runs)} saved run{'s' if len(runs) != 1 else ''}")
 
 
 @contextmanager
@@ -50,14 +72,14 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except GenreError as error:
-        st.error(str(error), icon="⚠️")
+        st.error(str(error), icon=":material/error:")
 
 
 def need_data() -> None:
     """Stop the page with a pointer to the Data page when no dataset is loaded."""
     if st.session_state.get("dataset") is None:
-        st.info("No data yet: load the sample data or upload your own first.", icon="ℹ️")
-        st.page_link(DATA, label="Go to Data", icon="📂")
+        st.info("No data yet: load the sample data or upload your own first.", icon=":material/info:")
+        st.page_link(DATA, label="Go to Data", icon=":material/upload_file:")
         st.stop()
 
 
@@ -65,8 +87,8 @@ def need_training() -> None:
     """Stop the page with a pointer to the Train page when nothing is trained."""
     need_data()
     if st.session_state.get("experiment") is None:
-        st.info("Nothing trained yet: pick algorithms and press Train first.", icon="ℹ️")
-        st.page_link(TRAIN, label="Go to Train", icon="🏋️")
+        st.info("Nothing trained yet: pick algorithms and press Train first.", icon=":material/info:")
+        st.page_link(TRAIN, label="Go to Train", icon=":material/model_training:")
         st.stop()
 
 

@@ -74,24 +74,23 @@ class TwoTowerNet(nn.Module):
 
 
 def sampled_softmax_loss(users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor,
-                         pos_ids: torch.Tensor, neg_ids: torch.Tensor) -> torch.Tensor:
-    """Softmax over in-batch positives plus shared uniform negatives.
+                         pos_ids: torch.Tensor, neg_ids: torch.Tensor, owners: torch.Tensor,
+                         log_q: torch.Tensor) -> torch.Tensor:
+    """Softmax of each (user, positive) row over in-batch positives plus shared uniform negatives.
 
-    Candidates equal to a row's own positive (accidental hits) are masked out, so an item
-    that appears twice in the batch is never its own negative.
+    ``owners`` names each row's user. Another row's positive is masked out of a row when it
+    is the same item (an accidental hit) or belongs to the same user (a known positive), and
+    so is a uniform negative that happens to be the row's own positive.
     """
-    candidates = torch.cat([positives, negatives])
-    candidate_ids = torch.cat([pos_ids, neg_ids])
-    logits = users @ candidates.T
     rows = torch.arange(len(pos_ids))
-    clash = candidate_ids.unsqueeze(0) == pos_ids.unsqueeze(1)
-    clash[rows, rows] = False
-    logits = logits.masked_fill(clash, -1e9)
+    in_batch = (pos_ids.unsqueeze(0) == pos_ids.unsqueeze(1)) | (owners.unsqueeze(0) == owners.unsqueeze(1))
+    in_batch[rows, rows] = False
+    clash = torch.cat([in_batch, neg_ids.unsqueeze(0) == pos_ids.unsqueeze(1)], dim=1)
+    logits = (users @ torch.cat([positives, negatives]).T - log_q).masked_fill(clash, -1e9)
     return F.cross_entropy(logits, rows)
 
 
 def bpr_loss(users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-    """Bayesian personalised ranking: each positive against its row's negatives (B, n, dim)."""
-    pos = (users * positives).sum(dim=1, keepdim=True)
-    neg = torch.einsum("bd,bnd->bn", users, negatives)
-    return -F.logsigmoid(pos - neg).mean()
+    """Bayesian personalised ranking: each (user, positive) row against every shared negative."""
+    positive = (users * positives).sum(dim=1, keepdim=True)
+    return -F.logsigmoid(positive - users @ negatives.T).mean()

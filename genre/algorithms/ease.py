@@ -35,7 +35,7 @@ class EASE(Recommender):
     """
 
     name = "ease"
-    tune_grid = {"l2": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0]}
+    tune_grid = {"l2": [100.0, 250.0, 500.0, 1000.0]}
 
     def __init__(self, l2: float = 250.0, max_items: int = 20000):
         self.l2 = l2

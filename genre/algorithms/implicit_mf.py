@@ -21,8 +21,12 @@ from genre.features import Features
 class _ImplicitMF(Recommender):
     """Shared fit / score for ``implicit`` factor models: score = user_factors @ item_factorsᵀ."""
 
-    def _model(self) -> Any:
-        """The configured, unfitted ``implicit`` model."""
+    def _implicit_class(self) -> type:
+        """The ``implicit`` model class (imported here, on first use)."""
+        raise NotImplementedError
+
+    def _implicit_params(self) -> dict[str, Any]:
+        """Constructor arguments of the ``implicit`` model."""
         raise NotImplementedError
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
@@ -38,8 +42,9 @@ class _ImplicitMF(Recommender):
             if progress is not None:
                 progress(iteration + 1, total, f"{self.name}: iteration {iteration + 1}/{total}")
 
+        model_class = self._implicit_class()  # import first: the limit covers only BLAS already loaded
         with threadpool_limits(1, "blas"):  # implicit checks the BLAS pool in its constructor
-            model = self._model()
+            model = model_class(**self._implicit_params())
             model.fit(train, show_progress=False, callback=callback)
         self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
@@ -79,7 +84,7 @@ class ALS(_ImplicitMF):
     """
 
     name = "als"
-    tune_grid = {"factors": [32, 64, 128, 256]}
+    tune_grid = {"factors": [32, 64, 128, 256], "regularization": [3.0, 10.0, 30.0]}
 
     def __init__(self, factors: int = 128, regularization: float = 10.0, alpha: float = 1.0,
                  iterations: int = 15, num_threads: int = 1, random_state: int | None = 42):
@@ -90,13 +95,15 @@ class ALS(_ImplicitMF):
         self.num_threads = num_threads
         self.random_state = random_state
 
-    def _model(self) -> Any:
+    def _implicit_class(self) -> type:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        return AlternatingLeastSquares(
-            factors=int(self.factors), regularization=float(self.regularization),
-            alpha=float(self.alpha), iterations=int(self.iterations), dtype=np.float32,
-            num_threads=int(self.num_threads), random_state=self.random_state)
+        return AlternatingLeastSquares
+
+    def _implicit_params(self) -> dict[str, Any]:
+        return dict(factors=int(self.factors), regularization=float(self.regularization),
+                    alpha=float(self.alpha), iterations=int(self.iterations), dtype=np.float32,
+                    num_threads=int(self.num_threads), random_state=self.random_state)
 
 
 class BPR(_ImplicitMF):
@@ -111,7 +118,7 @@ class BPR(_ImplicitMF):
     factors : int
         Latent dimensions.
     learning_rate : float
-        SGD step size.
+        SGD step size (matters most: 0.005 beat implicit's default 0.01 on MovieLens).
     regularization : float
         L2 penalty on the factors.
     iterations : int
@@ -130,9 +137,9 @@ class BPR(_ImplicitMF):
     """
 
     name = "bpr"
-    tune_grid = {"factors": [32, 64, 128]}
+    tune_grid = {"learning_rate": [0.0025, 0.005, 0.01, 0.02]}
 
-    def __init__(self, factors: int = 64, learning_rate: float = 0.01, regularization: float = 0.01,
+    def __init__(self, factors: int = 64, learning_rate: float = 0.005, regularization: float = 0.01,
                  iterations: int = 100, num_threads: int = 1, random_state: int | None = 42):
         self.factors = factors
         self.learning_rate = learning_rate
@@ -141,10 +148,12 @@ class BPR(_ImplicitMF):
         self.num_threads = num_threads
         self.random_state = random_state
 
-    def _model(self) -> Any:
+    def _implicit_class(self) -> type:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        return BayesianPersonalizedRanking(
-            factors=int(self.factors), learning_rate=float(self.learning_rate),
-            regularization=float(self.regularization), iterations=int(self.iterations),
-            dtype=np.float32, num_threads=int(self.num_threads), random_state=self.random_state)
+        return BayesianPersonalizedRanking
+
+    def _implicit_params(self) -> dict[str, Any]:
+        return dict(factors=int(self.factors), learning_rate=float(self.learning_rate),
+                    regularization=float(self.regularization), iterations=int(self.iterations),
+                    dtype=np.float32, num_threads=int(self.num_threads), random_state=self.random_state)

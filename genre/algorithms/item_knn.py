@@ -9,8 +9,9 @@ from genre.algorithms.base import Progress, Recommender
 from genre.errors import ConfigError
 from genre.features import Features
 
-#: Items per block when building the similarity matrix: bounds memory to block × n_items floats.
-_BLOCK = 1024
+#: Cells (target items × n_items) per block when building the similarity matrix: bounds the
+#: dense block and its argpartition indices to ~200 MB whatever the catalog size.
+_BLOCK_CELLS = 1 << 24
 
 
 class ItemKNN(Recommender):
@@ -58,17 +59,18 @@ def _top_k_similarity(train: sp.csr_matrix, k: int, shrink: float,
                       progress: Progress | None) -> sp.csr_matrix:
     """Item × item shrunk cosine, column j holding only target j's ``k`` best neighbours.
 
-    Built a block of target items at a time (dense block × n_items), so memory stays
-    bounded on large catalogs while the products run through sparse BLAS-like kernels.
+    Built a block of target items at a time (a dense block × n_items), so memory stays
+    bounded on large catalogs.
     """
     n_items = train.shape[1]
     item_user = sp.csr_matrix(train.T)
     norms = np.sqrt(np.asarray(train.multiply(train).sum(axis=0)).ravel()).astype(np.float32)
     k = min(k, n_items - 1) if n_items > 1 else 0
     rows, cols, vals = [], [], []
-    n_blocks = -(-n_items // _BLOCK)
-    for b, start in enumerate(range(0, n_items, _BLOCK)):
-        stop = min(start + _BLOCK, n_items)
+    block = max(1, min(1024, _BLOCK_CELLS // n_items))
+    n_blocks = -(-n_items // block)
+    for b, start in enumerate(range(0, n_items, block)):
+        stop = min(start + block, n_items)
         dots = (item_user[start:stop] @ train).toarray()
         sims = dots / (norms[start:stop, None] * norms[None, :] + shrink + 1e-12)
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0

@@ -41,35 +41,54 @@ class ProfileRecommender(Recommender):
         self.history_weight = history_weight
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
+        from sklearn.preprocessing import normalize
+
         weight = self.history_weight
-        if not isinstance(weight, (int, float)) or not 0.0 <= float(weight) <= 1.0:
-            raise ConfigError(f"history_weight must be a number in [0, 1], got {weight!r}")
-        items = np.asarray(features.item_vectors, dtype=np.float32)
-        users = np.asarray(features.user_vectors, dtype=np.float32)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) \
+                or not 0.0 <= float(weight) <= 1.0:
+            raise ConfigError(f"profile: history_weight must be a number in [0, 1], got {weight!r}")
+        items, users = features.item_vectors, features.user_vectors
         if items.ndim != 2 or items.shape[0] != train.shape[1]:
-            raise DataError(f"features.item_vectors must have one row per item ({train.shape[1]}), "
-                            f"got shape {items.shape}")
+            raise DataError(f"profile: features.item_vectors must have one row per item "
+                            f"({train.shape[1]}), got shape {items.shape}")
         if users.ndim != 2 or users.shape != (train.shape[0], items.shape[1]):
-            raise DataError(f"features.user_vectors must be (n_users, d) = ({train.shape[0]}, "
+            raise DataError(f"profile: features.user_vectors must be (n_users, d) = ({train.shape[0]}, "
                             f"{items.shape[1]}) in the item-vector space, got shape {users.shape}; "
                             f"embed the profiles with the item encoder")
-        self.item_vectors_ = _unit_rows(items)
-        profile = _unit_rows(users)
-        history = _unit_rows(np.asarray(train @ self.item_vectors_, dtype=np.float32))
-        has_profile = np.linalg.norm(profile, axis=1) > 0
-        has_history = np.linalg.norm(history, axis=1) > 0
-        share = np.where(has_profile & has_history, float(weight), np.where(has_history, 1.0, 0.0))
-        self.user_vectors_ = _unit_rows(((1.0 - share)[:, None] * profile
-                                         + share[:, None] * history).astype(np.float32))
+        sparse = sp.issparse(items)  # TF-IDF stays sparse: too wide to densify
+        self.item_vectors_ = normalize(_finite(_as(items, sparse)))
+        profile = normalize(_finite(_as(users, sparse)))
+        history = normalize(_as(train @ self.item_vectors_, sparse))
+        has_profile = _row_norms(profile) > 0
+        has_history = _row_norms(history) > 0
+        share = np.where(has_profile & has_history, float(weight),
+                         np.where(has_history, 1.0, 0.0)).astype(np.float32)
+        self.user_vectors_ = normalize(_as(sp.diags(1.0 - share) @ profile
+                                           + sp.diags(share) @ history, sparse))
         if progress is not None:
-            progress(1, 1, f"profile vectors for {int(has_profile.sum())} of {len(users)} users")
+            progress(1, 1, f"profile vectors for {int(has_profile.sum())} of {len(share)} users")
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        return self.user_vectors_[users] @ self.item_vectors_.T
+        scores = self.user_vectors_[users] @ self.item_vectors_.T
+        return scores.toarray() if sp.issparse(scores) else scores
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1; zero (and non-finite) rows stay zero."""
-    matrix = np.nan_to_num(matrix, nan=0.0, posinf=0.0, neginf=0.0)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+def _as(matrix: np.ndarray | sp.spmatrix, sparse: bool) -> np.ndarray | sp.csr_matrix:
+    """float32 CSR when ``sparse``, else a float32 array."""
+    if sparse:
+        return sp.csr_matrix(matrix, dtype=np.float32)
+    return np.asarray(matrix.toarray() if sp.issparse(matrix) else matrix, dtype=np.float32)
+
+
+def _finite(matrix: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+    """NaN / inf entries as 0, so one bad vector cannot poison every score."""
+    if sp.issparse(matrix):
+        matrix.data = np.nan_to_num(matrix.data, nan=0.0, posinf=0.0, neginf=0.0)
+        return matrix
+    return np.nan_to_num(matrix, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _row_norms(matrix: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    if sp.issparse(matrix):
+        return np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return np.linalg.norm(matrix, axis=1)

@@ -31,6 +31,9 @@ MAX_CONTENT_DIMS = 256
 _SCORE_BATCH = 1024
 #: Users with fewer training items keep them all for training (as in BENCHMARK.md's split).
 _MIN_ITEMS_FOR_VALIDATION = 5
+#: Training batches group up to this many targets per user, all removed from its history.
+_TARGETS_PER_USER = int(__import__("os").environ.get("TT_G", "8"))
+CAUSAL = __import__("os").environ.get("TT_CAUSAL", "0") == "1"
 _K = 10
 
 
@@ -139,37 +142,41 @@ class TwoTower(Recommender):
 
         n_items = net.item_id.num_embeddings - 1
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        self._item_share = np.bincount(sequence, minlength=n_items) / len(sequence)
         pair_users = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-        # One extra column so that removing the target still leaves max_history items.
-        extended = _recent(starts, sequence, self.max_history + 1, pad=n_items)
-        history: list[dict[str, float]] = []
+        # Extra columns so that removing a user's batch targets still leaves max_history items.
+        extended = _recent(starts, sequence, self.max_history + _TARGETS_PER_USER, pad=n_items)
+        stats: list[dict[str, float]] = []
         best, best_state, stale = -np.inf, None, 0
         for epoch in range(1, self.epochs + 1):
             net.train()
-            order = rng.permutation(len(sequence))
+            if CAUSAL:
+                order, groups = _causal_order(starts, rng)
+            else:
+                order = _epoch_order(starts, rng)
             total = 0.0
             for begin in range(0, len(order), self.batch_size):
                 batch = order[begin:begin + self.batch_size]
-                targets = sequence[batch]
-                loss = self._batch_loss(net, _drop_target(extended[pair_users[batch]], targets),
-                                        targets, rng, n_items)
+                if CAUSAL:
+                    self._causal = (starts, sequence, groups[begin:begin + self.batch_size], batch - starts[pair_users[batch]])
+                loss = self._batch_loss(net, extended, pair_users[batch], sequence[batch], rng)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                total += float(loss) * len(batch)
-            stats = {"epoch": epoch, "loss": total / max(len(order), 1)}
-            message = f"epoch {epoch}: loss {stats['loss']:.4f}"
+                total += loss.item() * len(batch)
+            row = {"epoch": epoch, "loss": total / max(len(order), 1)}
+            message = f"epoch {epoch}: loss {row['loss']:.4f}"
             if validation.n_users:
-                stats["val_ndcg"] = validation.ndcg(net)
-                message += f" val NDCG@10 {stats['val_ndcg']:.4f}"
-            history.append(stats)
+                row["val_ndcg"] = validation.ndcg(net)
+                message += f" val NDCG@10 {row['val_ndcg']:.4f}"
+            stats.append(row)
             logger.info("two_tower %s", message)
             if progress is not None:
                 progress(epoch, self.epochs, message)
             if not validation.n_users:
                 continue
-            if stats["val_ndcg"] > best:
-                best, stale = stats["val_ndcg"], 0
+            if row["val_ndcg"] > best:
+                best, stale = row["val_ndcg"], 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             else:
                 stale += 1
@@ -177,33 +184,55 @@ class TwoTower(Recommender):
                     break
         if best_state is not None:
             net.load_state_dict(best_state)
-            self.best_epoch_ = max(history, key=lambda s: s["val_ndcg"])["epoch"]
+            self.best_epoch_ = max(stats, key=lambda r: r["val_ndcg"])["epoch"]
         else:
-            self.best_epoch_ = len(history)
-        return history
+            self.best_epoch_ = len(stats)
+        return stats
 
-    def _batch_loss(self, net: Any, histories: np.ndarray, targets: np.ndarray,
-                    rng: np.random.Generator, n_items: int) -> Any:
-        """Loss of one batch; the item tower runs once per distinct item in the batch."""
+    def _batch_loss(self, net: Any, extended: np.ndarray, users: np.ndarray, targets: np.ndarray,
+                    rng: np.random.Generator) -> Any:
+        """Loss of one batch of (user, target) pairs.
+
+        Each distinct user's history is pooled once, without any of the user's targets in
+        the batch; the item tower runs once per distinct item in the batch.
+        """
         import torch
 
         from genre.algorithms._two_tower_nn import bpr_loss, sampled_softmax_loss
 
-        shape = (self.n_negatives,) if self.loss == "sampled_softmax" else (len(targets), self.n_negatives)
-        negatives = rng.integers(0, n_items, size=shape)
-        ids = np.concatenate([histories.ravel(), targets, negatives.ravel()])
+        n_items = net.item_id.num_embeddings - 1  # also the padding index
+        owners, owner_of_pair = np.unique(users, return_inverse=True)
+        if CAUSAL:
+            st, sq, groups, positions = self._causal
+            g, inv_g = np.unique(groups, return_inverse=True)
+            first = np.full(len(g), np.iinfo(np.int64).max); np.minimum.at(first, inv_g, positions)
+            gu = np.zeros(len(g), np.int64); gu[inv_g] = users
+            histories = _window(st, sq, gu, first, self.max_history, n_items)
+            owner_of_pair = inv_g
+        else:
+            histories = _without_targets(extended[owners], owners, users, targets, self.max_history, n_items)
+        negatives = rng.integers(0, n_items, size=self.n_negatives)
+        ids = np.concatenate([histories.ravel(), targets, negatives])
         unique, inverse = np.unique(ids, return_inverse=True)
         vectors = net.items(torch.from_numpy(unique))
         inverse = torch.from_numpy(inverse)
         n_hist = histories.size
-        users = net.users(vectors[inverse[:n_hist].view(histories.shape)],
-                          torch.from_numpy(histories != n_items))
+        user_vectors = net.users(vectors[inverse[:n_hist].view(histories.shape)],
+                                 torch.from_numpy(histories != n_items))
+        user_vectors = user_vectors[torch.from_numpy(owner_of_pair)]
         positives = vectors[inverse[n_hist:n_hist + len(targets)]]
         negative_vectors = vectors[inverse[n_hist + len(targets):]]
         if self.loss == "bpr":
-            return bpr_loss(users, positives, negative_vectors.view(*shape, -1))
-        return sampled_softmax_loss(users, positives, negative_vectors,
-                                    torch.from_numpy(targets), torch.from_numpy(negatives))
+            return bpr_loss(user_vectors, positives, negative_vectors)
+        candidates = np.concatenate([targets, negatives])
+        import os
+        if os.environ.get("TT_LOGQ", "1") == "1":
+            log_q = np.log(len(targets) * self._item_share[candidates] + self.n_negatives / n_items)
+        else:
+            log_q = np.zeros(len(candidates))
+        return sampled_softmax_loss(user_vectors, positives, negative_vectors, torch.from_numpy(targets),
+                                    torch.from_numpy(negatives), torch.from_numpy(users),
+                                    torch.from_numpy(log_q.astype(np.float32)))
 
     # ------------------------------------------------------------------ score
     def _score(self, users: np.ndarray) -> np.ndarray:
@@ -321,22 +350,56 @@ def _hold_out_latest(starts: np.ndarray, sequence: np.ndarray, fraction: float
 
 def _recent(starts: np.ndarray, sequence: np.ndarray, width: int, pad: int) -> np.ndarray:
     """(n_users, width) matrix of each user's latest ``width`` items, right-aligned, ``pad`` elsewhere."""
-    lengths = np.diff(starts)
-    take = np.minimum(lengths, width)
-    out = np.full((len(lengths), width), pad, dtype=np.int64)
-    rows = np.repeat(np.arange(len(lengths)), take)
+    return _window(starts, sequence, np.arange(len(starts) - 1), np.diff(starts), width, pad)
+
+
+def _window(starts: np.ndarray, sequence: np.ndarray, users: np.ndarray, ends: np.ndarray,
+            width: int, pad: int) -> np.ndarray:
+    """Per row, the ``width`` items of ``users[r]`` just before position ``ends[r]``, right-aligned."""
+    take = np.minimum(ends, width)
+    out = np.full((len(users), width), pad, dtype=np.int64)
+    rows = np.repeat(np.arange(len(users)), take)
     offset = np.arange(take.sum()) - np.repeat(np.cumsum(take) - take, take)
-    source = np.repeat(starts[1:] - take, take) + offset
+    source = np.repeat(starts[users] + ends - take, take) + offset
     out[rows, width - np.repeat(take, take) + offset] = sequence[source]
     return out
 
 
-def _drop_target(extended: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Remove each row's target from its history (else its oldest column): width - 1 left."""
-    hit = extended == targets[:, None]
-    drop = np.where(hit.any(axis=1), hit.argmax(axis=1), 0)
-    keep = np.arange(extended.shape[1])[None, :] != drop[:, None]
-    return extended[keep].reshape(len(extended), extended.shape[1] - 1)
+def _causal_order(starts, rng):
+    lengths = np.diff(starts)
+    users = np.repeat(np.arange(len(lengths)), lengths)
+    position = np.arange(len(users)) - np.repeat(starts[:-1], lengths)
+    offset = rng.integers(0, _TARGETS_PER_USER, size=len(lengths))
+    block = (position + offset[users]) // _TARGETS_PER_USER
+    group_starts = np.r_[0, np.cumsum((lengths + offset) // _TARGETS_PER_USER + 1)]
+    group = group_starts[users] + block
+    group_rank = rng.permutation(group_starts[-1])
+    order = np.argsort(group_rank[group], kind="stable")
+    return order, group[order]
+
+
+def _epoch_order(starts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A shuffled order of all pairs in which each user's pairs come in runs of up to
+    ``_TARGETS_PER_USER``: a batch then pools far fewer distinct histories than pairs."""
+    lengths = np.diff(starts)
+    users = np.repeat(np.arange(len(lengths)), lengths)
+    within_user = np.lexsort((rng.random(len(users)), users))  # users ascending, pairs shuffled
+    position = np.arange(len(users)) - np.repeat(starts[:-1], lengths)
+    group_starts = np.r_[0, np.cumsum(-(-lengths // _TARGETS_PER_USER))]
+    group = group_starts[users] + position // _TARGETS_PER_USER
+    group_rank = rng.permutation(group_starts[-1])
+    return within_user[np.argsort(group_rank[group], kind="stable")]
+
+
+def _without_targets(extended: np.ndarray, owners: np.ndarray, users: np.ndarray, targets: np.ndarray,
+                     width: int, pad: int) -> np.ndarray:
+    """Each owner's latest ``width`` items after removing its targets, right-aligned."""
+    stride = np.int64(pad) + 1
+    removed = np.isin(owners[:, None] * stride + extended, users * stride + targets)
+    kept = np.where(removed, pad, extended)
+    # Stable sort on "is an item" moves the pads left and keeps the items' time order.
+    order = np.argsort(kept != pad, axis=1, kind="stable")
+    return np.take_along_axis(kept, order, axis=1)[:, -width:]
 
 
 def _csr(starts: np.ndarray, sequence: np.ndarray, n_items: int) -> sp.csr_matrix:

@@ -232,7 +232,7 @@ def encode_with_report(
     """
     if cache is None:
         cache = EmbeddingCache()
-    if cache is False or not getattr(encoder, "cacheable", True):
+    if cache is False or not getattr(encoder, "cacheable", True) or len(inputs) == 0:
         vectors = encoder.encode(inputs, progress)
         return vectors, {"cache_hits": 0, "cache_misses": len(inputs), **getattr(encoder, "last_report", {})}
     digests = np.array([input_digest(v) for v in inputs], dtype="S32")

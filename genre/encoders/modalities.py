@@ -73,9 +73,9 @@ class Modality:
         unknown = sorted(set(data) - set(valid))
         if unknown:
             raise ConfigError(f"unknown modality key(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-        if "name" not in data or "fields" not in data:
-            raise ConfigError(f"a modality needs 'name' and 'fields', got {sorted(data)}")
-        fields = data["fields"]
+        if "name" not in data:
+            raise ConfigError(f"a modality needs a 'name', got keys {sorted(data)}")
+        fields = data.get("fields") or []
         modality = cls(name=str(data["name"]), fields=[fields] if isinstance(fields, str) else list(fields),
                        encoder=data.get("encoder", "minilm"), params=dict(data.get("params") or {}),
                        weight=data.get("weight", 1.0))
@@ -187,6 +187,32 @@ def _image_inputs(dataset: Any, modality: Modality) -> list[Any]:
     return [found.get(i) for i in dataset.item_ids]
 
 
+def _encode_modality(dataset: Any, modality: Modality, cache: EmbeddingCache | bool,
+                     progress: Progress | None,
+                     item_text_override: dict[str, list[str]] | None) -> tuple[Vectors, dict[str, Any]]:
+    """One modality's unweighted part and its report."""
+    began = time.perf_counter()
+    params = {k: v for k, v in modality.params.items() if k not in _SOURCE_PARAMS}
+    encoder = make_encoder(modality.encoder, **params)
+    inputs = modality_inputs(dataset, modality, item_text_override)
+
+    def step(done: int, total: int, message: str) -> None:
+        if progress is not None:
+            progress(done, total, f"{modality.name}: {message}")
+
+    vectors, counts = encode_with_report(encoder, inputs, cache, step)
+    flags = counts.pop("flags", None)
+    nonzero = vectors.getnnz(axis=1) > 0 if sp.issparse(vectors) else np.any(vectors != 0, axis=1)
+    report = {
+        "encoder": modality.encoder, "encoder_id": encoder.id, "dim": int(vectors.shape[1]),
+        "weight": float(modality.weight), "seconds": round(time.perf_counter() - began, 3),
+        "zero_rows": int((~nonzero).sum()), **counts,
+    }
+    if flags is not None:
+        report["flagged_items"] = np.flatnonzero(flags).tolist()
+    return vectors, report
+
+
 def build_item_vectors(
     dataset: Any,
     modalities: Sequence[Modality],
@@ -197,44 +223,36 @@ def build_item_vectors(
 ) -> ItemVectors:
     """Encode every modality of every item and concatenate the weighted parts.
 
-    ``cache``: an ``EmbeddingCache``, None for the default one, False for none.
-    ``item_text_override``: field → one text per item, replacing that field (the pipeline
-    passes leak-free ``tags`` here).
+    Each part is scaled by ``sqrt(weight)`` (see the module docstring); modalities with
+    weight 0 are skipped. ``cache``: an ``EmbeddingCache``, None for the default one, False
+    for none. ``item_text_override``: field → one text per item, replacing that field (the
+    pipeline passes leak-free ``tags`` here).
+
+    Examples
+    --------
+    >>> result = build_item_vectors(dataset, [Modality("text", ["title", "genres"]),
+    ...                                       Modality("genre", ["genres"], "multi-hot", weight=0.5)])
+    ... # doctest: +SKIP
+    >>> result.vectors.shape, result.parts["genre"]                       # doctest: +SKIP
+    ((9724, 404), slice(384, 404, None))
     """
-    active = [m for m in modalities if m.weight > 0]
     names = [m.name for m in modalities]
     if len(set(names)) != len(names):
         raise ConfigError(f"modality names must be unique, got {names}")
     for modality in modalities:
         modality.validate()
+    active = [m for m in modalities if m.weight > 0]
     if not active:
         raise ConfigError("no modality with a weight above 0: give at least one modality a positive weight")
+    cache = EmbeddingCache() if cache is None else cache
     blocks: list[Vectors] = []
     parts: dict[str, slice] = {}
     report: dict[str, dict[str, Any]] = {}
     start = 0
     for modality in active:
-        began = time.perf_counter()
-        params = {k: v for k, v in modality.params.items() if k not in _SOURCE_PARAMS}
-        encoder = make_encoder(modality.encoder, **params)
-        inputs = modality_inputs(dataset, modality, item_text_override)
-        label = modality.name
-
-        def step(done: int, total: int, message: str, _label: str = label) -> None:
-            if progress is not None:
-                progress(done, total, f"{_label}: {message}")
-
-        vectors, counts = encode_with_report(encoder, inputs, cache, step)
-        flags = counts.pop("flags", None)
-        nonzero = vectors.getnnz(axis=1) > 0 if sp.issparse(vectors) else np.any(vectors != 0, axis=1)
-        report[modality.name] = {
-            "encoder": modality.encoder, "encoder_id": encoder.id, "dim": int(vectors.shape[1]),
-            "weight": float(modality.weight), "seconds": round(time.perf_counter() - began, 3),
-            "zero_rows": int((~nonzero).sum()), **counts,
-            **({"flagged_items": np.flatnonzero(flags).tolist()} if flags is not None else {}),
-        }
-        scale = np.float32(math.sqrt(modality.weight))
-        blocks.append(vectors * scale)
+        vectors, report[modality.name] = _encode_modality(dataset, modality, cache, progress,
+                                                          item_text_override)
+        blocks.append(vectors * np.float32(math.sqrt(modality.weight)))
         parts[modality.name] = slice(start, start + vectors.shape[1])
         start += vectors.shape[1]
     if any(sp.issparse(b) for b in blocks):

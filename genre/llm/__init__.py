@@ -3,7 +3,7 @@
 - clients: ``EmbeddedClient`` (llama.cpp, packaged SmolLM2-135M), ``HTTPClient`` (any
   OpenAI-compatible server), ``make_client``; all driven by ``complete_many``;
 - item enrichment (``enrich_items``, ``select_items``, ``load_enrichment``, ``with_enrichment``);
-- user profiles (``profile_users``, ``profile_vectors``) for ``ProfileRecommender``;
+- user profiles (``profile_users``) for ``ProfileRecommender``;
 - genre tagging (``zero_shot_genres``, ``GenreClassifier``, ``evaluate_tagging``).
 
 Nothing heavy is imported here: llama.cpp loads on the first embedded completion and
@@ -16,7 +16,7 @@ from genre.llm.embedded import EmbeddedClient, packaged_model_path
 from genre.llm.enrich import enrich_items, load_enrichment, select_items, with_enrichment
 from genre.llm.http import HTTPClient
 from genre.llm.parse import ParseReport, parse_reply
-from genre.llm.profiles import profile_users, profile_vectors
+from genre.llm.profiles import profile_users
 from genre.llm.prompts import ITEM_TEMPLATE, PROFILE_TEMPLATE, check_template
 from genre.llm.tagging import (GenreClassifier, evaluate_tagging, label_texts, tag_missing_genres,
                                zero_shot_genres)
@@ -28,6 +28,6 @@ __all__ = [
     "ParseReport", "parse_reply",
     "ITEM_TEMPLATE", "PROFILE_TEMPLATE", "check_template",
     "enrich_items", "select_items", "load_enrichment", "with_enrichment",
-    "profile_users", "profile_vectors",
+    "profile_users",
     "GenreClassifier", "zero_shot_genres", "label_texts", "tag_missing_genres", "evaluate_tagging",
 ]

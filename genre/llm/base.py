@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
 
 from genre.errors import ConfigError, LLMError
@@ -71,12 +72,9 @@ def complete_many(
     answers: dict[str, str] = {}
     if cache is not None:
         answers = cache.get_many(client.model_id, set(prompts), max_tokens, temperature)
-    todo = list(dict.fromkeys(p for p in prompts if p not in answers))
-    done = total - sum(1 for p in prompts if p not in answers)
-    remaining = {p: 0 for p in todo}
-    for p in prompts:
-        if p in remaining:
-            remaining[p] += 1
+    remaining = Counter(p for p in prompts if p not in answers)  # in order of first use
+    todo = list(remaining)
+    done = total - sum(remaining.values())
     if progress is not None:
         progress(done, total, f"{done}/{total} from cache, {len(todo)} prompts to generate")
     started = time.monotonic()

@@ -1,4 +1,4 @@
-"""Item enrichment: an LLM writes a few keywords per item from its item-side content.
+"""Item enrichment: an LLM writes a short description (or keywords) per item from its content.
 
 The output becomes one more item text field (``llm_text`` by default) that the encoders can
 embed. It matters most for items nobody has interacted with yet (cold start), whose only

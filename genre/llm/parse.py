@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 OUTCOMES = ("ok", "json", "bad_json", "empty", "runaway")
 
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-_LABEL = re.compile(r"^\s*(?:sure[^:\n]*:|here (?:is|are)[^:\n]*:)?\s*"
-                    r"(?:keywords?|description|interests?|summary|tags?|genres?)?\s*:\s*",
-                    re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(?:(?:sure|here (?:is|are))[^:\n]*|keywords?|description|interests?|"
+                    r"summary|tags?|genres?|movie)\s*:\s*", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 
 
@@ -73,12 +72,12 @@ def parse_reply(raw: str, *, max_chars: int = 200, report: ParseReport | None = 
 def _parse(raw: str, max_chars: int) -> tuple[str, str]:
     text = _FENCE.sub("", raw.strip()).strip()
     outcome = "ok"
-    if text[:1] in "{[" and text:
+    if text and text[0] in "{[":
         try:
             text = ", ".join(_strings(json.loads(text)))
             outcome = "json"
         except json.JSONDecodeError:
-            text = text.strip("{}[] \n")
+            text = re.sub(r'[{}\[\]"]', "", text)
             outcome = "bad_json"
     text = _BULLET.sub("", _LABEL.sub("", text, count=1))
     text = ", ".join(part.strip(" ,;") for part in text.splitlines() if part.strip(" ,;"))

@@ -1,8 +1,8 @@
-"""User profiling: an LLM sums up a user's recent history as a few interest keywords.
+"""User profiling: an LLM sums up a user's recent history in a short line about their taste.
 
-Embedded in the item-vector space, the profile gives every user — including those with a
-single interaction — a vector to match items against (``ProfileRecommender``), and gives the
-app a readable line about each user.
+Embedded in the item-vector space (``genre.featurize`` does that from the saved frame), the
+profile gives every user — including those with a single interaction — a vector to match
+items against (``ProfileRecommender``), and gives the app a readable line about each user.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ PROFILE_FIELDS = ("titles", "genres", "n")
 
 def recent_items(train: sp.csr_matrix, times: sp.csr_matrix, user: int, limit: int) -> np.ndarray:
     """The user's training items, most recent first (ties by lower index), at most ``limit``."""
-    row = train.getrow(user)
-    items = row.indices
-    stamps = np.asarray(times[user, items]).ravel() if len(items) else np.empty(0)
+    items = train.getrow(user).indices
+    stamps = times.getrow(user).toarray().ravel()[items]
     order = np.lexsort((items, -stamps))
     return items[order][:limit]
 
@@ -53,7 +52,7 @@ def profile_users(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
-    """Interest keywords per user from their ``max_titles`` most recent training items.
+    """A short taste description per user from their ``max_titles`` most recent training items.
 
     Only ``train`` (user × item, nonzero = interaction) is read, so profiles never see
     held-out items. Recency comes from ``times`` (e.g. ``Features.interaction_times``) or,
@@ -64,7 +63,9 @@ def profile_users(
 
     Returns
     -------
-    DataFrame with columns ``user`` (index) and ``text``.
+    DataFrame with columns ``user`` (user index) and ``text``. Map ``user`` to raw ids
+    (``dataset.user_ids``) before saving it as the ``profiles`` CSV that ``genre.featurize``
+    embeds into ``Features.user_vectors``.
     """
     check_template(template, PROFILE_FIELDS)
     if max_titles < 1:
@@ -93,27 +94,10 @@ def profile_users(
                for u, r in zip(prompts, replies)}
     logger.info("user profiles with %s: %s; %d users without training items", client.model_id,
                 report, len(index) - len(prompts))
-    frame = pd.DataFrame({"user": index.astype(np.int64),
+    frame = pd.DataFrame({"user": index,
                           "text": [by_user.get(int(u), "") for u in index]})
     frame.attrs["parse_report"] = report
     return frame
-
-
-def profile_vectors(frame: pd.DataFrame, encoder: Any, n_users: int) -> np.ndarray:
-    """``Features.user_vectors`` from a ``profile_users`` frame: (n_users, d) float32.
-
-    ``encoder`` is any object with ``encode(texts) -> (n, d)`` — use the item encoder, so
-    profiles and items share one space. Users without a profile get a zero row.
-    """
-    rows = [(int(u), t) for u, t in zip(frame["user"], frame["text"]) if isinstance(t, str) and t]
-    if rows and max(u for u, _ in rows) >= n_users:
-        raise DataError(f"profile frame names user {max(u for u, _ in rows)} but there are {n_users} users")
-    if not rows:
-        raise DataError("no user has a profile text to embed; run profile_users first")
-    encoded = np.asarray(encoder.encode([t for _, t in rows]), dtype=np.float32)
-    vectors = np.zeros((n_users, encoded.shape[1]), dtype=np.float32)
-    vectors[[u for u, _ in rows]] = encoded
-    return vectors
 
 
 def _fields(recent: np.ndarray, titles: list[str], genres: list[Any]) -> dict[str, str]:

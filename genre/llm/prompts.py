@@ -12,20 +12,19 @@ from typing import Iterable
 
 from genre.errors import ConfigError
 
-#: Item enrichment: a few keywords about a title from its item-side content.
+#: Item enrichment: one short sentence about a title from its item-side content. (Asked for
+#: keywords, SmolLM2-135M mostly echoes the prompt; a sentence it writes.)
 ITEM_TEMPLATE = (
     "Movie: {title}\n"
     "Genres: {genres}\n"
-    "Write five keywords about this movie's story, setting and mood, separated by commas. "
-    "Answer with the keywords only."
+    "Describe this movie in one short sentence."
 )
 
 #: User profiling: a user's interests from the titles they interacted with last.
 PROFILE_TEMPLATE = (
     "A viewer recently watched:\n{titles}\n"
     "Their favourite genres: {genres}\n"
-    "Describe this viewer's taste in five keywords, separated by commas. "
-    "Answer with the keywords only."
+    "Describe this viewer's taste in one short sentence."
 )
 
 

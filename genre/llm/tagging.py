@@ -8,7 +8,7 @@ see which to trust.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,8 @@ import scipy.sparse as sp
 from genre.errors import ConfigError, DataError, NotFittedError
 from genre.llm.prompts import check_template
 
+#: Item vectors: dense, or sparse when too wide to densify (TF-IDF).
+Vectors = Union[np.ndarray, sp.spmatrix]
 #: Text that stands for a genre when embedding labels for zero-shot tagging.
 LABEL_TEMPLATE = "a {genre} movie"
 
@@ -27,25 +29,26 @@ def label_texts(labels: Sequence[str], template: str = LABEL_TEMPLATE) -> list[s
     return [template.format(genre=label) for label in labels]
 
 
-def zero_shot_scores(item_vectors: np.ndarray, label_vectors: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every item to every label: (n_items, n_labels)."""
-    items = _unit_rows(np.asarray(item_vectors, dtype=np.float32))
-    labels = _unit_rows(np.asarray(label_vectors, dtype=np.float32))
-    if items.shape[1] != labels.shape[1]:
-        raise DataError(f"item vectors have {items.shape[1]} dimensions but label vectors have "
-                        f"{labels.shape[1]}; embed both with the same encoder")
-    return items @ labels.T
+def zero_shot_scores(item_vectors: Vectors, label_vectors: Vectors) -> np.ndarray:
+    """Cosine similarity of every item to every label: dense (n_items, n_labels)."""
+    from sklearn.preprocessing import normalize
+
+    if item_vectors.shape[1] != label_vectors.shape[1]:
+        raise DataError(f"item vectors have {item_vectors.shape[1]} dimensions but label vectors "
+                        f"have {label_vectors.shape[1]}; embed both with the same encoder")
+    scores = normalize(_float32(item_vectors)) @ normalize(_float32(label_vectors)).T
+    return scores.toarray() if sp.issparse(scores) else np.asarray(scores)
 
 
-def zero_shot_genres(item_vectors: np.ndarray, label_vectors: np.ndarray, labels: Sequence[str],
+def zero_shot_genres(item_vectors: Vectors, label_vectors: Vectors, labels: Sequence[str],
                      *, top_n: int | None = 2, threshold: float | None = None) -> list[list[str]]:
     """Genres per item by similarity to the label descriptions.
 
     Keeps each item's ``top_n`` most similar labels, or every label with cosine at least
     ``threshold`` (the best label when none passes); give exactly one of the two.
     """
-    if len(labels) != len(label_vectors):
-        raise DataError(f"{len(labels)} labels but {len(label_vectors)} label vectors")
+    if len(labels) != label_vectors.shape[0]:
+        raise DataError(f"{len(labels)} labels but {label_vectors.shape[0]} label vectors")
     return _decode(zero_shot_scores(item_vectors, label_vectors), labels, top_n, threshold)
 
 
@@ -70,15 +73,15 @@ class GenreClassifier:
         self.C = C
         self.threshold = threshold
 
-    def fit(self, vectors: np.ndarray, genres: sp.spmatrix | np.ndarray,
+    def fit(self, vectors: Vectors, genres: sp.spmatrix | np.ndarray,
             labels: Sequence[str]) -> "GenreClassifier":
         """Learn from labelled items (every row of ``genres`` must have at least one genre)."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
 
         target = _dense_labels(genres)
-        if len(vectors) != len(target):
-            raise DataError(f"{len(vectors)} vectors but {len(target)} genre rows")
+        if vectors.shape[0] != len(target):
+            raise DataError(f"{vectors.shape[0]} vectors but {len(target)} genre rows")
         if target.shape[1] != len(labels):
             raise DataError(f"{target.shape[1]} genre columns but {len(labels)} labels")
         if not (target.sum(axis=1) > 0).all():
@@ -86,22 +89,22 @@ class GenreClassifier:
         present = target.sum(axis=0) > 0
         self.labels_ = [label for label, keep in zip(labels, present) if keep]
         self.model_ = OneVsRestClassifier(LogisticRegression(C=self.C, max_iter=1000))
-        self.model_.fit(np.asarray(vectors, dtype=np.float32), target[:, present])
+        self.model_.fit(_float32(vectors), target[:, present])
         return self
 
-    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+    def predict_proba(self, vectors: Vectors) -> np.ndarray:
         """Probability of each of ``labels_`` per item."""
         if not hasattr(self, "model_"):
             raise NotFittedError("This GenreClassifier instance is not fitted yet. Call 'fit' "
                                  "with appropriate arguments before using this estimator.")
-        return self.model_.predict_proba(np.asarray(vectors, dtype=np.float32))
+        return self.model_.predict_proba(_float32(vectors))
 
-    def predict(self, vectors: np.ndarray) -> list[list[str]]:
+    def predict(self, vectors: Vectors) -> list[list[str]]:
         """Genres per item: those above ``threshold``, at least the most probable one."""
         return _decode(self.predict_proba(vectors), self.labels_, None, self.threshold)
 
 
-def tag_missing_genres(item_vectors: np.ndarray, genres: sp.spmatrix, labels: Sequence[str],
+def tag_missing_genres(item_vectors: Vectors, genres: sp.spmatrix, labels: Sequence[str],
                        *, C: float = 1.0, threshold: float = 0.5) -> dict[int, list[str]]:
     """Predicted genres for every item without any, by a classifier trained on the rest."""
     has = np.asarray(_dense_labels(genres).sum(axis=1) > 0).ravel()
@@ -114,8 +117,8 @@ def tag_missing_genres(item_vectors: np.ndarray, genres: sp.spmatrix, labels: Se
     return dict(zip(missing.tolist(), model.predict(item_vectors[missing])))
 
 
-def evaluate_tagging(item_vectors: np.ndarray, genres: sp.spmatrix, labels: Sequence[str], *,
-                     label_vectors: np.ndarray | None = None, test_size: float = 0.2, seed: int = 42,
+def evaluate_tagging(item_vectors: Vectors, genres: sp.spmatrix, labels: Sequence[str], *,
+                     label_vectors: Vectors | None = None, test_size: float = 0.2, seed: int = 42,
                      C: float = 1.0, threshold: float = 0.5, top_n: int = 2) -> pd.DataFrame:
     """Tagging quality on a seeded hold-out of labelled items.
 
@@ -180,6 +183,8 @@ def _dense_labels(genres: sp.spmatrix | np.ndarray) -> np.ndarray:
     return (dense > 0).astype(np.int64)
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms > 0, norms, 1.0)
+def _float32(vectors: Vectors) -> Vectors:
+    """float32 rows, sparse (e.g. TF-IDF) kept sparse."""
+    if sp.issparse(vectors):
+        return sp.csr_matrix(vectors, dtype=np.float32)
+    return np.asarray(vectors, dtype=np.float32)

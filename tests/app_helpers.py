@@ -1,0 +1,117 @@
+"""Shared set-up of the AppTest page tests: an isolated app, a small sample slice, real widget steps.
+
+Every test drives the app the way a person does — upload through the file uploader, toggle
+algorithms, press Train — on the first users of the bundled MovieLens sample, so a test file
+stays well under a minute or two on a busy machine.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+APP = str(ROOT / "app.py")
+TIMEOUT = 180
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> AppTest:
+    """A fresh app with empty Streamlit caches and its own run registry and cache folders."""
+    monkeypatch.setenv("GENRE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GENRE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    check(at)
+    return at
+
+
+@lru_cache(maxsize=4)
+def sample_slice(n_users: int = 60) -> dict[str, bytes]:
+    """ratings.csv, movies.csv and tags.csv of the first ``n_users`` users, as upload bytes."""
+    ratings = pd.read_csv(SAMPLE / "ratings.csv")
+    tags = pd.read_csv(SAMPLE / "tags.csv")
+    keep = ratings[ratings["userId"] <= n_users]
+    movies = pd.read_csv(SAMPLE / "movies.csv")
+    movies = movies[movies["movieId"].isin(keep["movieId"])]
+    return {"ratings.csv": _csv(keep), "movies.csv": _csv(movies),
+            "tags.csv": _csv(tags[tags["userId"] <= n_users])}
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+def check(at: AppTest) -> None:
+    """Fail with the page's own words when it shows an exception or an error box."""
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def button(at: AppTest, label: str):
+    """The (form submit) button with this label."""
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def upload_slice(at: AppTest, n_users: int = 60, items: bool = True) -> AppTest:
+    """Upload the sample slice on the Data page and press Load data."""
+    files = sample_slice(n_users)
+    at.switch_page("pages/1_Data.py").run()
+    at.radio(key="data_source").set_value("Upload files").run()
+    at.file_uploader(key="upload_interactions").upload("ratings.csv", files["ratings.csv"], "text/csv")
+    if items:
+        uploader = at.file_uploader(key="upload_items")
+        uploader.upload("movies.csv", files["movies.csv"], "text/csv")
+        uploader.upload("tags.csv", files["tags.csv"], "text/csv")
+    at.run()
+    check(at)
+    button(at, "Load data").click().run()
+    check(at)
+    return at
+
+
+def train(at: AppTest, algorithms: tuple[str, ...] = ("popularity", "item_knn"), **params) -> AppTest:
+    """Switch exactly ``algorithms`` on in the Train form, set parameters, press Train."""
+    at.switch_page("pages/3_Train.py").run()
+    for toggle in at.toggle:
+        if toggle.key and toggle.key.startswith("on_"):
+            toggle.set_value(toggle.key[3:] in algorithms)
+    for key, value in params.items():
+        at.number_input(key=key).set_value(value)
+    button(at, "Train").click().run()
+    check(at)
+    assert at.session_state["experiment"] is not None
+    return at
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    """The figure JSON of every plotly chart on the page."""
+    import json
+
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def array(value) -> list:
+    """A plotly JSON array as a list (plotly writes numpy arrays as base64 typed arrays)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)

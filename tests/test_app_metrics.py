@@ -1,0 +1,63 @@
+"""Metrics page: the mix against its parts, slices, saving and comparing runs, weight sweeps."""
+
+import pytest
+
+from app_helpers import app, array, button, check, plotly_specs, train, upload_slice  # noqa: F401
+
+
+@pytest.fixture
+def metrics_page(app):
+    upload_slice(app, n_users=60)
+    train(app, ("popularity", "item_knn"), p_item_knn_k=50)
+    app.switch_page("pages/5_Metrics.py").run()
+    check(app)
+    return app
+
+
+def _titles(at):
+    return [s["layout"]["title"]["text"] for s in plotly_specs(at)]
+
+
+def test_metrics_and_slices_are_shown(metrics_page):
+    titles = _titles(metrics_page)
+    assert "Metrics per algorithm and for the mix" in titles
+    assert any(t.endswith("by slice") for t in titles)
+    bars = next(s for s in plotly_specs(metrics_page) if s["layout"]["title"]["text"].startswith("Metrics per"))
+    assert [trace["name"] for trace in bars["data"]] == ["popularity", "item_knn", "mix"]
+    table = metrics_page.dataframe[0].value
+    result = metrics_page.session_state["result"]
+    assert table.loc["mix", "ndcg@10"] == pytest.approx(result.metrics.loc["mix", "ndcg@10"])
+
+
+def test_two_saved_runs_are_compared_side_by_side(metrics_page):
+    at = metrics_page
+    at.text_input(key="run_name").set_value("both")
+    button(at, "Save this run").click().run()
+    check(at)
+    at.switch_page("pages/3_Train.py").run()
+    at.slider(key="live_popularity").set_value(0.0).run()
+    at.switch_page("pages/5_Metrics.py").run()
+    at.text_input(key="run_name").set_value("knn only")
+    button(at, "Save this run").click().run()
+    check(at)
+    saved = at.session_state["saved_runs"]
+    assert [r["name"] for r in saved] == ["both", "knn only"]
+    assert at.multiselect(key="compare_runs").value == [r["run_id"] for r in saved]
+    compare = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 by run")
+    assert compare["data"][0]["x"] == [f"#{r['run_id']} {r['name']}" for r in saved]
+    heights = array(compare["data"][0]["y"])
+    result = at.session_state["result"]
+    assert heights[1] == pytest.approx(result.metrics.loc["item_knn", "ndcg@10"], abs=1e-9)
+    assert heights[0] != heights[1]
+
+
+def test_weight_sweep_draws_the_curve_without_retraining(metrics_page):
+    at = metrics_page
+    experiment = at.session_state["experiment"]
+    at.selectbox(key="sweep_algo").set_value("popularity")
+    at.button(key="run_sweep").click().run()
+    check(at)
+    sweep = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 as weight varies")
+    assert array(sweep["data"][0]["x"]) == pytest.approx([i / 10 for i in range(11)])
+    assert at.session_state["experiment"] is experiment
+    assert at.session_state["result"].weights == {"popularity": 1.0, "item_knn": 1.0}  # the mix is unchanged

@@ -1,0 +1,66 @@
+"""Train page: train a small mix, re-weight it live without refitting, auto-tune, and readable errors."""
+
+import numpy as np
+import pytest
+
+from app_helpers import app, button, check, plotly_specs, train, upload_slice  # noqa: F401
+
+
+@pytest.fixture
+def trained(app):
+    upload_slice(app, n_users=60)
+    return train(app, ("popularity", "item_knn"), p_item_knn_k=50)
+
+
+def test_training_shows_metrics_timings_and_status(trained):
+    result = trained.session_state["result"]
+    assert list(result.metrics.index) == ["popularity", "item_knn", "mix"]
+    assert trained.session_state["config"].algorithm("item_knn").params["k"] == 50
+    assert trained.session_state["experiment"].models_["item_knn"].k == 50
+    titles = [s["layout"]["title"]["text"] for s in plotly_specs(trained)]
+    assert "Metrics per algorithm and for the mix" in titles and "Time per stage" in titles
+    timing_bars = next(s for s in plotly_specs(trained) if s["layout"]["title"]["text"] == "Time per stage")
+    assert "fit item_knn" in timing_bars["data"][0]["y"]
+    assert "mix ndcg@10" in [m.label for m in trained.metric]
+    trained.switch_page("app.py").run()  # AppTest shows the shared sidebar on the entry page only
+    assert "trained: popularity, item_knn" in " ".join(m.value for m in trained.sidebar.markdown)
+
+
+def test_weight_slider_reranks_without_refitting(trained):
+    experiment = trained.session_state["experiment"]
+    models = dict(experiment.models_)
+    user = experiment.user_ids_evaluated[0]
+    before = experiment.recommend(user, k=10, explain=False)["item_id"].tolist()
+    trained.slider(key="live_popularity").set_value(0.0).run()
+    check(trained)
+    result = trained.session_state["result"]
+    assert result.weights == {"popularity": 0.0, "item_knn": 1.0}
+    # with popularity switched off, the mix is item-kNN alone
+    assert np.isclose(result.metrics.loc["mix", "ndcg@10"], result.metrics.loc["item_knn", "ndcg@10"])
+    after = experiment.recommend(user, k=10, explain=False)["item_id"].tolist()
+    assert after != before
+    assert trained.session_state["experiment"] is experiment
+    assert all(experiment.models_[n] is m for n, m in models.items())  # nothing was refitted
+    assert trained.session_state["config"].algorithm("popularity").weight == 0.0
+    assert not trained.warning  # weights alone do not make the training stale
+
+
+def test_auto_tune_sets_the_sliders_and_shows_the_curve(trained):
+    trained.button(key="auto_tune").click().run()
+    check(trained)
+    tuning = trained.session_state["experiment"].tuning_
+    for name, weight in tuning.weights.items():
+        assert trained.slider(key=f"live_{name}").value == pytest.approx(round(weight * 20) / 20)
+    titles = [s["layout"]["title"]["text"] for s in plotly_specs(trained)]
+    assert "Auto-tuning on the validation split" in titles
+
+
+def test_no_algorithm_is_an_error_and_keeps_the_trained_mix(trained):
+    for toggle in trained.toggle:
+        if toggle.key.startswith("on_"):
+            toggle.set_value(False)
+    button(trained, "Train").click().run()
+    assert not trained.exception
+    assert "switch on at least one algorithm" in trained.error[0].value
+    assert list(trained.session_state["result"].weights) == ["popularity", "item_knn"]
+    assert [a.name for a in trained.session_state["config"].algorithms] == ["popularity", "item_knn"]
