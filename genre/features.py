@@ -14,9 +14,10 @@ class Features:
 
     Attributes
     ----------
-    item_vectors : ndarray, shape (n_items, d), float32, or None
+    item_vectors : ndarray or scipy.sparse CSR, shape (n_items, d), float32, or None
         Content vectors of every catalog item (rows L2-normalised, zero rows allowed for
-        items without content), e.g. the weighted concatenation of encoder outputs.
+        items without content), e.g. the weighted concatenation of encoder outputs. Sparse
+        when a part is too wide to densify (TF-IDF).
     item_genres : csr_matrix, shape (n_items, n_genres), or None
         Binary genre / category membership.
     genre_names : list of str
@@ -30,7 +31,7 @@ class Features:
         Per-user text vectors (e.g. an embedded LLM-written profile) in the item-vector space.
     """
 
-    item_vectors: np.ndarray | None = None
+    item_vectors: np.ndarray | sp.csr_matrix | None = None
     item_genres: sp.csr_matrix | None = None
     genre_names: list[str] = field(default_factory=list)
     interaction_times: sp.csr_matrix | None = None

@@ -46,9 +46,30 @@ def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame 
         genre_names=genre_names,
         interaction_times=interaction_matrix(train, dataset.n_users, dataset.n_items, "timestamp"),
         interaction_ratings=interaction_matrix(train, dataset.n_users, dataset.n_items, "rating"),
-        user_vectors=user_profile_vectors(dataset, config, cache) if config.profiles else None,
     )
     return features, report
+
+
+def profile_features(dataset: Dataset, features: Features, config: FeaturesConfig, *,
+                     cache_dir: str | Path | None = None) -> Features:
+    """Features for the ``profile`` recommender: item texts and user profiles in ONE space.
+
+    Profiles (an LLM-written CSV ``user,text``) and item texts (title | genres) are both
+    embedded with ``config.profile_encoder``; users without a profile fall back to their
+    history inside the recommender.
+    """
+    from dataclasses import replace
+
+    from genre.encoders import EmbeddingCache, default_cache_dir, encode_cached, make_encoder
+
+    if not config.profiles:
+        raise DataError("the profile recommender needs user profiles: generate them on the "
+                        "Encoders & LLM page (or with genre.llm.profile_users) and set "
+                        "features.profiles to the CSV")
+    cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir())
+    encoder = make_encoder(config.profile_encoder)
+    items = encode_cached(encoder, dataset.item_text(("title", "genres")), cache)
+    return replace(features, item_vectors=items, user_vectors=user_profile_vectors(dataset, config, cache))
 
 
 def with_enrichment_file(dataset: Dataset, path: str | None) -> Dataset:

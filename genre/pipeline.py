@@ -126,7 +126,13 @@ class Experiment:
             model = make_algorithm(algo.name, **algo.params)
             with self._timed(f"{stage}fit {algo.name}"):
                 report(f"{stage}fitting {algo.name}")
-                model.fit(train, features, progress=report.sub(f"fitting {algo.name}"))
+                own = features
+                if algo.name == "profile":
+                    from genre.featurize import profile_features
+
+                    own = profile_features(self.dataset_, features, self.config.features,
+                                           cache_dir=self.cache_dir)
+                model.fit(train, own, progress=report.sub(f"fitting {algo.name}"))
             with self._timed(f"{stage}score {algo.name}"):
                 blocks[algo.name] = self._normalised_block(model, split, train)
             models[algo.name] = model

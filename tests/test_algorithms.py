@@ -23,7 +23,7 @@ from genre.features import Features
 from genre.split import temporal_split, validation_split
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
-MINE = ("popularity", "item_knn", "ease", "als", "bpr", "content", "genre_pref")
+MINE = ("popularity", "item_knn", "ease", "als", "bpr", "content", "genre_pref", "sequential")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ CASES = [
     Case("content", {"weighting": "recency", "half_life_days": 200.0}, vectors="tfidf"),
     Case("content", {"weighting": "rating"}, vectors="dense"),
     Case("genre_pref", {"alpha": 5.0}),
+    Case("sequential", {"window": 10, "last": 5}),
 ]
 
 
