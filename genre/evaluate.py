@@ -23,7 +23,7 @@ import logging
 import numbers
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,10 @@ ScoreFn = Callable[[np.ndarray], np.ndarray]
 
 #: Users scored per call of the scorer: bounds memory at batch × n_items floats.
 DEFAULT_BATCH_SIZE = 1024
+
+#: Bytes of one dense score batch (users × items float32) that ``rows_per_batch`` aims at:
+#: on a 200k-item catalog a batch holds ~80 users instead of 1,024 (which would be 800 MB).
+BATCH_BYTES = 64 * 2**20
 
 #: Per-user ranking metrics, in column order ("ndcg@10", "recall@10", ...).
 RANKING_METRICS = {
@@ -135,23 +139,15 @@ def _rank_batch(scores: np.ndarray, users: np.ndarray, candidates: np.ndarray | 
     return top, columns
 
 
-def _evaluate_blocks(blocks: Iterable[tuple[np.ndarray, np.ndarray]], users: np.ndarray, split: Split,
-                     ks: tuple[int, ...], item_vectors: np.ndarray | sp.spmatrix | None) -> Evaluation:
-    """Rank each (users, scores) block, then gather per-user results and the list metrics."""
-    train, test = split.train_matrix(), split.test_matrix()
-    candidates = None if split.candidate_items is None else np.unique(split.candidate_items)
-    tops, parts = [], []
-    for batch, scores in blocks:
-        block = _check_scores(scores, len(batch), split.n_items)
-        top, columns = _rank_batch(block, batch, candidates, train, test, ks)
-        tops.append(top)
-        parts.append(pd.DataFrame(columns))
+def _gather(tops: list[np.ndarray], parts: list[pd.DataFrame], users: np.ndarray, split: Split,
+            train: sp.csr_matrix, n_candidates: int, ks: tuple[int, ...],
+            item_vectors: np.ndarray | sp.spmatrix | None) -> Evaluation:
+    """One scorer's per-batch results → per-user frame, means and the list metrics."""
     per_user = pd.concat(parts, ignore_index=True)
     per_user.index = pd.Index(users, name="user")
     top_items = np.concatenate(tops)
     means = {column: float(per_user[column].mean()) for column in per_user.columns}
     popularity = np.asarray(train.sum(axis=0)).ravel()
-    n_candidates = split.n_items if candidates is None else len(candidates)
     for k in ks:
         means[f"coverage@{k}"] = metrics.coverage_at_k(top_items, n_candidates, k)
         if item_vectors is not None:
@@ -162,25 +158,57 @@ def _evaluate_blocks(blocks: Iterable[tuple[np.ndarray, np.ndarray]], users: np.
     return Evaluation(per_user, means, top_items, users)
 
 
+def _evaluate_named(batches: Iterable[tuple[np.ndarray, Mapping[Hashable, np.ndarray]]], users: np.ndarray,
+                    split: Split, ks: tuple[int, ...],
+                    item_vectors: np.ndarray | sp.spmatrix | None) -> dict[Hashable, Evaluation]:
+    """Rank every named block of each (users, {name: scores}) batch; one Evaluation per name."""
+    train, test = split.train_matrix(), split.test_matrix()
+    candidates = None if split.candidate_items is None else np.unique(split.candidate_items)
+    tops: dict[Hashable, list[np.ndarray]] = {}
+    parts: dict[Hashable, list[pd.DataFrame]] = {}
+    covered = 0
+    for batch, named in batches:
+        for name, scores in named.items():
+            block = _check_scores(scores, len(batch), split.n_items)
+            top, columns = _rank_batch(block, batch, candidates, train, test, ks)
+            tops.setdefault(name, []).append(top)
+            parts.setdefault(name, []).append(pd.DataFrame(columns))
+        covered += len(batch)
+    if covered != len(users) or any(len(p) != len(tops[next(iter(tops))]) for p in parts.values()):
+        raise GenreError(f"the score batches covered {covered} users but {len(users)} were to be "
+                         f"evaluated, or a scorer skipped a batch; give every scorer every batch")
+    n_candidates = split.n_items if candidates is None else len(candidates)
+    return {name: _gather(tops[name], parts[name], users, split, train, n_candidates, ks, item_vectors)
+            for name in tops}
+
+
+def rows_per_batch(n_items: int, batch_size: int = DEFAULT_BATCH_SIZE, n_blocks: int = 1) -> int:
+    """Users per batch so that ``n_blocks`` dense (users × n_items) float32 blocks stay near
+    ``BATCH_BYTES`` however large the catalog, and never more than ``batch_size``."""
+    return int(max(1, min(batch_size, BATCH_BYTES // (4 * max(n_items, 1) * max(n_blocks, 1)))))
+
+
 def evaluate(score_fn: ScoreFn, split: Split, *, ks: Sequence[int] = (10,), users: np.ndarray | None = None,
              batch_size: int = DEFAULT_BATCH_SIZE, item_vectors: np.ndarray | sp.spmatrix | None = None) -> Evaluation:
     """Score users in batches with ``score_fn`` and evaluate the full rankings.
 
     ``users`` defaults to ``split.test_users``; ``item_vectors`` (one row per item, dense or
-    sparse) enables the intra-list diversity metric.
+    sparse) enables the intra-list diversity metric. Batches hold at most ``batch_size`` users
+    and fewer on large catalogs (``rows_per_batch``), so memory stays bounded.
     """
     ks = _check_ks(ks)
     chosen = _check_users(users, split)
     item_vectors = _check_vectors(item_vectors, split.n_items)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    step = rows_per_batch(split.n_items, batch_size)
 
-    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, len(chosen), batch_size):
-            batch = chosen[start:start + batch_size]
-            yield batch, score_fn(batch)
+    def blocks() -> Iterator[tuple[np.ndarray, dict[Hashable, np.ndarray]]]:
+        for start in range(0, len(chosen), step):
+            batch = chosen[start:start + step]
+            yield batch, {None: score_fn(batch)}
 
-    result = _evaluate_blocks(blocks(), chosen, split, ks, item_vectors)
+    result = _evaluate_named(blocks(), chosen, split, ks, item_vectors)[None]
     logger.debug("evaluated %d users at ks=%s", len(chosen), ks)
     return result
 
@@ -195,9 +223,38 @@ def evaluate_scores(scores: np.ndarray, users: np.ndarray, split: Split, *, ks: 
     if block.ndim != 2 or len(block) != len(chosen):
         raise GenreError(f"scores must have one row per user: {len(chosen)} users, "
                          f"got scores of shape {block.shape}")
-    step = DEFAULT_BATCH_SIZE
-    blocks = ((chosen[s:s + step], block[s:s + step]) for s in range(0, len(chosen), step))
-    return _evaluate_blocks(blocks, chosen, split, ks, item_vectors)
+    step = rows_per_batch(split.n_items)
+    blocks = ((chosen[s:s + step], {None: block[s:s + step]}) for s in range(0, len(chosen), step))
+    return _evaluate_named(blocks, chosen, split, ks, item_vectors)[None]
+
+
+def evaluate_many(batches: Iterable[tuple[np.ndarray, Mapping[Hashable, np.ndarray]]], users: np.ndarray,
+                  split: Split, *, ks: Sequence[int] = (10,),
+                  item_vectors: np.ndarray | sp.spmatrix | None = None) -> dict[Hashable, Evaluation]:
+    """Evaluate several scorers in ONE pass over user batches.
+
+    ``batches`` yields ``(batch_users, {name: scores})`` whose batches, concatenated, are
+    ``users``; every name must appear in every batch. Built for score blocks that are too big
+    to keep for all users at once: each batch is scored (e.g. every algorithm plus their
+    weighted mixes), ranked and dropped before the next.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from genre.split import temporal_split
+    >>> rows = pd.DataFrame({"user": [0] * 6, "item": [0, 1, 2, 3, 4, 5],
+    ...                      "rating": 1.0, "timestamp": [1, 2, 3, 4, 5, 6]})
+    >>> split = temporal_split(rows, n_users=1, n_items=8)
+    >>> up, down = np.arange(8.0), np.arange(8.0)[::-1]
+    >>> result = evaluate_many([(np.array([0]), {"up": up[None], "down": down[None]})],
+    ...                        np.array([0]), split, ks=(2,))
+    >>> result["up"].top_items.tolist(), result["down"].means["recall@2"]
+    ([[7, 6]], 1.0)
+    """
+    ks = _check_ks(ks)
+    chosen = _check_users(users, split)
+    item_vectors = _check_vectors(item_vectors, split.n_items)
+    return _evaluate_named(batches, chosen, split, ks, item_vectors)
 
 
 # ---------------------------------------------------------------------------- slices

@@ -23,8 +23,9 @@ def top_k(scores: np.ndarray, k: int, seen: sp.spmatrix | None = None) -> np.nda
     """Indices of the ``k`` best items per row, best first; ties go to the lower item index.
 
     ``seen`` (same shape as ``scores``, nonzero = already interacted) is excluded. The
-    tie-break is BENCHMARK.md's; ``argpartition`` alone would break ties arbitrarily, so the
-    boundary value's ties are resolved explicitly.
+    tie-break is BENCHMARK.md's; ``argpartition`` alone would break ties arbitrarily, so rows
+    where the k-th value is tied beyond the k slots are resolved explicitly (the others, almost
+    all rows of real scores, are simply sorted: no Python loop over users).
     """
     masked = mask_seen(scores, seen)
     n_rows, n_items = masked.shape
@@ -32,15 +33,18 @@ def top_k(scores: np.ndarray, k: int, seen: sp.spmatrix | None = None) -> np.nda
     if k <= 0 or n_rows == 0:
         return np.empty((n_rows, max(k, 0)), dtype=np.int64)
     part = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-    kth = np.take_along_axis(masked, part, axis=1).min(axis=1)
-    result = np.empty((n_rows, k), dtype=np.int64)
-    for r in range(n_rows):
+    values = np.take_along_axis(masked, part, axis=1)
+    kth = values.min(axis=1, keepdims=True)
+    # the k chosen are the only candidates unless more items tie with the k-th than fit
+    crowded = np.flatnonzero((masked >= kth).sum(axis=1) > k)
+    order = np.lexsort((part, -values), axis=1)
+    result = np.take_along_axis(part, order, axis=1).astype(np.int64, copy=False)
+    for r in crowded:
         row = masked[r]
-        above = np.flatnonzero(row > kth[r])
-        ties = np.flatnonzero(row == kth[r])[: k - len(above)]
+        above = np.flatnonzero(row > kth[r, 0])
+        ties = np.flatnonzero(row == kth[r, 0])[: k - len(above)]
         chosen = np.concatenate([above, ties])
-        order = np.lexsort((chosen, -row[chosen]))
-        result[r] = chosen[order]
+        result[r] = chosen[np.lexsort((chosen, -row[chosen]))]
     return result
 
 
@@ -63,14 +67,16 @@ def normalize(scores: np.ndarray, method: str = "minmax", seen: sp.spmatrix | No
         np.put_along_axis(ranks, order, np.arange(block.shape[1])[None, :], axis=1)
         return (ranks / max(block.shape[1] - 1, 1)).astype(np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):
-        filled = np.where(candidates, masked, np.nan)
+        # reductions restricted to the candidates with ``where=``: no NaN-filled copies
         if method == "minmax":
-            low = np.nanmin(filled, axis=1, keepdims=True)
-            span = np.nanmax(filled, axis=1, keepdims=True) - low
+            low = np.min(masked, axis=1, keepdims=True, where=candidates, initial=np.inf)
+            high = np.max(masked, axis=1, keepdims=True, where=candidates, initial=-np.inf)
+            low[~np.isfinite(low)] = np.nan  # a row without candidates normalises to 0
+            span = high - low
             out = (block - low) / np.where(span > 0, span, 1.0)
         elif method == "zscore":
-            mean = np.nanmean(filled, axis=1, keepdims=True)
-            std = np.nanstd(filled, axis=1, keepdims=True)
+            mean = np.mean(masked, axis=1, keepdims=True, where=candidates)
+            std = np.std(masked, axis=1, keepdims=True, where=candidates)
             out = (block - mean) / np.where(std > 0, std, 1.0)
         else:
             raise ValueError(f"unknown normalisation {method!r}; use minmax, zscore, rank or none")

@@ -2,6 +2,9 @@
 
 The experiment keeps each algorithm's normalised score block for the evaluated users, so a
 new set of mix weights is a weighted sum and a top-k away (``set_weights``), never a refit.
+On data too big for that (``genre.scores``: above ``score_budget_mb``) it keeps only the
+fitted models and re-scores user batches on each pass; above ``max_eval_scores`` it evaluates
+a seeded sample of the test users and says so in ``RunResult.notes``.
 
 Examples
 --------
@@ -30,6 +33,8 @@ from genre.config import RunConfig
 from genre.data import Dataset
 from genre.errors import ConfigError
 from genre.features import Features
+from genre.scores import (DEFAULT_MAX_EVAL_SCORES, DEFAULT_SCORE_BUDGET_MB, ScoreBlocks,
+                          normalise_block, sample_users)
 from genre.split import Split
 
 log = logging.getLogger("genre")
@@ -71,13 +76,22 @@ class Experiment:
         ``config.data``.
     cache_dir : path, optional
         Embedding / LLM cache folder (default ``genre.encoders.default_cache_dir()``).
+    score_budget_mb : float
+        Memory for the kept score blocks (``genre.scores``); when the blocks of all algorithms
+        for the evaluated users exceed it, weight changes re-score in user batches instead.
+    max_eval_scores : int
+        Largest evaluated users × candidate items; beyond it a seeded user sample is evaluated.
     """
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None,
-                 cache_dir: str | Path | None = None):
+                 cache_dir: str | Path | None = None, *,
+                 score_budget_mb: float = DEFAULT_SCORE_BUDGET_MB,
+                 max_eval_scores: int = DEFAULT_MAX_EVAL_SCORES):
         self.config = config
         self.dataset_ = dataset
         self.cache_dir = cache_dir
+        self.score_budget_mb = score_budget_mb
+        self.max_eval_scores = max_eval_scores
         self.timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------ the run
@@ -85,7 +99,7 @@ class Experiment:
         """Load, split, build features, (tune,) fit, score, fuse and evaluate."""
         from genre.split import split_interactions
 
-        self.timings = {}
+        self.timings, self.notes_ = {}, []
         cfg = self.config
         report = _Reporter(progress)
         with self._timed("load"):
@@ -101,18 +115,33 @@ class Experiment:
         if cfg.tuning.enabled:
             with self._timed("tune"):
                 self.tuning_ = self._tune(report)
-        self.models_, self.features_, self.blocks_ = self._fit_and_score(self.split_, report)
+        self.models_, self.features_ = self._fit_all(self.split_, report)
+        users, note = sample_users(self.split_, self.max_eval_scores, cfg.seed)
+        self.scores_ = ScoreBlocks(self.models_, self.split_, users, cfg.fusion,
+                                   budget_mb=self.score_budget_mb, report=report)
+        self.timings.update({f"score {name}": t for name, t in self.scores_.seconds.items()})
+        self._note(note, self.scores_.note)
         self._single_metrics = None
-        self.users_ = self.split_.test_users
+        report("evaluating")
         return self.set_weights({a.name: a.weight for a in self.enabled_algorithms})
 
     @property
     def enabled_algorithms(self):
         return [a for a in self.config.algorithms if a.enabled]
 
-    def _fit_and_score(self, split: Split, report: "_Reporter", stage: str = ""
-                       ) -> tuple[dict[str, Recommender], Features, dict[str, np.ndarray]]:
-        """Fit every enabled algorithm on ``split.train`` and score ``split.test_users``."""
+    @property
+    def users_(self) -> np.ndarray:
+        """The evaluated user indices (all test users, or a seeded sample on huge data)."""
+        return self.scores_.users
+
+    @property
+    def blocks_(self) -> dict[str, np.ndarray] | None:
+        """Normalised score block per algorithm for ``users_``; None when above the budget."""
+        return self.scores_.blocks
+
+    def _fit_all(self, split: Split, report: "_Reporter", stage: str = ""
+                 ) -> tuple[dict[str, Recommender], Features]:
+        """Build features and fit every enabled algorithm on ``split.train``."""
         from genre.featurize import build_features
 
         with self._timed(f"{stage}features"):
@@ -121,7 +150,7 @@ class Experiment:
                 self.dataset_, split.train, split.test, self.config.features,
                 cache_dir=self.cache_dir, progress=report.sub("encoding"))
         train = split.train_matrix()
-        models, blocks = {}, {}
+        models = {}
         for algo in self.enabled_algorithms:
             model = make_algorithm(algo.name, **algo.params)
             with self._timed(f"{stage}fit {algo.name}"):
@@ -133,37 +162,41 @@ class Experiment:
                     own = profile_features(self.dataset_, features, self.config.features,
                                            cache_dir=self.cache_dir)
                 model.fit(train, own, progress=report.sub(f"fitting {algo.name}"))
-            with self._timed(f"{stage}score {algo.name}"):
-                blocks[algo.name] = self._normalised_block(model, split, train)
             models[algo.name] = model
-        return models, features, blocks
+        return models, features
 
-    def _normalised_block(self, model: Recommender, split: Split, train: sp.csr_matrix) -> np.ndarray:
-        users = split.test_users
-        raw = model.score(users)
-        return normalise_block(raw, train[users], split.candidate_items, self.config.fusion)
+    def _evaluate_mixes(self, mixes: dict[Any, dict[str, float]], singles: bool,
+                        with_vectors: bool = True) -> dict:
+        """``ScoreBlocks.evaluate`` over the test users; re-scoring time goes to ``timings``."""
+        start = time.perf_counter()
+        result = self.scores_.evaluate(mixes, singles=singles, ks=tuple(self.config.evaluation.ks),
+                                       item_vectors=self.features_.item_vectors if with_vectors else None)
+        if not self.scores_.kept:
+            self.timings.update({f"score {name}": t for name, t in self.scores_.seconds.items()})
+        self._pass_seconds = time.perf_counter() - start - (0.0 if self.scores_.kept
+                                                            else sum(self.scores_.seconds.values()))
+        return result
 
     # ------------------------------------------------------------------ fusion & evaluation
     def set_weights(self, weights: dict[str, float]) -> RunResult:
-        """Re-fuse the cached blocks with new weights and re-evaluate (no refit)."""
-        from genre.evaluate import evaluate_scores, slice_metrics
+        """Re-fuse the cached blocks with new weights and re-evaluate (no refit).
 
-        weights = {name: float(weights.get(name, 0.0)) for name in self.blocks_}
+        Without kept blocks (above ``score_budget_mb``) the models re-score the evaluated
+        users batch by batch: still no refit, but it costs a scoring pass.
+        """
+        from genre.evaluate import slice_metrics
+
+        weights = {name: float(weights.get(name, 0.0)) for name in self.models_}
         if not any(w > 0 for w in weights.values()):
             raise ConfigError("all mix weights are 0: give at least one algorithm a positive weight")
         cfg = self.config
-        vectors = self.features_.item_vectors
-        start = time.perf_counter()
-        if getattr(self, "_single_metrics", None) is None:
-            self._single_metrics = {
-                name: evaluate_scores(block, self.users_, self.split_, ks=tuple(cfg.evaluation.ks),
-                                      item_vectors=vectors).means
-                for name, block in self.blocks_.items()}
-        rows = dict(self._single_metrics)
-        mix = evaluate_scores(fusion.fuse(self.blocks_, weights), self.users_, self.split_,
-                              ks=tuple(cfg.evaluation.ks), item_vectors=vectors)
-        rows["mix"] = mix.means
-        self.timings["fuse+evaluate"] = time.perf_counter() - start
+        singles = getattr(self, "_single_metrics", None) is None
+        evaluations = self._evaluate_mixes({"mix": weights}, singles=singles)
+        if singles:
+            self._single_metrics = {name: evaluations[("single", name)].means for name in self.models_}
+        mix = evaluations[("mix", "mix")]
+        rows = {**self._single_metrics, "mix": mix.means}
+        self.timings["fuse+evaluate"] = self._pass_seconds
         self.weights_ = weights
         self.evaluation_ = mix
         slices = slice_metrics(mix, self.split_, activity_threshold=cfg.evaluation.activity_threshold,
@@ -171,12 +204,16 @@ class Experiment:
         self.result_ = RunResult(metrics=pd.DataFrame.from_dict(rows, orient="index"),
                                  per_user=mix.per_user, slices=slices, weights=weights,
                                  timings=dict(self.timings), config=cfg, tuning=self.tuning_,
-                                 notes=list(self.dataset_.notes))
+                                 notes=[*self.dataset_.notes, *self.notes_])
         return self.result_
 
     # ------------------------------------------------------------------ tuning (validation only)
     def _tune(self, report: "_Reporter"):
-        """Choose hyper-parameters and weights on TRAIN → (TRAIN_SUB, VAL); TEST is not touched."""
+        """Choose hyper-parameters and weights on TRAIN → (TRAIN_SUB, VAL); TEST is not touched.
+
+        The weight search re-fuses cached validation blocks many times, so it runs on as many
+        validation users as ``score_budget_mb`` holds (a seeded sample beyond that, noted).
+        """
         from genre.evaluate import evaluate_scores
         from genre.split import validation_split
         from genre.tune import tune_parameter, tune_weights
@@ -188,8 +225,12 @@ class Experiment:
         k = int(metric.split("@")[1]) if "@" in metric else 10
         if cfg.tuning.hyperparameters:
             self._tune_hyperparameters(val, metric, k, report, tune_parameter)
-        _, _, blocks = self._fit_and_score(val, report, stage="validation: ")
-        users = val.test_users
+        models, _ = self._fit_all(val, report, stage="validation: ")
+        budget_scores = float(self.score_budget_mb) * 2**20 / (4 * max(len(models), 1))
+        users, note = sample_users(val, min(budget_scores, float(self.max_eval_scores)), cfg.seed, "validation")
+        self._note(note)
+        blocks = ScoreBlocks(models, val, users, cfg.fusion, budget_mb=float("inf"),
+                             report=lambda message: report(f"validation: {message}")).blocks
 
         def objective(weights: dict[str, float]) -> float:
             if not any(weights.values()):
@@ -211,13 +252,15 @@ class Experiment:
         features, _ = build_features(self.dataset_, val.train, val.test, self.config.features,
                                      cache_dir=self.cache_dir)
         train = val.train_matrix()
+        users, note = sample_users(val, self.max_eval_scores, self.config.seed, "validation")
+        self._note(note)
         self.parameter_curves_ = {}
         for algo in self.enabled_algorithms:
             grid = algorithm_class(algo.name).tune_grid
             for param, values in grid.items():
                 def objective(value, algo=algo, param=param):
                     model = make_algorithm(algo.name, **{**algo.params, param: value}).fit(train, features)
-                    return evaluate(model.score, val, ks=(k,)).means[metric]
+                    return evaluate(model.score, val, ks=(k,), users=users).means[metric]
 
                 best, curve = tune_parameter(list(values), objective, name=param, metric=metric,
                                              progress=report.sub(f"tuning {algo.name}.{param}"))
@@ -231,21 +274,29 @@ class Experiment:
         return self.tuning_
 
     def weight_sweep(self, name: str, values: list[float] | np.ndarray | None = None) -> pd.DataFrame:
-        """Test metrics of the mix as the weight of ``name`` varies (others fixed); no refit."""
-        from genre.evaluate import evaluate_scores
+        """Test metrics of the mix as the weight of ``name`` varies (others fixed); no refit.
 
-        if name not in self.blocks_:
-            raise ConfigError(f"no trained algorithm {name!r}; trained: {', '.join(self.blocks_)}")
+        All values are evaluated in one pass over the users (one scoring pass when the score
+        blocks are not kept).
+        """
+        if name not in self.models_:
+            raise ConfigError(f"no trained algorithm {name!r}; trained: {', '.join(self.models_)}")
         values = np.linspace(0, 1, 11) if values is None else values
-        rows = []
-        for value in values:
+        mixes = {}
+        for i, value in enumerate(values):
             weights = {**self.weights_, name: float(value)}
-            if not any(weights.values()):
-                continue
-            means = evaluate_scores(fusion.fuse(self.blocks_, weights), self.users_, self.split_,
-                                    ks=tuple(self.config.evaluation.ks)).means
-            rows.append({"weight": float(value), **means})
-        return pd.DataFrame(rows)
+            if any(weights.values()):
+                mixes[i] = weights
+        if not mixes:
+            return pd.DataFrame(columns=["weight"])
+        evaluations = self._evaluate_mixes(mixes, singles=False, with_vectors=False)
+        return pd.DataFrame([{"weight": float(values[i]), **evaluations[("mix", i)].means} for i in mixes])
+
+    def _note(self, *messages: str | None) -> None:
+        for message in messages:
+            if message and message not in self.notes_:
+                log.info(message)
+                self.notes_.append(message)
 
     # ------------------------------------------------------------------ per-user use
     def recommend(self, user_id: Any, k: int = 10, explain: bool = True,
@@ -275,12 +326,7 @@ class Experiment:
 
     def user_blocks(self, user: int) -> dict[str, np.ndarray]:
         """Normalised score rows (1, n_items) of each algorithm for one user index."""
-        train = self.split_.train_matrix()
-        cached = np.searchsorted(self.users_, user)
-        if cached < len(self.users_) and self.users_[cached] == user:
-            return {n: b[cached:cached + 1] for n, b in self.blocks_.items()}
-        return {n: normalise_block(m.score([user]), train[[user]], self.split_.candidate_items,
-                                   self.config.fusion) for n, m in self.models_.items()}
+        return self.scores_.user_rows(user)
 
     def _feedback_boost(self, liked: np.ndarray) -> np.ndarray:
         """Similarity of every item to the liked ones (content vectors), scaled like a weight-1 algorithm.
@@ -321,20 +367,6 @@ class Experiment:
     # ------------------------------------------------------------------ helpers
     def _timed(self, stage: str):
         return _Timer(self.timings, stage)
-
-
-def normalise_block(raw: np.ndarray, seen: sp.spmatrix | None, candidates: np.ndarray | None,
-                    config) -> np.ndarray:
-    """Normalise one algorithm's scores over the rankable items (unseen, and candidates only)."""
-    if candidates is None:
-        block = fusion.normalize(raw, config.normalization, seen)
-        return fusion.soften(block, config.temperature)
-    sub_seen = seen[:, candidates] if seen is not None else None
-    sub = fusion.soften(fusion.normalize(raw[:, candidates], config.normalization, sub_seen),
-                        config.temperature)
-    block = np.zeros_like(raw, dtype=np.float32)
-    block[:, candidates] = sub
-    return block
 
 
 def load_from_config(config: RunConfig) -> Dataset:

@@ -63,7 +63,7 @@ def long_tail_figure(counts: np.ndarray, what: str) -> go.Figure:
     fig = go.Figure(go.Scatter(x=np.arange(1, len(ordered) + 1), y=ordered, mode="lines",
                                fill="tozeroy", line=dict(color=_PALETTE[0]),
                                hovertemplate=f"{what} rank %{{x}}: %{{y}} interactions<extra></extra>"))
-    fig.update_yaxes(type="log", title="interactions")
+    fig.update_yaxes(type="log", dtick=1, title="interactions")  # ticks at 1, 10, 100 … only
     fig.update_xaxes(title=f"{what}s, most active first")
     return _styled(fig, f"Interactions per {what} — top 20 % of {what}s hold {top / total:.0%}")
 
@@ -90,11 +90,15 @@ def genre_counts_figure(genres: Iterable[Sequence[str]], top: int = 20) -> go.Fi
 
 
 def activity_figure(timestamps: Sequence[int] | np.ndarray, freq: str = "MS") -> go.Figure:
-    """Interactions per period (default month) from unix-second timestamps."""
+    """Interactions per period (default month) from unix-second timestamps, as a filled step line.
+
+    A line stays readable over decades of months, where bars would shrink to hairlines.
+    """
     times = pd.to_datetime(np.asarray(timestamps, dtype=np.int64), unit="s")
     counts = pd.Series(1, index=times).resample(freq).sum()
-    fig = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), marker_color=_PALETTE[2],
-                           hovertemplate="%{x|%b %Y}: %{y} interactions<extra></extra>"))
+    fig = go.Figure(go.Scatter(x=counts.index, y=counts.to_numpy(), mode="lines", line_shape="hv",
+                               fill="tozeroy", line=dict(color=_PALETTE[2]),
+                               hovertemplate="%{x|%b %Y}: %{y} interactions<extra></extra>"))
     fig.update_yaxes(title="interactions")
     return _styled(fig, "Activity over time")
 
@@ -246,7 +250,7 @@ def project_2d(vectors: np.ndarray | sp.spmatrix, method: str = "pca", seed: int
         return reduced.astype(np.float32)
     import umap  # lazy: ~2 s import plus numba JIT on first use
 
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed,
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed, n_jobs=1,
                         init="random" if n < 10 else "spectral")
     return np.asarray(reducer.fit_transform(reduced), dtype=np.float32)
 

@@ -14,7 +14,7 @@ widgets.header("Data", "Load who interacted with what (and, optionally, item tit
                        "check the columns, clean, and look at the data.")
 cfg = state.config()
 source = st.radio("Source", ["Bundled sample (MovieLens)", "Upload files"], horizontal=True, key="data_source",
-                  index=1 if st.session_state.get("upload_interactions") else 0)
+                  index=0 if cfg.data.source == str(state.SAMPLE_DATA) or st.session_state["dataset"] is None else 1)
 uploads, guess, columns = [], {}, {}
 if source == "Upload files":
     left, right = st.columns(2)

@@ -21,7 +21,7 @@ fields = list(dict.fromkeys(fields + (["llm_text"] if features.enrichment else [
 tab_enc, tab_llm, tab_prof, tab_tag = st.tabs(["Item encoders", "LLM item text", "LLM user profiles", "Genre tagging"])
 
 with tab_enc:
-    a, b = st.columns(2)
+    a, b = st.expander("Item images or your own vectors (optional)").columns(2)
     images = a.file_uploader("Item images (a zip of files named by item id, e.g. 42.jpg)", type=["zip"], key="images_zip")
     vectors = b.file_uploader("Precomputed vectors (Parquet: item_id, vector)", type=["parquet"], key="vectors_file")
     extra = {"image": {"images": str(cache.save_uploads([images])[0])} if images else None,
@@ -46,7 +46,9 @@ with tab_enc:
         apply = st.form_submit_button("Apply encoders", type="primary")
     if apply:
         features.modalities = chosen
-        st.toast("Encoders updated: train again to use them.")
+        state.reset_widgets("mod_")  # rows are renumbered: let them start again from the config
+        widgets.flash(f"{len(chosen)} encoder part(s) set: train again to use them.")
+        st.rerun()
     if st.button("Encode now (fills the cache, shows the report)", key="encode_now"):
         with widgets.user_errors():
             from genre.encoders import Modality, build_item_vectors
@@ -89,13 +91,22 @@ with tab_llm:
             st.dataframe(shown, hide_index=True)
             if len(target) == len(selected):
                 llm.adopt_enrichment(frame, features)
+    bundled = state.SAMPLE_DATA / "enrichment" / "smollm2_items.csv"
+    if cfg.data.source == str(state.SAMPLE_DATA) and bundled.is_file():
+        if st.button("Use the descriptions SmolLM2 already wrote for the sample", key="enrich_bundled",
+                     help="sample_data/enrichment/smollm2_items.csv — see its README for how it was made."):
+            with widgets.user_errors():
+                llm.adopt_enrichment(load_enrichment(bundled), features, path=bundled)
     uploaded = st.file_uploader("…or load text generated earlier (CSV: item_id, text)", type=["csv"], key="enrich_file")
     if uploaded is not None and st.button("Use this file", key="enrich_use_file"):
         with widgets.user_errors():
             llm.adopt_enrichment(load_enrichment(io.BytesIO(uploaded.getvalue())), features)
     frame = st.session_state["enrichment"]
     if frame is not None:
-        st.success(f"{len(frame):,} generated texts are the item field **llm_text** (added to the first encoder part).")
+        st.markdown(f"**In use:** {len(frame):,} generated texts as the item field `llm_text`")
+        shown = frame.head(50).copy()
+        shown.attrs = {}
+        st.dataframe(shown, hide_index=True, height=200)
         st.download_button("Download the generated text (CSV)", frame.to_csv(index=False).encode(), "llm_item_text.csv",
                            "text/csv", key="enrich_download")
     st.download_button("Export the whole LLM output cache (CSV)", llm.cache_csv, "llm_cache.csv", "text/csv",

@@ -1,5 +1,7 @@
 """Train: split, algorithms and their key parameters, mix weights; then live re-weighting."""
 
+import time
+
 import streamlit as st
 
 from genre.algorithms import ALGORITHM_NAMES
@@ -18,8 +20,10 @@ widgets.header("Train", "Choose how test data is held out and which algorithms t
 widgets.need_data()
 cfg = state.config()
 current = {a.name: a for a in cfg.algorithms}
+experiment = st.session_state["experiment"]
 
-with st.form("train_form"):
+setup = st.expander("Training setup — hold-out and algorithms", expanded=experiment is None)
+with setup, st.form("train_form", border=False):
     left, right = st.columns([2, 1])
     method = left.selectbox("Hold-out", list(SPLITS), format_func=SPLITS.get, key="split_method",
                             index=list(SPLITS).index(cfg.split.method))
@@ -33,8 +37,12 @@ with st.form("train_form"):
     for i, name in enumerate(ALGORITHM_NAMES):
         algo = current.get(name)
         with grid[i % 2].container(border=True):
-            on = st.toggle(f"**{name}**", value=algo is not None and algo.enabled, key=f"on_{name}")
-            st.caption(algorithms.DESCRIPTIONS.get(name, ""))
+            problem = algorithms.unavailable(name)
+            on = st.toggle(f"**{name}**", value=algo is not None and algo.enabled and not problem,
+                           key=f"on_{name}", disabled=bool(problem))
+            st.caption(problem or algorithms.DESCRIPTIONS.get(name, ""))
+            if problem:
+                continue
             params = dict(algo.params) if algo else {}
             defaults = algorithms.key_params(name)
             cols = st.columns(max(len(defaults), 1))
@@ -70,16 +78,15 @@ if train:
         cfg.validate()
         experiment = Experiment(state.copy_config(cfg), dataset=st.session_state["dataset"])
         progress = widgets.StageProgress(3 + len(chosen) * (2 if tune else 1), "Training…")
+        started = time.perf_counter()
         result = experiment.run(progress=progress)
         state.set_trained(experiment, result)
-        widgets.flash(f"Trained {', '.join(result.weights)} in {sum(result.timings.values()):.1f} s.")
+        widgets.flash(f"Trained {', '.join(result.weights)} in {time.perf_counter() - started:.1f} s.")
         st.rerun()
 
-experiment = st.session_state["experiment"]
 if experiment is None:
     st.stop()
 
-st.divider()
 st.subheader("Mix weights — live")
 if state.stale_training():
     st.warning("The settings above differ from the trained model: press **Train** to apply them.", icon=":material/sync_problem:")
@@ -104,6 +111,7 @@ if weights != {n: float(w) for n, w in result.weights.items()}:
         st.session_state["result"] = result
         for algo in cfg.algorithms:
             algo.weight = weights.get(algo.name, algo.weight)
+        cfg.tuning.enabled = False  # the weights are now chosen by hand: a replay must not re-tune them
 
 from genre import viz  # noqa: E402
 

@@ -16,9 +16,14 @@ experiment = st.session_state["experiment"]
 dataset = experiment.dataset_
 trained = st.session_state["trained_config"]
 
-sources = {"genres": "Genres (multi-hot)"}
-if experiment.item_vectors_ is not None:
-    sources = {"content": "Content vectors (Encoders page)", **sources}
+genres, genre_names = dataset.genre_matrix()
+sources = {"content": "Content vectors (Encoders page)"} if experiment.item_vectors_ is not None else {}
+if genre_names:
+    sources["genres"] = "Genres (multi-hot)"
+if not sources:
+    st.info("No item vectors to map: add an encoder part on the Encoders page and train again.",
+            icon=":material/info:")
+    st.stop()
 c1, c2, c3 = st.columns(3)
 source = c1.selectbox("Vectors", list(sources), format_func=sources.get, key="emb_source")
 method = c2.radio("Projection", ["pca", "umap"], horizontal=True, key="emb_method",
@@ -26,7 +31,7 @@ method = c2.radio("Projection", ["pca", "umap"], horizontal=True, key="emb_metho
                   help="UMAP keeps neighbourhoods better; its first run takes up to a minute.")
 color = c3.selectbox("Colour by", ["genre", "popularity", "cluster"], key="emb_color")
 
-vectors = experiment.item_vectors_ if source == "content" else dataset.genre_matrix()[0]
+vectors = experiment.item_vectors_ if source == "content" else genres
 key = json.dumps({"data": trained.to_dict()["data"], "features": trained.to_dict()["features"],
                   "source": source, "n": dataset.n_items}, sort_keys=True, default=str)
 with widgets.user_errors():
@@ -38,7 +43,7 @@ with widgets.user_errors():
         counts = np.bincount(dataset.interactions["item"], minlength=dataset.n_items)
         points["popularity"] = np.log10(counts + 1)
     else:
-        points["cluster"] = [f"cluster {c + 1}" for c in viz.map_clusters(coords, 8, trained.seed)]
+        points["cluster"] = [f"cluster {c + 1}" for c in cache.map_clusters(f"{key}|{method}", coords, trained.seed)]
     c1, c2 = st.columns(2)
     query = c1.text_input("Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars")
     user = c2.selectbox("Overlay a user", ["(none)", *experiment.user_ids_evaluated], key="emb_user")

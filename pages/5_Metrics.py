@@ -16,20 +16,22 @@ preferred = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") i
 
 st.subheader("Current mix")
 chosen = st.multiselect("Metrics to plot", available, default=preferred, key="metrics_shown")
-left, right = st.columns([3, 2])
 if chosen:
-    left.plotly_chart(viz.metrics_bar(metrics, chosen))
-right.dataframe(metrics[chosen or available].style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8"),
-                height=min(420, 38 * (len(metrics) + 1)))
+    st.plotly_chart(viz.metrics_bar(metrics, chosen))
+higher_is_better = [c for c in metrics.columns if not c.startswith("popularity_bias")]
+st.dataframe(metrics.style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8", subset=higher_is_better))
 st.caption(f"Weights: {', '.join(f'{k} {v:g}' for k, v in result.weights.items())} · "
            f"{len(experiment.user_ids_evaluated):,} users evaluated.")
 
 st.subheader("Who the mix serves")
-slice_metric = st.selectbox("Slice metric", [c for c in result.slices.columns if "@" in c],
-                            index=0, key="slice_metric")
+slice_metrics = [c for c in result.slices.columns if "@" in c]
 left, right = st.columns([3, 2])
+slice_metric = right.selectbox("Slice metric", slice_metrics, key="slice_metric",
+                               index=next((i for i, c in enumerate(slice_metrics) if c.startswith("recall")), 0),
+                               help="Item-popularity slices have recall only: a user's test items split by slice.")
+right.dataframe(result.slices[["group", "n_users", slice_metric]], hide_index=True,
+                column_config={slice_metric: st.column_config.NumberColumn(format="%.4f")})
 left.plotly_chart(viz.slices_figure(result.slices, slice_metric))
-right.dataframe(result.slices, hide_index=True)
 
 st.subheader("Saved runs")
 from genre.runs import RunRegistry  # noqa: E402
@@ -57,9 +59,8 @@ if len(runs):
         table = registry.compare(picked).T
         metric = st.selectbox("Compare on", list(table.columns), key="compare_metric",
                               index=list(table.columns).index("ndcg@10") if "ndcg@10" in table.columns else 0)
-        left, right = st.columns([3, 2])
-        left.plotly_chart(viz.comparison_bar(table.reset_index(names="run"), metric))
-        right.dataframe(table.T.style.format("{:.4f}"), height=360)
+        st.plotly_chart(viz.comparison_bar(table.reset_index(names="run"), metric))
+        st.dataframe(table.style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8"))
 else:
     st.caption("No saved runs yet: save this one, change the mix, save again, and compare them here.")
 
@@ -74,3 +75,17 @@ if st.button("Run sweep", key="run_sweep", help="Evaluates the mix at 11 weights
 sweep = st.session_state.get("sweep")
 if sweep and sweep[0] == swept and sweep[1] is not None:
     st.plotly_chart(viz.sweep_figure(sweep[1], sweep_metric, x="weight", current=result.weights.get(swept)))
+
+if len(names) >= 2:
+    st.subheader("Two weights at once")
+    left, right = st.columns(2)
+    x = left.selectbox("Across", names, index=0, key="grid_x")
+    y = right.selectbox("Up", [n for n in names if n != x], key="grid_y")
+    if st.button("Run heat map (6 × 6 mixes)", key="run_grid", help="36 re-rankings; nothing is retrained."):
+        with widgets.user_errors(), st.spinner("Re-ranking 36 mixes…"):
+            from ui.algorithms import weight_grid
+
+            st.session_state["grid"] = (x, y, weight_grid(experiment, x, y, np.linspace(0, 1, 6)))
+    grid = st.session_state.get("grid")
+    if grid and grid[:2] == (x, y):
+        st.plotly_chart(viz.heatmap_figure(grid[2], x, y, sweep_metric))

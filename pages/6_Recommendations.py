@@ -38,14 +38,19 @@ with widgets.user_errors():
 left, right = st.columns([2, 3])
 with left:
     st.markdown(f"**History** — {len(history)} training interactions, newest first")
-    st.dataframe(history.assign(genres=history["genres"].map(", ".join)).drop(columns=["item_id"]),
-                 hide_index=True, height=560)
+    st.dataframe(history[["title", "rating", "timestamp"]], hide_index=True, height=560, column_config={
+        "title": st.column_config.TextColumn(width="large"),
+        "timestamp": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD")})
 with right:
     hits = int(recs["held_out"].sum()) if "held_out" in recs else 0
     st.markdown(f"**Top {len(recs)}** — {hits} of them this user really watched later "
                 f"(held-out test items, marked :green-badge[watched later])")
+    images = dataset.items["image"].to_numpy() if "image" in dataset.items.columns else None
     for row in recs.itertuples():
-        a, b, c = st.columns([10, 1, 1], vertical_alignment="center")
+        *picture, a, b, c = st.columns([1, 10, 1, 1] if images is not None else [10, 1, 1], vertical_alignment="center")
+        source = widgets.image_source(images[dataset.item_index(row.item_id)[0]]) if picture else None
+        if source:
+            picture[0].image(source, width=56)
         because = f" · because of {widgets.md(row.because)}" if getattr(row, "because", "") else ""
         mark = " :green-badge[watched later]" if getattr(row, "held_out", False) else ""
         a.markdown(f"**{row.rank}. {widgets.md(row.title)}**{mark}  \n"

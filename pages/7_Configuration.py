@@ -22,10 +22,6 @@ with left:
     st.code(text, language="yaml")
     st.caption("Replay it headless:")
     st.code("python -m genre run genre-config.yaml", language="bash")
-    result = st.session_state["result"]
-    if result is not None:
-        st.caption("Metrics of the trained mix, which the replay reproduces:")
-        st.dataframe(result.metrics.loc[["mix"]].style.format("{:.4f}"))
 
 with right:
     st.subheader("Import")
@@ -36,7 +32,10 @@ with right:
         apply = st.form_submit_button("Apply configuration", type="primary")
     if apply:
         with widgets.user_errors():
-            source = uploaded.getvalue().decode("utf-8") if uploaded else pasted
+            try:
+                source = uploaded.getvalue().decode("utf-8") if uploaded else pasted
+            except UnicodeDecodeError:
+                raise ConfigError(f"{uploaded.name} is not UTF-8 text: upload the YAML file GENRE exported") from None
             if not source.strip():
                 raise ConfigError("choose a YAML file or paste a config first")
             imported = load_config(source)
@@ -47,3 +46,8 @@ with right:
             widgets.flash("Configuration applied" + ("" if same_data else " and its data loaded") +
                           ". Open Train to train it.")
             st.rerun()
+
+result = st.session_state["result"]
+if result is not None:
+    st.subheader("Metrics the replay reproduces")
+    st.dataframe(result.metrics.style.format("{:.4f}"))

@@ -89,7 +89,7 @@ def train(at: AppTest, algorithms: tuple[str, ...] = ("popularity", "item_knn"),
     """Switch exactly ``algorithms`` on in the Train form, set parameters, press Train."""
     at.switch_page("pages/3_Train.py").run()
     for toggle in at.toggle:
-        if toggle.key and toggle.key.startswith("on_"):
+        if toggle.key and toggle.key.startswith("on_") and not toggle.disabled:
             toggle.set_value(toggle.key[3:] in algorithms)
     for key, value in params.items():
         at.number_input(key=key).set_value(value)

@@ -60,3 +60,20 @@ def test_a_bad_config_shows_an_error_and_the_page_still_works(trained):
     at.text_area(key="config_text").set_value("")
     button(at, "Apply configuration").click().run()
     assert "choose a YAML file or paste" in at.error[0].value
+
+
+def test_auto_tuned_weights_replay_as_explicit_weights(app, tmp_path, capsys):
+    upload_slice(app, n_users=60)
+    train(app, ("popularity", "item_knn"), p_item_knn_k=50)
+    app.button(key="auto_tune").click().run()
+    check(app)
+    app.switch_page("pages/7_Configuration.py").run()
+    exported = load_config(app.code[0].value)
+    assert exported.tuning.enabled is False
+    tuned = app.session_state["result"].weights
+    assert {a.name: a.weight for a in exported.algorithms} == tuned
+    path = tmp_path / "tuned.yaml"
+    path.write_text(app.code[0].value)
+    assert cli.main(["run", str(path), "--json", "--no-save"]) == 0
+    replayed = json.loads(capsys.readouterr().out)["metrics"]["mix"]
+    assert replayed["ndcg@10"] == pytest.approx(app.session_state["result"].metrics.loc["mix", "ndcg@10"], abs=1e-9)

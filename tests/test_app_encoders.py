@@ -141,3 +141,15 @@ def test_genre_tagging_beats_guessing_the_most_common_genre(encoders_page):
     table = at.dataframe[-1].value
     assert list(table.index) == ["classifier", "zero-shot", "most-frequent"]
     assert table.loc["classifier", "sample_f1"] > table.loc["most-frequent", "sample_f1"]
+
+
+def test_the_sample_offers_its_bundled_llm_descriptions(app):
+    app.button(key="home_load_sample").click().run()
+    app.switch_page("pages/2_Encoders.py").run()
+    app.button(key="enrich_bundled").click().run()
+    check(app)
+    features = app.session_state["config"].features
+    assert features.enrichment.endswith("sample_data/enrichment/smollm2_items.csv")
+    assert features.modalities[0].fields[-1] == "llm_text"
+    assert app.multiselect(key="mod_fields_0").value[-1] == "llm_text"  # the encoder row shows it
+    assert "generated texts are now the item field llm_text" in app.success[0].value

@@ -61,3 +61,18 @@ def test_weight_sweep_draws_the_curve_without_retraining(metrics_page):
     assert array(sweep["data"][0]["x"]) == pytest.approx([i / 10 for i in range(11)])
     assert at.session_state["experiment"] is experiment
     assert at.session_state["result"].weights == {"popularity": 1.0, "item_knn": 1.0}  # the mix is unchanged
+
+
+def test_heat_map_over_two_weights_keeps_the_current_mix(metrics_page):
+    at = metrics_page
+    before = at.session_state["experiment"].weights_
+    at.button(key="run_grid").click().run()
+    check(at)
+    heat = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 over two weights")
+    grid = at.session_state["grid"][2]
+    assert len(grid) == 35 and set(grid["popularity"]) == set(grid["item_knn"])  # all-zero mix left out
+    knn_only = grid[(grid["popularity"] == 1.0) & (grid["item_knn"] == 0.0)]  # x = popularity across
+    result = at.session_state["result"]
+    assert knn_only["ndcg@10"].iloc[0] == pytest.approx(result.metrics.loc["popularity", "ndcg@10"])
+    assert heat["data"][0]["type"] == "heatmap"
+    assert at.session_state["experiment"].weights_ == before

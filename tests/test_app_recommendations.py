@@ -65,3 +65,28 @@ def test_a_taste_in_words_finds_matching_items(app):
     matches = app.dataframe[0].value
     assert len(matches) == 10 and (matches["similarity"].diff().dropna() <= 1e-9).all()
     assert matches["genres"].str.contains("Animation|Children").sum() >= 3
+
+
+def test_item_images_are_shown_beside_the_recommendations(app, tmp_path):
+    import io
+
+    import pandas as pd
+    from PIL import Image
+
+    from app_helpers import button, sample_slice
+
+    poster = tmp_path / "poster.png"
+    Image.new("RGB", (40, 60), (200, 30, 30)).save(poster)
+    movies = pd.read_csv(io.BytesIO(sample_slice(60)["movies.csv"]))
+    catalog = movies.rename(columns={"movieId": "item_id"}).assign(image=str(poster))
+    app.switch_page("pages/1_Data.py").run()
+    app.radio(key="data_source").set_value("Upload files").run()
+    app.file_uploader(key="upload_interactions").upload("ratings.csv", sample_slice(60)["ratings.csv"], "text/csv")
+    app.file_uploader(key="upload_items").upload("catalog.csv", catalog.to_csv(index=False).encode(), "text/csv").run()
+    assert app.selectbox(key="map_image").value == "image"
+    button(app, "Load data").click().run()
+    check(app)
+    train(app, ("popularity",))
+    app.switch_page("pages/6_Recommendations.py").run()
+    check(app)
+    assert len(app.image) == 10

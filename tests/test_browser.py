@@ -130,6 +130,9 @@ def test_upload_train_and_every_page_renders(server, tmp_path):
 
         _open(page, "Encoders & LLM")
         _shot(page, "2_encoders")
+        page.get_by_role("tab", name="LLM item text").click()
+        _settle(page)
+        _shot(page, "2_encoders_llm")
 
         _open(page, "Train")
         start = time.perf_counter()
@@ -151,8 +154,8 @@ def test_upload_train_and_every_page_renders(server, tmp_path):
 
         _open(page, "Recommendations")
         page.get_by_text("Top 10").first.wait_for()
-        assert page.locator('button:has-text("thumb_up")').count() == 10
         _shot(page, "6_recommendations")
+        assert page.locator('[data-testid="stButton"]').filter(has_text="thumb_up").count() == 10
 
         _open(page, "Configuration")
         page.get_by_text("python -m genre run genre-config.yaml").first.wait_for()

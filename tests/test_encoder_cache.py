@@ -88,6 +88,9 @@ def test_encoders_get_separate_entries(tmp_path, titles):
     assert two.calls == 1 and {row["encoder_id"] for row in cache.info()} == {"counting:v1", "counting:v2"}
     cache.clear("counting:v1")
     assert [row["encoder_id"] for row in cache.info()] == ["counting:v2"]
+    (tmp_path / "llm").mkdir()
+    cache.clear()
+    assert cache.info() == [] and (tmp_path / "llm").is_dir(), "clear() only removes vectors"
 
 
 @pytest.mark.parametrize("damage", ["vectors", "keys", "index", "truncate"])
@@ -130,7 +133,8 @@ def test_files_are_plain_npy_and_json(tmp_path, titles):
 def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GENRE_CACHE_DIR", str(tmp_path / "c"))
     assert default_cache_dir() == tmp_path / "c"
-    assert EmbeddingCache().root == tmp_path / "c" / "embeddings"
+    assert EmbeddingCache().root == tmp_path / "c"
+    assert EmbeddingCache().folder("x").parent == tmp_path / "c" / "embeddings"
     monkeypatch.delenv("GENRE_CACHE_DIR")
     assert default_cache_dir() == Path.home() / ".cache" / "genre"
 

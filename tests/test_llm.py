@@ -52,13 +52,13 @@ def three_movies() -> Dataset:
 def test_embedded_enrichment_is_generated_once_then_cached(three_movies, tmp_path):
     client = Counting(EmbeddedClient(n_threads=1))
     cache = OutputCache(tmp_path)
-    first = enrich_items(three_movies, client, cache=cache, max_tokens=8)
+    first = enrich_items(three_movies, client, cache=cache, max_tokens=6)
     assert list(first["item_id"]) == [1, 2, 3]
-    assert all(len(text) > 3 for text in first["text"]), first
+    assert all(text.strip() for text in first["text"]), first
     assert len(client.prompts) == 3 and "Toy Story (1995)" in client.prompts[0]
     assert "Adventure, Animation" in client.prompts[0]
 
-    again = enrich_items(three_movies, client, cache=OutputCache(tmp_path), max_tokens=8)
+    again = enrich_items(three_movies, client, cache=OutputCache(tmp_path), max_tokens=6)
     assert len(client.prompts) == 3  # no second model call: every output came from disk
     pd.testing.assert_frame_equal(first, again)
     assert first.attrs["parse_report"].total == 3

@@ -132,7 +132,7 @@ def sparse_users(sample_dataset) -> tuple[sp.csr_matrix, list[int]]:
 def test_profiles_of_users_with_one_and_three_interactions(sample_dataset, sparse_users):
     train, users = sparse_users
     client = Counting(EmbeddedClient(n_threads=1))
-    frame = profile_users(sample_dataset, train, client, users=users, max_tokens=8)
+    frame = profile_users(sample_dataset, train, client, users=users, max_tokens=4)
     assert list(frame["user"]) == users
     texts = list(frame["text"])
     assert texts[0] and texts[1] and texts[2] == ""  # the user with no history costs no call

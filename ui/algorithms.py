@@ -5,6 +5,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 #: One line per algorithm, for people who do not know the names.
 DESCRIPTIONS = {
     "popularity": "Most interacted items first — the baseline every mix should beat.",
@@ -24,6 +27,17 @@ DESCRIPTIONS = {
 _FALLBACK = {"two_tower": ("epochs", "dim"), "profile": ("history_weight",)}
 
 
+def unavailable(name: str) -> str | None:
+    """Why algorithm ``name`` cannot be used here (its module does not import), or None."""
+    from genre.algorithms import algorithm_class
+
+    try:
+        algorithm_class(name)
+    except ImportError as error:
+        return f"not available in this installation ({error})"
+    return None
+
+
 def key_params(name: str) -> dict[str, Any]:
     """The algorithm's key hyper-parameters with their defaults (its tuning grid's, else a few)."""
     from genre.algorithms import algorithm_class
@@ -41,3 +55,21 @@ def choices(name: str, param: str) -> list[Any] | None:
     grid = getattr(algorithm_class(name), "tune_grid", {}) or {}
     values = grid.get(param)
     return list(values) if values and isinstance(values[0], str) else None
+
+
+def weight_grid(experiment: Any, x: str, y: str, values: np.ndarray) -> pd.DataFrame:
+    """Test metrics of the mix over a grid of two weights (others fixed), for a heat map.
+
+    One ``weight_sweep`` of ``x`` per value of ``y``; nothing is refitted. The experiment's
+    own weights are restored afterwards, so the page's current mix is unchanged.
+    """
+    original = dict(experiment.weights_)
+    rows = []
+    try:
+        for value in values:
+            experiment.set_weights({**original, x: 1.0, y: float(value)})  # x is swept below
+            sweep = experiment.weight_sweep(x, values)
+            rows.append(sweep.rename(columns={"weight": x}).assign(**{y: float(value)}))
+    finally:
+        experiment.set_weights(original)
+    return pd.concat(rows, ignore_index=True)

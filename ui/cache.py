@@ -80,6 +80,14 @@ def projection(key: str, _vectors: Any, method: str, seed: int) -> np.ndarray:
     return project_2d(_vectors, method=method, seed=seed)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_clusters(key: str, _coords: np.ndarray, seed: int) -> np.ndarray:
+    """Cluster labels of a cached projection (``key`` names the projection)."""
+    from genre.viz import map_clusters as clusters
+
+    return clusters(_coords, 8, seed)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def llm_client(kind: str, options: tuple[tuple[str, str], ...] = ()) -> Any:
     """One shared LLM client per (kind, options): the embedded model loads only once."""

@@ -64,9 +64,17 @@ def cache_csv() -> bytes:
     return buffer.getvalue().encode()
 
 
-def adopt_enrichment(frame: pd.DataFrame, features: Any) -> None:
-    """Make generated item text the field ``llm_text`` of this session (and of the first encoder part)."""
-    features.enrichment = str(save_generated(frame, "items"))
+def adopt_enrichment(frame: pd.DataFrame, features: Any, path: Path | None = None) -> None:
+    """Make generated item text the field ``llm_text`` of this session (and of the first encoder part).
+
+    ``path``: the file ``frame`` was read from, kept as is; otherwise the text is saved first.
+    """
+    from ui import state, widgets
+
+    features.enrichment = str(path or save_generated(frame, "items"))
     st.session_state["enrichment"] = frame
     for modality in features.modalities[:1]:
         modality.fields = list(dict.fromkeys([*modality.fields, "llm_text"]))
+    state.reset_widgets("mod_")  # the encoder rows show the new field
+    widgets.flash(f"{len(frame):,} generated texts are now the item field llm_text, used by the first encoder part.")
+    st.rerun()

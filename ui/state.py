@@ -93,11 +93,18 @@ def set_trained(experiment: Any, result: Any) -> None:
     st.session_state["experiment"] = experiment
     st.session_state["result"] = result
     st.session_state["trained_config"] = copy_config(experiment.config)
+    # tuning may have chosen parameters and weights: the session's config must say so to replay
+    st.session_state["config"].algorithms = copy_config(experiment.config).algorithms
     st.session_state["feedback"] = {}
-    for key in ("sweep", "what_if_matches"):  # results of the previous model
+    for key in ("sweep", "grid", "what_if_matches"):  # results of the previous model
         st.session_state.pop(key, None)
-    for key in [k for k in st.session_state if str(k).startswith("live_")]:
-        del st.session_state[key]  # the weight sliders restart from the new result
+    reset_widgets("live_")  # the weight sliders restart from the new result
+
+
+def reset_widgets(prefix: str) -> None:
+    """Forget the widgets whose keys start with ``prefix``: they start again from the config."""
+    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[key]
 
 
 def stale_training() -> bool:

@@ -39,6 +39,16 @@ def md(text: object) -> str:
 _PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
+def image_source(value: object) -> str | None:
+    """An item's image as ``st.image`` can show it (a web address or an existing file), else None."""
+    from pathlib import Path
+
+    if isinstance(value, str) and value.strip():
+        if value.startswith(("http://", "https://")) or Path(value).is_file():
+            return value
+    return None
+
+
 def flash(message: str) -> None:
     """Show ``message`` at the top of the page after the coming ``st.rerun()``."""
     st.session_state["_flash"] = message

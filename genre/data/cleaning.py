@@ -97,6 +97,10 @@ def missing_ids(frame: pd.DataFrame, *, drop: bool, source: str,
     if first is None:
         return frame, []
     count = int(empty.sum())
+    if count == len(frame):
+        blank = [label for column, label in labels.items() if _all_blank(frame[column])]
+        which = f"column {blank[0]!r} is empty" if blank else "no row has all of its ids"
+        raise DataError(f"{source}: {which} in every row; map the column that holds the ids")
     if not drop:
         label = frame.index[first[0]]
         row = label + 1 if isinstance(label, (int, np.integer)) else label
@@ -104,6 +108,11 @@ def missing_ids(frame: pd.DataFrame, *, drop: bool, source: str,
                         f"{'s' * (count > 1)} without an id in all); fill the ids in, or drop such rows "
                         f"(cleaning option drop_missing_ids)")
     return frame[~empty], [f"{source}: dropped {count} row{'s' * (count > 1)} without an id"]
+
+
+def _all_blank(values: pd.Series) -> bool:
+    text = values.astype(str).str.strip()
+    return bool((values.isna() | (text == "")).all())
 
 
 def clean(frame: pd.DataFrame, options: CleaningOptions | None = None) -> tuple[pd.DataFrame, list[str]]:

@@ -143,6 +143,9 @@ def _resolve(raw: pd.DataFrame, mapping: ColumnMapping | None, wanted: tuple[str
         if column is not None and column not in raw.columns:
             raise DataError(f"{source}: column {column!r} not found; the columns are: {listing}")
         if column is None and name in required:
+            if any(_looks_like_data(c) for c in raw.columns):
+                raise DataError(f"{source}: the first row ({listing}) looks like data, not column names: "
+                                f"the file seems to have no header row; add one (e.g. user,item,rating)")
             raise DataError(
                 f"{source}: no column for the {_LABELS.get(name, name)} was found (looked for "
                 f"{', '.join(CANDIDATES[name][:4])} ...); the columns are: {listing}; "
@@ -150,6 +153,11 @@ def _resolve(raw: pd.DataFrame, mapping: ColumnMapping | None, wanted: tuple[str
             )
         chosen[name] = column
     return chosen
+
+
+def _looks_like_data(column: object) -> bool:
+    """True for a header cell that is a number (``1``, ``4.5``, ``964982703``): a data row."""
+    return re.fullmatch(r"[-+]?\d+(\.\d*)?([eE][-+]?\d+)?", str(column).strip()) is not None
 
 
 def interactions_from_table(
@@ -166,7 +174,9 @@ def interactions_from_table(
     frame, notes = missing_ids(frame, drop=drop_missing_ids, source=source,
                                labels={"user": cols["user"], "item": cols["item"]})
     rows = frame.index
-    out = pd.DataFrame({"user": to_ids(frame["user"]), "item": to_ids(frame["item"])})
+    (users, user_notes), (items, item_notes) = (checked_ids(frame[f], cols[f], source) for f in ("user", "item"))
+    out = pd.DataFrame({"user": users, "item": items})
+    notes.extend(user_notes + item_notes)
     if cols["rating"]:
         out["rating"] = to_ratings(raw[cols["rating"]].loc[rows], cols["rating"], source)
     else:
@@ -200,7 +210,8 @@ def items_from_table(
             raise DataError(f"{source}: column {column!r} not found; the columns are: "
                             f"{', '.join(map(str, raw.columns))}")
     frame, notes = missing_ids(raw, drop=True, source=source, labels={cols["item_id"]: cols["item_id"]})
-    ids = to_ids(frame[cols["item_id"]])
+    ids, more = checked_ids(frame[cols["item_id"]], cols["item_id"], source)
+    notes.extend(more)
     out = pd.DataFrame({"item_id": ids})
     titles = _text(frame[cols["title"]]) if cols["title"] else pd.Series("", index=frame.index)
     out["title"] = np.where(titles.to_numpy() == "", ids.astype(str).to_numpy(), titles.to_numpy())
@@ -225,7 +236,10 @@ def tags_from_table(
     cols = _resolve(raw, mapping, ("user", "item", "tags", "timestamp"), ("user", "item", "tags"), source)
     frame, notes = missing_ids(raw, drop=True, source=source,
                                labels={cols[f]: cols[f] for f in ("user", "item", "tags")})
-    out = pd.DataFrame({"user": to_ids(frame[cols["user"]]), "item": to_ids(frame[cols["item"]]),
+    (users, user_notes), (items, item_notes) = (checked_ids(frame[cols[f]], cols[f], source)
+                                                for f in ("user", "item"))
+    notes.extend(user_notes + item_notes)
+    out = pd.DataFrame({"user": users, "item": items,
                         "tag": _text(frame[cols["tags"]]).str.strip()})
     if cols["timestamp"]:
         out["timestamp"], more = to_timestamps(frame[cols["timestamp"]], cols["timestamp"], source)
@@ -264,6 +278,42 @@ def to_ids(values: pd.Series) -> pd.Series:
     return text if integers is None else pd.Series(integers, index=values.index)
 
 
+#: Longer ids are refused: an id is a short key, and ids are stored as fixed-width text.
+MAX_ID_LENGTH = 256
+
+
+def checked_ids(values: pd.Series, column: str, source: str) -> tuple[pd.Series, list[str]]:
+    """``to_ids`` after refusing values that cannot be ids: nested values (lists, objects),
+    text over ``MAX_ID_LENGTH`` characters and text with a line break (an unclosed quote).
+
+    Also returns a note when several spellings became one number (``"01"`` and ``"1"``).
+    """
+    if values.dtype == object:
+        nested = values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray, bytes))).to_numpy()
+        if nested.any():
+            raise _bad_value(values, nested, column, source, "a list or object",
+                             "ids must be numbers or text: map the right column")
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return to_ids(values), []
+    text = values.astype(str).str.strip()
+    long = (text.str.len() > MAX_ID_LENGTH).to_numpy()
+    if long.any():
+        raise _bad_value(text.str.slice(0, 40) + "...", long, column, source,
+                         f"longer than {MAX_ID_LENGTH} characters", "ids are short keys: map the right column")
+    broken = (text.str.contains("\n", regex=False) | text.str.contains("\r", regex=False)).to_numpy()
+    if broken.any():
+        raise _bad_value(values, broken, column, source, "with a line break",
+                         "an id has no line breaks: look for an unclosed quote (\") above that row")
+    ids = to_ids(values)
+    if ids.dtype != np.int64 or ids.nunique() == text.nunique():
+        return ids, []
+    spellings = pd.DataFrame({"id": ids.to_numpy(), "text": text.to_numpy()}).drop_duplicates()
+    merged = spellings[spellings["id"].duplicated(keep=False)]  # not empty: fewer ids than texts
+    example = merged.loc[merged["id"] == merged["id"].iloc[0], "text"].tolist()[:3]
+    return ids, [f"{source}: column {column!r} spells one number in several ways "
+                 f"({', '.join(map(repr, example))}); they are read as the same id"]
+
+
 def _bad_value(values: pd.Series, bad: np.ndarray, column: str, source: str, expected: str,
                fix: str) -> DataError:
     """The error for the first bad cell: file, column, row (1 = first data row), value, fix."""
@@ -273,6 +323,7 @@ def _bad_value(values: pd.Series, bad: np.ndarray, column: str, source: str, exp
     more = int(bad.sum()) - 1
     where = f"{source}: column {column!r} row {row}" + (f" (and {more} more)" if more else "")
     value = values.iloc[position]
+    value = value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
     problem = "is empty" if pd.isna(value) else f"holds {value!r}, {expected}"
     return DataError(f"{where} {problem}; {fix}")
 
@@ -312,7 +363,11 @@ def to_timestamps(values: pd.Series, column: str, source: str,
         if failed.any() and time_format is None:
             retry = pd.to_datetime(values[failed], errors="coerce", utc=True, format="mixed")
             parsed = parsed.where(~failed, retry)
-    return _datetimes_to_seconds(values, parsed.isna().to_numpy(), column, source, parsed), []
+    failed = parsed.isna().to_numpy()
+    if failed.any() and time_format is None and _cast(values[failed], pa.float64()) is not None:
+        raise _bad_value(values, failed, column, source, "an epoch number among dates",
+                         "write every time in one format (all dates, or all epoch numbers)")
+    return _datetimes_to_seconds(values, failed, column, source, parsed), []
 
 
 def _datetimes_to_seconds(values: pd.Series, bad: np.ndarray, column: str, source: str,
@@ -326,6 +381,10 @@ def _datetimes_to_seconds(values: pd.Series, bad: np.ndarray, column: str, sourc
     return parsed.to_numpy().astype("datetime64[s]").astype(np.int64)
 
 
+#: Epoch seconds from here on (about the year 5138) are refused rather than silently overflowed.
+_MAX_EPOCH_SECONDS = 1e11
+
+
 def _epoch_seconds(numbers: pd.Series, column: str, source: str) -> tuple[np.ndarray, list[str]]:
     array = numbers.to_numpy()
     infinite = ~np.isfinite(array.astype(np.float64))
@@ -335,6 +394,10 @@ def _epoch_seconds(numbers: pd.Series, column: str, source: str) -> tuple[np.nda
     unit, scale = next(((u, s) for u, s in (("nanoseconds", 10**9), ("microseconds", 10**6),
                                              ("milliseconds", 10**3)) if largest > s * 1e8),
                        ("seconds", 1))
+    beyond = np.abs(array.astype(np.float64)) / scale >= _MAX_EPOCH_SECONDS
+    if beyond.any():
+        raise _bad_value(numbers, beyond, column, source, f"which is out of range for an epoch time in {unit}",
+                         "fix the file, or map no timestamp column (timestamp='')")
     if np.issubdtype(array.dtype, np.integer):
         seconds = array.astype(np.int64) // scale
     else:

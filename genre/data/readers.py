@@ -35,6 +35,9 @@ _EXTENSION_FORMATS = {
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 _CANDIDATE_DELIMITERS = (",", "\t", ";", "|")
 _PARQUET_MAGIC = b"PAR1"
+_NUL_MESSAGE = ("{name}: the file holds NUL bytes, so it is binary (not a text table) or UTF-16 without "
+                "a byte-order mark; save it as UTF-8 text (or give encoding='utf-16-le')")
+_BLOCK_SIZE = 1 << 20  # pyarrow's default CSV block; a longer row is retried as one block
 
 
 #: Suffixes of the files a folder is searched for (README and licence files are skipped).
@@ -171,14 +174,19 @@ def _decode(name: str, data: bytes, encoding: str | None) -> str:
     except LookupError:
         raise DataError(f"{name}: unknown encoding {encoding!r}; use e.g. utf-8, latin-1 or cp1252") from None
     try:
-        return data.decode("utf-8-sig" if codec == "utf-8" else codec)
+        text = data.decode("utf-8-sig" if codec == "utf-8" else codec)
     except UnicodeDecodeError as exc:
+        if b"\x00" in data[:4096]:
+            raise DataError(_NUL_MESSAGE.format(name=name)) from None
         label = "UTF-8" if codec == "utf-8" else encoding
         hint = "latin-1" if label == "UTF-8" else "utf-8"
         raise DataError(
             f"{name}: not valid {label} at byte {exc.start}; try encoding {hint} "
             f"(or the encoding the file was saved with)"
         ) from None
+    if "\x00" in text:  # valid UTF-8, but no text table holds NUL characters
+        raise DataError(_NUL_MESSAGE.format(name=name))
+    return text
 
 
 def _is_plain_utf8(data: bytes, encoding: str | None) -> bool:
@@ -205,10 +213,7 @@ def _read_delimited(name: str, data: bytes, sep: str, header: bool, names: list[
     if header:
         names = [c.strip() for c in next(csv.reader([first], delimiter=sep,
                                                     quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE))]
-        repeated = sorted({c for c in names if names.count(c) > 1})
-        if repeated:
-            raise DataError(f"{name}: column {repeated[0]!r} appears more than once in the header; "
-                            f"give every column its own name")
+        _check_unique(name, names)
         if len(names) == 1:
             raise DataError(f"{name}: only one column was found (header {first[:80]!r}): the file is not "
                             f"{_label(sep)}-separated; save it comma-, tab-, semicolon- or pipe-separated")
@@ -219,25 +224,43 @@ def _read_delimited(name: str, data: bytes, sep: str, header: bool, names: list[
         bad_rows.append(row)
         return "skip"
 
-    try:
-        table = pcsv.read_csv(
+    def parse(block_size: int) -> pa.Table:
+        return pcsv.read_csv(
             io.BytesIO(data),
-            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, use_threads=False),
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, use_threads=False,
+                                          block_size=block_size),
             parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"' if quotes else False,
                                             newlines_in_values=quotes, invalid_row_handler=invalid),
             convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in names},
                                                 null_values=[""], strings_can_be_null=True),
         )
+
+    try:
+        try:
+            table = parse(_BLOCK_SIZE)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):
+                raise
+            bad_rows.clear()  # a row longer than a block (a huge field): parse as one block
+            table = parse(min(len(data) + 1, 2**31 - 1))
     except (pa.ArrowException, ValueError) as exc:
         raise DataError(f"{name}: cannot read the file as {_label(sep)}-separated text ({exc}); "
                         f"check the delimiter and the quoting") from None
     if bad_rows:
         row = bad_rows[0]
         where = f"row {row.number - 1 if header else row.number}" if row.number is not None else "a row"
+        fix = ("a quote (\") opened there is never closed: close it, or remove it" if "\n" in row.text
+               else "check the delimiter and the quoting")
         raise DataError(f"{name}: {where} ({row.text[:80]!r}) has {row.actual_columns} fields where "
-                        f"{row.expected_columns} are expected ({len(bad_rows)} such rows); check the "
-                        f"delimiter and the quoting")
+                        f"{row.expected_columns} are expected ({len(bad_rows)} such rows); {fix}")
     return table.to_pandas()
+
+
+def _check_unique(name: str, columns: list[str]) -> None:
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise DataError(f"{name}: column {repeated[0]!r} appears more than once in the header; "
+                        f"give every column its own name")
 
 
 def _label(sep: str) -> str:
@@ -249,7 +272,9 @@ def _read_parquet(name: str, data: bytes) -> pd.DataFrame:
         raise DataError(f"{name}: not a valid Parquet file (truncated, or not Parquet at all); "
                         f"export it again, or save it as CSV")
     try:
-        return pq.read_table(pa.BufferReader(data)).to_pandas()
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        _check_unique(name, parquet.schema_arrow.names)
+        return parquet.read().to_pandas()
     except (pa.ArrowException, OSError, ValueError, TypeError, KeyError) as exc:
         raise DataError(f"{name}: the Parquet file cannot be read ({exc}); "
                         f"export it again, or save it as CSV") from None
@@ -260,12 +285,15 @@ def _read_json(name: str, text: str) -> pd.DataFrame:
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            records = json.loads(stripped)
+            return _records(name, json.loads(stripped), lambda i: f"element {i + 1}")
         except json.JSONDecodeError as exc:
-            raise DataError(f"{name}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
-        return _records(name, records, lambda i: f"element {i + 1}")
+            if exc.msg != "Extra data":  # else: JSON Lines whose first line is an array
+                raise DataError(f"{name}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
+        except RecursionError:
+            raise DataError(f"{name}: the JSON is nested too deeply to be a table; give one flat "
+                            f"object per row") from None
     records, lines = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may sit in a string
         if not line.strip():
             continue
         try:
@@ -273,6 +301,9 @@ def _read_json(name: str, text: str) -> pd.DataFrame:
         except json.JSONDecodeError as exc:
             raise DataError(f"{name}: line {number} is not valid JSON ({exc.msg}, column {exc.colno}); "
                             f"JSON Lines needs one complete object per line") from None
+        except RecursionError:
+            raise DataError(f"{name}: line {number} is nested too deeply to be a table row; give one "
+                            f"flat object per line") from None
         lines.append(number)
     return _records(name, records, lambda i: f"line {lines[i]}")
 

@@ -56,16 +56,15 @@ class Encoder(Protocol):
 
 
 def l2_normalize(vectors: Vectors) -> Vectors:
-    """Rows scaled to unit length as float32; all-zero rows stay zero (no division by zero)."""
+    """A float32 copy with rows scaled to unit length; all-zero rows stay zero."""
     if sp.issparse(vectors):
         matrix = sp.csr_matrix(vectors, dtype=np.float32)
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
         return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ matrix, dtype=np.float32)
-    array = np.asarray(vectors, dtype=np.float32)
+    array = np.array(vectors, dtype=np.float32)
     norms = np.linalg.norm(array, axis=1, keepdims=True)
     np.divide(array, norms, out=array, where=norms > 0)
-    array[(norms == 0).ravel()] = 0.0
     return array
 
 

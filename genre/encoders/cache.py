@@ -1,7 +1,7 @@
 """On-disk embedding cache: a second run over unchanged items encodes nothing.
 
 Vectors are keyed by (encoder ``id``, sha256 of each input), so only new or changed items are
-encoded. Each encoder id has one folder holding ``index.json`` plus one generation of
+encoded. Each encoder id has one folder under ``<cache dir>/embeddings`` holding ``index.json`` plus one generation of
 ``vectors-<token>.npy`` (float32, ``n x dim``) and ``keys-<token>.npy`` (sorted 32-byte
 digests). Writes go to a temporary file then ``os.replace``; ``index.json`` is written last
 and names the current generation, so a reader sees the old or the new one, never a mix.
@@ -88,12 +88,12 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 class EmbeddingCache:
-    """Vectors on disk under ``root``, one folder per encoder id.
+    """Vectors on disk under ``root / "embeddings"``, one folder per encoder id.
 
     Parameters
     ----------
     root : str or path, optional
-        Cache folder; default ``default_cache_dir() / "embeddings"``.
+        GENRE's cache folder (shared with the LLM output cache); default ``default_cache_dir()``.
 
     Examples
     --------
@@ -102,13 +102,14 @@ class EmbeddingCache:
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root) if root is not None else default_cache_dir() / "embeddings"
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.directory = self.root / "embeddings"
         self._memory: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
 
     def folder(self, encoder_id: str) -> Path:
         """The folder of one encoder id (readable prefix + hash of the full id)."""
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", encoder_id)[:40]
-        return self.root / f"{slug}-{hashlib.sha256(encoder_id.encode()).hexdigest()[:16]}"
+        return self.directory / f"{slug}-{hashlib.sha256(encoder_id.encode()).hexdigest()[:16]}"
 
     # ------------------------------------------------------------------ reading
     def _load(self, encoder_id: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any] | None]:
@@ -193,7 +194,7 @@ class EmbeddingCache:
     def info(self) -> list[dict[str, Any]]:
         """One row per cached encoder: ``encoder_id``, ``n`` vectors, ``dim``, ``bytes`` on disk."""
         rows = []
-        for index_path in sorted(self.root.glob("*/index.json")) if self.root.exists() else []:
+        for index_path in sorted(self.directory.glob("*/index.json")):
             try:
                 index = json.loads(index_path.read_text(encoding="utf-8"))
                 size = sum(p.stat().st_size for p in index_path.parent.iterdir() if p.is_file())
@@ -205,10 +206,13 @@ class EmbeddingCache:
         return rows
 
     def clear(self, encoder_id: str | None = None) -> None:
-        """Delete one encoder's vectors, or everything under ``root``."""
-        target = self.folder(encoder_id) if encoder_id is not None else self.root
+        """Delete one encoder's vectors, or all cached vectors (nothing else under ``root``)."""
+        target = self.folder(encoder_id) if encoder_id is not None else self.directory
         shutil.rmtree(target, ignore_errors=True)
-        self._memory.clear() if encoder_id is None else self._memory.pop(encoder_id, None)
+        if encoder_id is None:
+            self._memory.clear()
+        else:
+            self._memory.pop(encoder_id, None)
 
 
 def encode_with_report(
