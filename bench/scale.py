@@ -35,12 +35,12 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 
 SIZES = {"100k": (100_000, 10_000), "1m": (1_000_000, 50_000), "5m": (5_000_000, 200_000)}
-ALGORITHMS = ["popularity", "item_knn", "ease", "als", "bpr", "content", "genre_pref", "sequential"]
+ALGORITHMS = ["ease", "popularity", "item_knn", "als", "bpr", "content", "genre_pref", "sequential"]
 RESULTS_JSON = ROOT / "bench" / "scale_results.json"
 DATA_ROOT = Path(os.environ.get("GENRE_SYNTH_DIR", "/tmp/genre-synth"))
 _STAGE_OF = [(re.compile(p), s) for p, s in [
-    (r"^loading", "load"), (r"^splitting", "split"), (r"^building item features", "features"),
-    (r"^fitting (\w+)$", r"fit \1"), (r"^scoring (\w+)$", r"score \1"), (r"^(fusing|evaluating)", "fuse+evaluate")]]
+    (r"loading.*", "load"), (r"splitting.*", "split"), (r"building item features.*", "features"),
+    (r"fitting (\w+)", r"fit \1"), (r"scoring (\w+)", r"score \1"), (r"evaluating.*", "fuse+evaluate")]]
 
 
 # ---------------------------------------------------------------------------- child: one size
@@ -82,7 +82,7 @@ class StageMeter:
         if total:
             return
         for pattern, stage in _STAGE_OF:
-            if pattern.match(message):
+            if pattern.fullmatch(message):
                 self.enter(pattern.sub(stage, message))
                 return
 
@@ -126,6 +126,9 @@ def run_child(folder: Path, out: Path, algorithms: list[str]) -> None:
     meter.enter("weight change")
     experiment.set_weights({n: float(i + 1) for i, n in enumerate(names)})
     stages = meter.close()
+    if not experiment.scores_.kept:  # scoring ran inside "fuse+evaluate": show its share (wall s)
+        for name, seconds in experiment.scores_.seconds.items():
+            stages[f"score {name} (inside weight change)"] = {"wall_s": seconds, "cpu_s": None, "peak_rss_mb": None}
     dataset = experiment.dataset_
     payload = {
         "interactions": int(dataset.n_interactions), "users": int(dataset.n_users), "items": int(dataset.n_items),
@@ -186,7 +189,10 @@ def render(results: dict) -> str:
         cells = []
         for label in labels:
             row = results[label]["stages"].get(stage)
-            cells.append(f"{row['wall_s']:.1f} / {row['cpu_s']:.1f} / {row['peak_rss_mb']:,.0f}" if row else "—")
+            if row and row["cpu_s"] is None:
+                cells.append(f"{row['wall_s']:.1f} / – / –")
+            else:
+                cells.append(f"{row['wall_s']:.1f} / {row['cpu_s']:.1f} / {row['peak_rss_mb']:,.0f}" if row else "—")
         lines.append(f"| {stage} | {' | '.join(cells)} |")
     lines.append(f"| **whole run** (wall s / peak RSS GB of the child) | " + " | ".join(
         f"**{results[k]['process_wall_s']:.0f} / {results[k]['process_peak_rss_gb']:.2f}**" for k in labels) + " |")

@@ -198,6 +198,8 @@ class Experiment:
         rows = {**self._single_metrics, "mix": mix.means}
         self.timings["fuse+evaluate"] = self._pass_seconds
         self.weights_ = weights
+        for algo in self.enabled_algorithms:  # saved runs and exports carry the live weights
+            algo.weight = weights[algo.name]
         self.evaluation_ = mix
         slices = slice_metrics(mix, self.split_, activity_threshold=cfg.evaluation.activity_threshold,
                                head_fraction=cfg.evaluation.head_fraction, k=min(cfg.evaluation.ks))

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from genre.config import DataConfig
-from genre.data import ColumnMapping, detect_preset, guess_mapping
+from genre.data import detect_preset, guess_mapping
 from ui import cache, state, widgets
 
 TYPES = ["csv", "tsv", "tab", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "inter", "item", "data", "dat"]
@@ -75,7 +75,6 @@ if submitted:
         if source == "Upload files":
             paths = [str(p) for p in cache.save_uploads(uploads)]
             mapping = {k: ("" if v == NONE else v) for k, v in chosen.items() if v != (guess.get(k) or NONE)}
-            ColumnMapping.from_dict(mapping)
             data = DataConfig(source=paths if len(paths) > 1 else paths[0], mapping=mapping, cleaning=cleaning)
             state.adopt_data(data, name=uploads[0].name)
         else:

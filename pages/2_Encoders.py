@@ -77,7 +77,7 @@ with tab_llm:
     max_tokens = c[3].number_input("Max tokens per answer", 8, 256, 24, key="enrich_tokens")
     selected = select_items(dataset, strategy, None if strategy == "all" else int(n))
     st.caption(llm.estimate(kind, len(selected), int(max_tokens)))
-    left, right = st.columns(2)
+    left, right, _ = st.columns([1, 1, 2])
     preview = left.button("Preview on 5 items", key="enrich_preview")
     run = right.button(f"Generate for {len(selected):,} items", type="primary", key="enrich_run")
     if preview or run:

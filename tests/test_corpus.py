@@ -3,11 +3,13 @@
 Every case of ``tests/corpus/cases.yaml`` goes to one public entry point; it must either raise
 the named ``GenreError`` subclass with a message a person can act on, or load and report what
 it did. Any other exception fails the test: that is a bug in GENRE. Nothing may ever be
-unpickled or executed: files with a pickle payload would create a ``PWNED-*`` marker file.
+unpickled or executed: files with a pickle payload would create a ``PWNED-*`` marker file,
+and a scan of the sources finds no call that unpickles, evaluates or renders raw HTML.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import logging
 import sys
@@ -20,7 +22,8 @@ import yaml
 from genre import errors
 from genre.errors import GenreError
 
-CORPUS = Path(__file__).parent / "corpus"
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "corpus"
 FILES = CORPUS / "files"
 sys.path.insert(0, str(CORPUS))
 from make_corpus import GENERATORS, make_file  # noqa: E402
@@ -202,3 +205,48 @@ def test_committed_corpus_is_small_and_every_file_is_used():
     assert sorted(p.name for p in committed if p.name not in used) == []
     assert sorted(set(GENERATORS) - used) == []
     assert not set(GENERATORS) & {p.name for p in committed}  # one source per file name
+
+
+# ---------------------------------------------------------------------------- nothing runs what it was sent
+_UNPICKLERS = {"pickle", "cPickle", "dill", "joblib", "marshal", "shelve", "cloudpickle"}
+
+
+def _unsafe_calls(tree: ast.AST) -> list[str]:
+    """Calls that could run code sent in a file, or render user text as HTML."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func, keywords = node.func, {k.arg: k.value for k in node.keywords}
+        owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else None
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        flagged = (
+            (owner in _UNPICKLERS and name in ("load", "loads", "open", "Unpickler"))
+            or (owner == "yaml" and name in ("load", "load_all", "unsafe_load", "full_load"))
+            or (owner in ("pd", "pandas") and name == "read_pickle")
+            or (owner == "torch" and name == "load" and not _is_true(keywords.get("weights_only")))
+            or (isinstance(func, ast.Name) and name in ("eval", "exec", "compile", "__import__"))
+            or (owner == "st" and name == "html")
+            or _is_true(keywords.get("allow_pickle")) or _is_true(keywords.get("unsafe_allow_html"))
+            or _is_true(keywords.get("shell"))
+        )
+        if flagged:
+            found.append(f"line {node.lineno}: {ast.unparse(node)[:100]}")
+    return found
+
+
+def _is_true(value: ast.AST | None) -> bool:
+    return value is not None and not (isinstance(value, ast.Constant) and value.value in (False, None))
+
+
+def test_no_code_path_unpickles_evaluates_or_renders_raw_html():
+    sources = [ROOT / "app.py", *sorted((ROOT / "genre").rglob("*.py")), *sorted((ROOT / "ui").rglob("*.py")),
+               *sorted((ROOT / "pages").rglob("*.py"))]
+    assert len(sources) > 40
+    unsafe = {str(p.relative_to(ROOT)): calls for p in sources
+              if (calls := _unsafe_calls(ast.parse(p.read_text(encoding="utf-8"))))}
+    assert unsafe == {}
+    # the scan itself finds what it looks for
+    probe = ast.parse("pickle.loads(b); yaml.load(t); np.load(p, allow_pickle=True); eval(s); "
+                      "st.markdown(t, unsafe_allow_html=True); st.html(t); torch.load(f)")
+    assert len(_unsafe_calls(probe)) == 7

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PER_USER_ROWS = 20_000   # ~0.5 MB of per-user JSON per run: the write is a real share of each save
+PER_USER_ROWS = 10_000   # ~0.25 MB of per-user JSON per run: the write is a real share of each save
 VECTORS_PER_ADD, DIM = 400, 32
 
 CHILD = r"""

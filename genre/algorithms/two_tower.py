@@ -23,6 +23,7 @@ from genre.algorithms.base import Progress, Recommender
 from genre.errors import ConfigError, DataError
 from genre.features import Features
 from genre.fusion import top_k
+from genre.metrics import ndcg_at_k
 
 logger = logging.getLogger("genre")
 
@@ -246,16 +247,7 @@ class _Validation:
         with torch.no_grad():
             items = net.items(torch.arange(net.item_id.num_embeddings - 1)).numpy()
         scores = _user_vectors(net, self.histories, items) @ items.T
-        return ndcg_at_k(top_k(scores, _K, self.seen), self.relevant)
-
-
-def ndcg_at_k(top: np.ndarray, relevant: sp.csr_matrix) -> float:
-    """Mean binary NDCG of ranked lists ``top`` (n, k) against ``relevant`` rows (BENCHMARK.md)."""
-    k = top.shape[1]
-    hits = np.asarray(relevant[np.arange(len(top))[:, None], top].todense()) > 0
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.cumsum(discounts)[np.minimum(np.diff(relevant.indptr), k) - 1]
-    return float(np.mean((hits * discounts).sum(axis=1) / ideal))
+        return float(ndcg_at_k(top_k(scores, _K, self.seen), self.relevant, _K).mean())
 
 
 def _user_vectors(net: Any, histories: np.ndarray, item_vectors: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@ A ``ColumnMapping`` names the source columns; any field left as None is guessed 
 names (``userId``, ``movieId``, ``rating``, ``timestamp``, ``title``, ``genres`` ...). The
 ``*_from_table`` functions apply a mapping: they type ids (all-integer ids become int64, any
 other id stays text, so mixed ids never crash), ratings (float32) and times (int64 epoch
-seconds), and raise a ``DataError`` naming the file, column and row of any value they cannot use.
+seconds), and raise a ``DataError`` naming the file, column and row of any value they cannot use
+(among them ids that are lists or objects, hold a line break or run past 256 characters).
 """
 
 from __future__ import annotations
