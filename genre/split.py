@@ -156,7 +156,8 @@ def _fraction_split(interactions: pd.DataFrame, n_users: int, n_items: int, test
     fraction = _exact_fraction(test_fraction, "test_fraction")
     minimum = _check_count(min_interactions, "min_interactions", 2)
     split = _holdout(interactions, n_users, n_items, seed=seed, by_time=by_time, min_interactions=minimum,
-                     n_test=lambda n: -((-n * fraction.numerator) // fraction.denominator))
+                     # capped at n - 1 so every evaluated user keeps training rows
+                     n_test=lambda n: np.minimum(-((-n * fraction.numerator) // fraction.denominator), n - 1))
     _require_test(len(split.test), minimum)
     return split
 

@@ -208,9 +208,6 @@ def test_per_user_splits_never_leak(method, case, minimum, share, seed):
         _check_time_order(split)
 
 
-@pytest.mark.xfail(strict=True, reason="genre/split.py (not issue 7's): ceil(n * test_fraction) can equal n, "
-                                      "so a user with n >= min_interactions rows lands wholly in test "
-                                      "(2 rows at test_fraction 0.75); cap the test count at n - 1")
 @pytest.mark.parametrize("method", ["temporal", "random"])
 @pytest.mark.parametrize("n, fraction", [(2, 0.75), (5, 0.9)])
 def test_a_large_test_fraction_still_leaves_every_test_user_training_rows(method, n, fraction):
