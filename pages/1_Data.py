@@ -26,6 +26,8 @@ if source == "Upload files":
                                                          "and, for MovieLens, tags.csv.")
     uploads = ([main] if main else []) + list(extra or [])
     if main:
+        # new files get their own guessed mapping, not the choices made for the files before
+        state.reset_widgets_when_changed("map_", tuple(f.file_id for f in uploads))
         with widgets.user_errors():
             preset = detect_preset([f.name for f in uploads])
             heads = {f.name: cache.read_head(f.name, f.getvalue()) for f in uploads

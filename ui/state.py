@@ -107,6 +107,18 @@ def reset_widgets(prefix: str) -> None:
         del st.session_state[key]
 
 
+def reset_widgets_when_changed(prefix: str, source: object) -> None:
+    """Forget the ``prefix`` widgets when ``source`` (what they were filled from) changed.
+
+    A widget with a key keeps its value across reruns even when its options change, so
+    controls pre-filled from one file would carry that file's choices over to the next.
+    """
+    seen = f"_source_of_{prefix}"
+    if st.session_state.get(seen) != source:
+        reset_widgets(prefix)
+        st.session_state[seen] = source
+
+
 def stale_training() -> bool:
     """True when the config changed in a way that needs retraining (weights alone do not)."""
     trained = st.session_state.get("trained_config")

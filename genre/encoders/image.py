@@ -17,6 +17,7 @@ import io
 import logging
 import os
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
@@ -43,8 +44,9 @@ def images_from_zip(source: bytes | str | os.PathLike[str], item_ids: Sequence[A
     Raises
     ------
     DataError
-        The file is not a zip, an entry name tries to leave the archive (``../x``, ``/x``),
-        or the entries would unpack to more than ``max_total_bytes`` (a zip bomb).
+        The file is not a zip, it holds no image files, an entry name tries to leave the
+        archive (``../x``, ``/x``), the entries would unpack to more than ``max_total_bytes``
+        (a zip bomb), or an entry cannot be read back (damaged, lying headers, encrypted).
     """
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
@@ -60,22 +62,42 @@ def images_from_zip(source: bytes | str | os.PathLike[str], item_ids: Sequence[A
             if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
                 raise DataError(f"the image archive has an unsafe entry name {entry.filename!r} "
                                 f"(absolute or with '..'); rebuild the zip with plain file names")
+        images = [e for e in entries if _entry_path(e).suffix.lower() in IMAGE_SUFFIXES
+                  and not _entry_path(e).name.startswith(".")]
+        if not images:
+            what = (f"none of its {len(entries)} file(s) ends in {', '.join(IMAGE_SUFFIXES)}" if entries
+                    else "it is empty")
+            raise DataError(f"the image archive holds no images ({what}); put images named by item id "
+                            f"in it, e.g. 123.jpg")
         total = sum(e.file_size for e in entries)
         if total > max_total_bytes:
             raise DataError(f"the image archive would unpack to {total / 2**20:.0f} MiB, more than "
                             f"the {max_total_bytes / 2**20:.0f} MiB allowed; split it or shrink the images")
         wanted = {str(i): i for i in item_ids}
         found: dict[Any, bytes] = {}
-        for entry in entries:
-            path = PurePosixPath(entry.filename.replace("\\", "/"))
-            item = wanted.get(path.stem)
-            if item is None or path.suffix.lower() not in IMAGE_SUFFIXES or path.name.startswith("."):
+        for entry in images:
+            item = wanted.get(_entry_path(entry).stem)
+            if item is None:
                 continue
             if item in found:
                 log.warning("image archive has several images for item %s; using the first", item)
                 continue
-            found[item] = archive.read(entry)
+            found[item] = _read_member(archive, entry)
     return found
+
+
+def _entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:
+    return PurePosixPath(entry.filename.replace("\\", "/"))
+
+
+def _read_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
+    """One entry's bytes; zipfile reads at most the declared size, so lying headers fail the CRC check."""
+    try:
+        return archive.read(entry)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: encrypted entry; NotImplementedError: unsupported compression method
+        raise DataError(f"the image archive is damaged or not a real zip: entry {entry.filename!r} cannot "
+                        f"be read ({exc}); rebuild it with a standard zip tool") from exc
 
 
 def images_from_folder(folder: str | os.PathLike[str], item_ids: Sequence[Any]) -> dict[Any, Path]:

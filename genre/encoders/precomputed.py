@@ -21,15 +21,23 @@ from genre.errors import DataError
 
 
 def _read_ids(path: Path, id_column: str) -> list[str]:
-    if path.suffix.lower() in (".csv", ".tsv"):
-        import pandas as pd
+    """The id list, one per vector row; any reading failure becomes a DataError naming the file."""
+    import pandas as pd
 
-        frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str)
-        if id_column not in frame.columns:
-            raise DataError(f"{path.name} has no column {id_column!r} (its columns: "
-                            f"{', '.join(map(str, frame.columns))}); pass id_column=")
-        return frame[id_column].fillna("").str.strip().tolist()
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        if path.suffix.lower() in (".csv", ".tsv"):
+            frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str)
+            if id_column not in frame.columns:
+                raise DataError(f"{path.name} has no column {id_column!r} (its columns: "
+                                f"{', '.join(map(str, frame.columns))}); pass id_column=")
+            return frame[id_column].fillna("").str.strip().tolist()
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the id list {path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        f"save it as UTF-8") from exc
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"cannot read the id list {path.name}: {exc}; pass a text file with one item id "
+                        f"per line or a CSV with an {id_column!r} column") from exc
     return [line.strip() for line in lines if line.strip()]
 
 
