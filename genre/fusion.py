@@ -32,13 +32,18 @@ def top_k(scores: np.ndarray, k: int, seen: sp.spmatrix | None = None) -> np.nda
     k = int(min(k, n_items))
     if k <= 0 or n_rows == 0:
         return np.empty((n_rows, max(k, 0)), dtype=np.int64)
-    part = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-    values = np.take_along_axis(masked, part, axis=1)
-    kth = values.min(axis=1, keepdims=True)
-    # the k chosen are the only candidates unless more items tie with the k-th than fit
-    crowded = np.flatnonzero((masked >= kth).sum(axis=1) > k)
-    order = np.lexsort((part, -values), axis=1)
-    result = np.take_along_axis(part, order, axis=1).astype(np.int64, copy=False)
+    # the k-th best value per row (a value partition: no n_items-wide index array), then the
+    # items at or above it; a row is settled when exactly k items are (no tie crowds the cut)
+    kth = -np.partition(-masked, k - 1, axis=1)[:, k - 1:k]
+    rows, cols = np.nonzero(masked >= kth)
+    counts = np.bincount(rows, minlength=n_rows)
+    settled = np.flatnonzero(counts == k)
+    crowded = np.flatnonzero(counts > k)
+    starts = np.cumsum(counts) - counts
+    result = np.empty((n_rows, k), dtype=np.int64)
+    chosen = cols[starts[settled][:, None] + np.arange(k)]
+    values = masked[settled[:, None], chosen]
+    result[settled] = np.take_along_axis(chosen, np.lexsort((chosen, -values), axis=1), axis=1)
     for r in crowded:
         row = masked[r]
         above = np.flatnonzero(row > kth[r, 0])

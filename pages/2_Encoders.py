@@ -24,8 +24,10 @@ with tab_enc:
     a, b = st.expander("Item images or your own vectors (optional)").columns(2)
     images = a.file_uploader("Item images (a zip of files named by item id, e.g. 42.jpg)", type=["zip"], key="images_zip")
     vectors = b.file_uploader("Precomputed vectors (Parquet: item_id, vector)", type=["parquet"], key="vectors_file")
-    extra = {"image": {"images": str(cache.save_uploads([images])[0])} if images else None,
-             "precomputed": {"path": str(cache.save_uploads([vectors])[0])} if vectors else None}
+    extra = {"image": None, "precomputed": None}
+    with widgets.user_errors():
+        extra = {"image": {"images": str(cache.save_uploads([images])[0])} if images else None,
+                 "precomputed": {"path": str(cache.save_uploads([vectors])[0])} if vectors else None}
     choices = [e for e in ENCODERS if e not in extra or extra[e] or any(m.encoder == e for m in features.modalities)]
     rows = features.modalities + [ModalityConfig(name=f"part{len(features.modalities) + 1}", fields=[], weight=1.0)]
     with st.form("modalities"):
