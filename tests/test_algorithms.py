@@ -23,7 +23,7 @@ from genre.features import Features
 from genre.split import temporal_split, validation_split
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
-MINE = ("popularity", "item_knn", "ease", "als", "bpr", "content", "genre_pref", "sequential")
+MINE = ("popularity", "item_knn", "ease", "als", "bpr", "content", "genre_pref", "sequential", "two_tower")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ CASES = [
     Case("content", {"weighting": "rating"}, vectors="dense"),
     Case("genre_pref", {"alpha": 5.0}),
     Case("sequential", {"window": 10, "last": 5}),
+    Case("two_tower", {"epochs": 3}, vectors="tfidf", beats_popularity=True),
 ]
 
 

@@ -65,7 +65,8 @@ class TwoTower(Recommender):
     validation_fraction : float
         Share of each user's latest training items (users with at least 5) held out for
         early stopping; 0 trains all ``epochs`` without validation.
-    seed, threads : randomness and torch CPU threads (fits are deterministic per seed).
+    seed, threads : randomness and torch CPU threads (fits are deterministic per seed); one
+        thread was faster than two on this 2-core machine (torch's intra-op overhead on small batches).
 
     Examples
     --------
@@ -77,12 +78,13 @@ class TwoTower(Recommender):
     """
 
     name = "two_tower"
+    tune_grid = {"lr": [0.003, 0.01, 0.03]}
 
     def __init__(self, dim: int = 64, hidden: int = 128, pooling: str = "attention",
                  loss: str = "sampled_softmax", epochs: int = 30, batch_size: int = 512,
                  lr: float = 1e-2, weight_decay: float = 1e-5, n_negatives: int = 128,
                  max_history: int = 50, patience: int = 3, validation_fraction: float = 0.1,
-                 seed: int = 0, threads: int = 2) -> None:
+                 seed: int = 0, threads: int = 1) -> None:
         self.dim = dim
         self.hidden = hidden
         self.pooling = pooling
@@ -246,8 +248,10 @@ class _Validation:
         net.eval()
         with torch.no_grad():
             items = net.items(torch.arange(net.item_id.num_embeddings - 1)).numpy()
-        scores = _user_vectors(net, self.histories, items) @ items.T
-        return float(ndcg_at_k(top_k(scores, _K, self.seen), self.relevant, _K).mean())
+        users = _user_vectors(net, self.histories, items)
+        per_user = [ndcg_at_k(top_k(users[rows] @ items.T, _K, self.seen[rows]), self.relevant[rows], _K)
+                    for rows in (slice(b, b + _SCORE_BATCH) for b in range(0, self.n_users, _SCORE_BATCH))]
+        return float(np.concatenate(per_user).mean())
 
 
 def _user_vectors(net: Any, histories: np.ndarray, item_vectors: np.ndarray) -> np.ndarray:
@@ -291,12 +295,13 @@ def _user_sequences(train: sp.csr_matrix, times: sp.spmatrix | None,
     Ties (and every pair when there are no times) are ordered by a seeded shuffle.
     """
     n_users, n_items = train.shape
-    train = train.tocsr()
-    train.sort_indices()
+    train = sp.csr_matrix(train, copy=True)  # canonical copy: the caller's matrix stays untouched
+    train.eliminate_zeros()
+    train.sum_duplicates()
     rows = np.repeat(np.arange(n_users), np.diff(train.indptr))
     stamps = np.zeros(train.nnz)
     if times is not None:
-        times = sp.csr_matrix(times)
+        times = sp.csr_matrix(times, copy=True)
         if times.shape != train.shape:
             raise DataError(f"features.interaction_times has shape {times.shape} but the training "
                             f"matrix is {train.shape}; build both from the same interactions")
@@ -320,6 +325,7 @@ def _hold_out_latest(starts: np.ndarray, sequence: np.ndarray, fraction: float
     """Split each user's sequence into (train part, latest ``fraction``) in CSR layout."""
     lengths = np.diff(starts)
     n_val = np.where(lengths >= _MIN_ITEMS_FOR_VALIDATION, np.ceil(lengths * fraction), 0).astype(np.int64)
+    n_val = np.minimum(n_val, np.maximum(lengths - 1, 0))  # every user keeps a training item
     keep = lengths - n_val
     position = np.arange(len(sequence)) - np.repeat(starts[:-1], lengths)
     is_val = position >= np.repeat(keep, lengths)
