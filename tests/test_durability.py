@@ -230,9 +230,6 @@ def test_llm_cache_killed_while_writing_keeps_every_stored_output(tmp_path):
     assert len(acknowledged) >= 6
 
 
-@pytest.mark.xfail(strict=True, reason="genre/llm/cache.py (LLM owner): a truncated outputs.sqlite raises "
-                                       "sqlite3.DatabaseError ('database disk image is malformed') "
-                                       "instead of being set aside and rebuilt")
 def test_llm_cache_rebuilds_after_a_half_written_file(tmp_path):
     from genre.llm.cache import OutputCache
 

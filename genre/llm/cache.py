@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import logging
 import sqlite3
 import threading
 import time
@@ -28,6 +29,9 @@ CREATE TABLE IF NOT EXISTS outputs (
     PRIMARY KEY (model_id, key)
 )
 """
+
+
+log = logging.getLogger("genre")
 
 
 def default_cache_dir() -> Path:
@@ -63,12 +67,31 @@ class OutputCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "outputs.sqlite"
         self._lock = threading.Lock()
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as error:
+            # Unlike the run registry, a cache is disposable: set the damaged file aside and start anew.
+            aside = self.path.with_name(f"outputs.corrupt-{int(time.time())}.sqlite")
+            log.warning("LLM output cache %s is damaged (%s); moved to %s and rebuilt", self.path, error, aside)
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
         # One connection shared by the threads of one process (Streamlit reruns in threads).
-        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-            self._db.commit()
+        db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+            db.commit()
+            status = db.execute("PRAGMA quick_check").fetchone()[0]
+            if status != "ok":
+                raise sqlite3.DatabaseError(status)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def __repr__(self) -> str:
         return f"OutputCache({str(self.directory)!r})"
