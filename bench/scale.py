@@ -76,6 +76,7 @@ class StageMeter:
             row["cpu_s"] += now[1] - self._mark[1]
             row["peak_rss_mb"] = max(row["peak_rss_mb"], rss)
             self.stage, self._mark = stage, now
+        print(f"{time.strftime('%H:%M:%S')} {stage} (rss {rss:,.0f} MB)", file=sys.stderr, flush=True)
             self._row(stage)["peak_rss_mb"] = max(self._row(stage)["peak_rss_mb"], rss)
 
     def progress(self, done: int, total: int, message: str) -> None:

@@ -131,7 +131,7 @@ def _ann_index(vectors: np.ndarray):
     import faiss
 
     n, dim = vectors.shape
-    n_lists = max(1, int(2 * np.sqrt(n)))
+    n_lists = max(1, min(int(2 * np.sqrt(n)), n // 40))  # faiss wants ≥ 39 training points per list
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, n_lists, faiss.METRIC_INNER_PRODUCT)
     sample = vectors[np.random.default_rng(0).permutation(n)[: 64 * n_lists]]
     index.train(np.ascontiguousarray(sample, dtype=np.float32))

@@ -66,7 +66,9 @@ def _top_k_similarity(train: sp.csr_matrix, k: int, shrink: float,
     item_user = sp.csr_matrix(train.T)
     norms = np.sqrt(np.asarray(train.multiply(train).sum(axis=0)).ravel()).astype(np.float32)
     k = min(k, n_items - 1) if n_items > 1 else 0
-    rows, cols, vals = [], [], []
+    # built column by column (a target's neighbours are one CSC column) with int32 indices:
+    # 200k items × k=400 is 80M entries, so COO triplets of int64 would need 3–5 GB at the peak
+    counts, neighbours, values = [np.zeros(1, dtype=np.int64)], [], []
     block = max(1, min(1024, _BLOCK_CELLS // n_items))
     n_blocks = -(-n_items // block)
     for b, start in enumerate(range(0, n_items, block)):
@@ -78,13 +80,14 @@ def _top_k_similarity(train: sp.csr_matrix, k: int, shrink: float,
             best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             best_sims = np.take_along_axis(sims, best, axis=1)
             keep = best_sims > 0
-            targets = np.repeat(np.arange(start, stop), k).reshape(-1, k)
-            rows.append(best[keep])
-            cols.append(targets[keep])
-            vals.append(best_sims[keep].astype(np.float32))
+            counts.append(keep.sum(axis=1))
+            neighbours.append(best[keep].astype(np.int32))
+            values.append(best_sims[keep].astype(np.float32))
         if progress is not None:
             progress(b + 1, n_blocks, "item-kNN similarities")
-    if not rows:
+    if not neighbours:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(n_items, n_items), dtype=np.float32)
+    indptr = np.cumsum(np.concatenate(counts))
+    similarity = sp.csc_matrix((np.concatenate(values), np.concatenate(neighbours), indptr),
+                               shape=(n_items, n_items), dtype=np.float32)
+    return similarity.tocsr()

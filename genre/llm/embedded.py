@@ -6,6 +6,7 @@ It needs no server and no network, which makes it the default; its answers are t
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -20,6 +21,13 @@ logger = logging.getLogger("genre")
 _MODELS: dict[tuple[str, int, int, int], Any] = {}
 _LOCKS: dict[tuple[str, int, int, int], threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free models before interpreter teardown (llama.cpp's own __del__ fails that late)."""
+    while _MODELS:
+        _MODELS.popitem()[1].close()
 
 
 def packaged_model_path() -> Path:
