@@ -12,7 +12,6 @@ Examples
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sqlite3
@@ -77,7 +76,7 @@ class RunRegistry:
         record = result.to_json()
         row = (name or result.config.name, time.time(), dump_config(result.config),
                json.dumps(record["metrics"]), json.dumps(record["weights"]),
-               json.dumps(record["timings"]), result.per_user.to_json(orient="split"))
+               json.dumps(record["timings"]), _frame_to_json(result.per_user))
         db = self._connect()
         try:
             with db:
@@ -112,7 +111,7 @@ class RunRegistry:
         return {"id": run_id, "name": name, "created": created, "config": load_config(config),
                 "metrics": json.loads(metrics), "weights": json.loads(weights),
                 "timings": json.loads(timings),
-                "per_user": pd.read_json(io.StringIO(per_user), orient="split")}
+                "per_user": _frame_from_json(per_user)}
 
     def compare(self, run_ids: list[int]) -> pd.DataFrame:
         """The mix metrics of several runs side by side (rows: metrics, columns: "#id name")."""
@@ -140,3 +139,14 @@ class RunRegistry:
     def _close(self, db: sqlite3.Connection) -> None:
         if db is not self._memory:
             db.close()
+
+
+def _frame_to_json(frame: pd.DataFrame) -> str:
+    """Per-user metrics as JSON; Python's json writes floats exactly (pandas' fast path does not)."""
+    return json.dumps({"index": frame.index.tolist(), "columns": [str(c) for c in frame.columns],
+                       "data": frame.to_numpy().tolist()})
+
+
+def _frame_from_json(text: str) -> pd.DataFrame:
+    stored = json.loads(text)
+    return pd.DataFrame(stored["data"], index=stored["index"], columns=stored["columns"])

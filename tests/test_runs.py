@@ -54,3 +54,12 @@ def test_a_reader_in_another_process_sees_runs_while_this_one_writes(tmp_path):
     low, high = map(int, out.split())
     assert reader.returncode == 0 and low >= 1 and high <= 21
     assert len(registry.list()) == 21
+
+
+def test_per_user_metrics_round_trip_exactly(tmp_path):
+    registry = RunRegistry(tmp_path / "runs.sqlite")
+    result = _result(0.1)
+    values = [i / 1000 for i in range(1, 400)] + [0.1 + 0.2, float("nan")]
+    result.per_user = pd.DataFrame({"ndcg@10": values}, index=range(len(values)))
+    loaded = registry.load(registry.save(result))["per_user"]
+    assert loaded["ndcg@10"].iloc[:-1].tolist() == values[:-1] and pd.isna(loaded["ndcg@10"].iloc[-1])
