@@ -1,6 +1,6 @@
 """Scale curve: time and peak memory of every stage of a run at 100k, 1M and 5M interactions.
 
-Run: ``nice .venv/bin/python bench/scale.py [--sizes 100k 1m 5m]``
+Run: ``.venv/bin/python bench/scale.py [--sizes 100k 1m 5m] [--nice 10]``
 
 Each size is synthetic MovieLens-shaped data (``bench/synth.py``: 100k/1M/5M interactions over
 10k/50k/200k items, ~50 interactions per user) run through one ``genre.pipeline.Experiment``
@@ -76,8 +76,14 @@ class StageMeter:
             row["cpu_s"] += now[1] - self._mark[1]
             row["peak_rss_mb"] = max(row["peak_rss_mb"], rss)
             self.stage, self._mark = stage, now
-        print(f"{time.strftime('%H:%M:%S')} {stage} (rss {rss:,.0f} MB)", file=sys.stderr, flush=True)
             self._row(stage)["peak_rss_mb"] = max(self._row(stage)["peak_rss_mb"], rss)
+        print(f"{time.strftime('%H:%M:%S')} {stage} (rss {rss:,.0f} MB)", file=sys.stderr, flush=True)
+
+    def forget(self, keep: tuple[str, ...]) -> None:
+        """Drop every stage but ``keep`` (work that is about to be redone)."""
+        with self._lock:
+            self.rows = {k: v for k, v in self.rows.items() if k in keep}
+            self.stage, self._mark = "start", (time.perf_counter(), time.process_time())
 
     def progress(self, done: int, total: int, message: str) -> None:
         if total:
@@ -120,6 +126,7 @@ def run_child(folder: Path, out: Path, algorithms: list[str]) -> None:
             if name is None:
                 raise
             refused[name] = str(error)
+            meter.forget(keep=("load",))  # split and features are redone: count them once
             config.algorithms = [a for a in config.algorithms if a.name != name]
             experiment = Experiment(config, dataset=experiment.dataset_, cache_dir=DATA_ROOT / "cache")
     total = time.perf_counter() - started
@@ -142,15 +149,15 @@ def run_child(folder: Path, out: Path, algorithms: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------------- parent
-def run_size(label: str, max_rss_gb: float) -> dict:
+def run_size(label: str, max_rss_gb: float, niceness: int) -> dict:
     """Generate the data if needed, run the child under ``nice``, watch and return its figures."""
     n_interactions, n_items = SIZES[label]
     folder = DATA_ROOT / label
-    subprocess.run(["nice", "-n", "10", sys.executable, str(ROOT / "bench" / "synth.py"), str(n_interactions),
+    subprocess.run(["nice", "-n", str(niceness), sys.executable, str(ROOT / "bench" / "synth.py"), str(n_interactions),
                     "--items", str(n_items), "--out", str(folder)], check=True)
     out = DATA_ROOT / f"{label}.json"
     out.unlink(missing_ok=True)
-    command = ["nice", "-n", "10", sys.executable, __file__, "--child", str(folder), "--out", str(out)]
+    command = ["nice", "-n", str(niceness), sys.executable, __file__, "--child", str(folder), "--out", str(out)]
     started = time.perf_counter()
     child = subprocess.Popen(command)
     peak = 0.0
@@ -169,7 +176,7 @@ def run_size(label: str, max_rss_gb: float) -> dict:
     if child.returncode != 0:
         raise SystemExit(f"{label}: child failed with status {child.returncode}")
     payload = json.loads(out.read_text())
-    payload.update(process_wall_s=time.perf_counter() - started, process_peak_rss_gb=peak,
+    payload.update(process_wall_s=time.perf_counter() - started, process_peak_rss_gb=peak, nice=niceness,
                    date=str(dt.date.today()), machine=f"{platform.machine()}, {os.cpu_count()} cores")
     return payload
 
@@ -201,7 +208,7 @@ def render(results: dict) -> str:
     for label in labels:
         r = results[label]
         mix = r["metrics"].get("mix", {})
-        lines.append(f"- {label} ({r['date']}, {r['machine']}): {r['users']:,} users, {r['evaluated_users']:,} of "
+        lines.append(f"- {label} ({r['date']}, {r['machine']}, nice {r.get('nice', 10)}): {r['users']:,} users, {r['evaluated_users']:,} of "
                      f"{r['test_users']:,} test users evaluated, score blocks "
                      f"{'kept in memory' if r['blocks_cached'] else 're-scored per user batch'}; "
                      f"mix NDCG@10 {mix.get('ndcg@10', float('nan')):.4f}.")
@@ -222,6 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--max-rss-gb", type=float, default=7.5)
+    parser.add_argument("--nice", type=int, default=10, help="niceness of the child (the machine is shared)")
     parser.add_argument("--render-only", action="store_true", help="rebuild the section from the JSON")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -233,14 +241,14 @@ def main() -> None:
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     if not args.render_only:
         for label in args.sizes:
-            results[label] = run_size(label, args.max_rss_gb)
+            results[label] = run_size(label, args.max_rss_gb, args.nice)
             RESULTS_JSON.write_text(json.dumps(results, indent=1))
             print(f"{label}: {results[label]['process_wall_s']:.0f} s, peak {results[label]['process_peak_rss_gb']:.2f} GB",
                   file=sys.stderr)
     from bench.results import write_section
 
-    body = "Command: `nice .venv/bin/python bench/scale.py` (each size in its own child process; " \
-           "synthetic data from `bench/synth.py`).\n\n" + render(results)
+    body = "Command: `.venv/bin/python bench/scale.py [--sizes 100k 1m 5m] [--nice N]` (each size in its own " \
+           "child process under `nice`; synthetic data from `bench/synth.py`).\n\n" + render(results)
     write_section(ROOT / "bench" / "RESULTS.md", "scale", "Scale: synthetic data from 100k to 5M interactions", body)
     print(body)
 

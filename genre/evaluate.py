@@ -272,6 +272,34 @@ def evaluate_many(batches: Iterable[tuple[np.ndarray, Mapping[Hashable, np.ndarr
     return _evaluate_named(batches, chosen, split, ks, item_vectors)
 
 
+def mean_ranking_metric(scores: np.ndarray, users: np.ndarray, split: Split, metric: str = "ndcg@10") -> float:
+    """Mean of ONE ranking metric (e.g. ``"ndcg@10"``) over ``users``, from precomputed score rows.
+
+    Equal to ``evaluate_scores(...).means[metric]`` but computes only the top-k and that metric
+    (no AUC sort, no list metrics): the objective a weight search calls a hundred times.
+    Other metrics (``"auc"``, ``"coverage@10"``, ...) go through ``evaluate_scores``.
+    """
+    name, _, cut = metric.partition("@")
+    if name not in RANKING_METRICS or not cut.isdigit() or int(cut) < 1:
+        k = int(cut) if cut.isdigit() else 10
+        return evaluate_scores(scores, users, split, ks=(k,)).means[metric]
+    k, chosen = int(cut), _check_users(users, split)
+    block = np.asarray(scores)
+    if block.ndim != 2 or len(block) != len(chosen):
+        raise GenreError(f"scores must have one row per user: {len(chosen)} users, got {block.shape}")
+    train, test = split.train_matrix(), split.test_matrix()
+    candidates = None if split.candidate_items is None else np.unique(split.candidate_items)
+    step, values = rows_per_batch(split.n_items), []
+    for start in range(0, len(chosen), step):
+        batch = chosen[start:start + step]
+        rows, seen = _check_scores(block[start:start + step], len(batch), split.n_items), train[batch]
+        if candidates is not None:
+            rows, seen = rows[:, candidates], seen[:, candidates]
+        top = top_k(rows, k, seen)
+        values.append(RANKING_METRICS[name](top if candidates is None else candidates[top], test[batch], k))
+    return float(pd.Series(np.concatenate(values)).mean())
+
+
 # ---------------------------------------------------------------------------- slices
 def slice_metrics(evaluation: Evaluation, split: Split, *, activity_threshold: int = 20,
                   head_fraction: float = 0.2, k: int = 10) -> pd.DataFrame:

@@ -216,7 +216,7 @@ class Experiment:
         The weight search re-fuses cached validation blocks many times, so it runs on as many
         validation users as ``score_budget_mb`` holds (a seeded sample beyond that, noted).
         """
-        from genre.evaluate import evaluate_scores
+        from genre.evaluate import mean_ranking_metric
         from genre.split import validation_split
         from genre.tune import tune_parameter, tune_weights
 
@@ -237,7 +237,7 @@ class Experiment:
         def objective(weights: dict[str, float]) -> float:
             if not any(weights.values()):
                 return -1.0
-            return evaluate_scores(fusion.fuse(blocks, weights), users, val, ks=(k,)).means[metric]
+            return mean_ranking_metric(fusion.fuse(blocks, weights), users, val, metric)
 
         result = tune_weights(list(blocks), objective, n_trials=cfg.tuning.n_trials, seed=cfg.seed,
                               metric=metric, progress=report.sub("tuning weights"))

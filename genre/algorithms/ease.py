@@ -49,15 +49,23 @@ class EASE(Recommender):
         _check_memory(n_items, int(self.max_items))
         if progress is not None:
             progress(0, 2, "EASE: item co-occurrence")
-        gram = (train.T @ train).toarray().astype(np.float32, copy=False)
-        gram[np.diag_indices(n_items)] += np.float32(self.l2)
+        # items nobody interacted with get all-zero weights: invert only the block of the others
+        # (the Gram matrix is block-diagonal, so this is exact and saves 1 - (p/n)³ of the work)
+        present = np.flatnonzero(np.diff(train.tocsc().indptr))
+        seen = train[:, present] if len(present) < n_items else train
+        gram = (seen.T @ seen).toarray().astype(np.float32, copy=False)
+        gram[np.diag_indices(len(present))] += np.float32(self.l2)
         if progress is not None:
             progress(1, 2, "EASE: inverting")
         inverse = _spd_inverse(gram)
         del gram
         inverse /= -np.diag(inverse).copy()[None, :]  # in place: one n² matrix, not two
-        inverse[np.diag_indices(n_items)] = 0.0
-        self.weights_ = inverse.astype(np.float32, copy=False)
+        inverse[np.diag_indices(len(present))] = 0.0
+        if len(present) == n_items:
+            self.weights_ = inverse.astype(np.float32, copy=False)
+        else:
+            self.weights_ = np.zeros((n_items, n_items), dtype=np.float32)
+            self.weights_[np.ix_(present, present)] = inverse
         if progress is not None:
             progress(2, 2, "EASE: done")
 
