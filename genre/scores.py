@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any, Callable, Hashable, Iterator
 
@@ -34,8 +33,6 @@ import scipy.sparse as sp
 from genre import fusion
 from genre.algorithms import Recommender
 from genre.split import Split
-
-log = logging.getLogger("genre")
 
 #: Memory the kept blocks (algorithms × evaluated users × items, float32) may take.
 DEFAULT_SCORE_BUDGET_MB = 1024
