@@ -208,7 +208,8 @@ def render(results: dict) -> str:
     for label in labels:
         r = results[label]
         mix = r["metrics"].get("mix", {})
-        lines.append(f"- {label} ({r['date']}, {r['machine']}, nice {r.get('nice', 10)}): {r['users']:,} users, {r['evaluated_users']:,} of "
+        lines.append(f"- {label} ({r['date']}, {r['machine']}, nice {r.get('nice', 10)}): {r['users']:,} users, "
+                     f"{r['evaluated_users']:,} of "
                      f"{r['test_users']:,} test users evaluated, score blocks "
                      f"{'kept in memory' if r['blocks_cached'] else 're-scored per user batch'}; "
                      f"mix NDCG@10 {mix.get('ndcg@10', float('nan')):.4f}.")
@@ -217,6 +218,16 @@ def render(results: dict) -> str:
         for note in r["notes"]:
             if "sample" in note or "score blocks" in note:
                 lines.append(f"  - note: {note}")
+    largest = results[labels[-1]]
+    measured = {k: v for k, v in largest["stages"].items() if v.get("cpu_s") is not None}
+    slowest = max(measured, key=lambda k: measured[k]["wall_s"])
+    heaviest = max(measured, key=lambda k: measured[k]["peak_rss_mb"])
+    lines += ["", f"At {largest['interactions']:,} interactions the slowest stage is {slowest} "
+              f"({measured[slowest]['wall_s']:.0f} s wall / {measured[slowest]['cpu_s']:.0f} s CPU) and memory "
+              f"peaks during {heaviest} ({measured[heaviest]['peak_rss_mb'] / 1024:.1f} GB); a weight change, "
+              f"which re-scores every model for the evaluated users, takes "
+              f"{largest['stages']['weight change']['wall_s']:.0f} s there against "
+              f"{results[labels[0]]['stages']['weight change']['wall_s']:.1f} s at {labels[0]} (score blocks kept)."]
     figure = scale_figure(results, labels)
     saved = save_figure(figure, ROOT / "bench" / "scale")
     lines += ["", "Plot: " + ", ".join(f"`bench/{p.name}`" for p in saved) + "."]
@@ -243,7 +254,8 @@ def main() -> None:
         for label in args.sizes:
             results[label] = run_size(label, args.max_rss_gb, args.nice)
             RESULTS_JSON.write_text(json.dumps(results, indent=1))
-            print(f"{label}: {results[label]['process_wall_s']:.0f} s, peak {results[label]['process_peak_rss_gb']:.2f} GB",
+            done = results[label]
+            print(f"{label}: {done['process_wall_s']:.0f} s, peak {done['process_peak_rss_gb']:.2f} GB",
                   file=sys.stderr)
     from bench.results import write_section
 

