@@ -1,7 +1,7 @@
 """One run as typed dataclasses, to and from YAML.
 
 Unknown keys are an error that lists the valid ones, values are type-checked on load, and
-YAML is read with ``yaml.safe_load`` only. Relative data paths in a config file are resolved
+YAML is read by a bounded safe loader only (size, depth and alias expansion capped). Relative data paths in a config file are resolved
 against the file's folder, so a config travels with its data.
 
 Examples
@@ -140,8 +140,6 @@ class RunConfig:
             if algo.name not in ALGORITHM_NAMES:
                 raise ConfigError(f"config.algorithms[{i}].name: unknown algorithm {algo.name!r}; "
                                   f"valid names: {', '.join(ALGORITHM_NAMES)}")
-            if algo.weight < 0:
-                raise ConfigError(f"config.algorithms[{i}].weight must be ≥ 0, got {algo.weight}")
         names = [a.name for a in self.algorithms]
         if len(set(names)) != len(names):
             raise ConfigError(f"config.algorithms lists an algorithm twice: {names}")
@@ -150,10 +148,36 @@ class RunConfig:
         if self.fusion.normalization not in NORMALIZATIONS:
             raise ConfigError(f"config.fusion.normalization must be one of {', '.join(NORMALIZATIONS)}, "
                               f"got {self.fusion.normalization!r}")
-        if not self.evaluation.ks or any(k <= 0 for k in self.evaluation.ks):
-            raise ConfigError(f"config.evaluation.ks must be positive integers, got {self.evaluation.ks}")
-        if self.tuning.n_trials < 1:
-            raise ConfigError(f"config.tuning.n_trials must be ≥ 1, got {self.tuning.n_trials}")
+        if not self.evaluation.ks:
+            raise ConfigError("config.evaluation.ks is empty: list at least one cut-off, e.g. [10, 20]")
+        self._check_bounds()
+        _check_tuning_metric(self.tuning.metric)
+        _check_encoding(self.data.encoding)
+
+    def _check_bounds(self) -> None:
+        """Every number of the config inside its range (genre.bounds); normalises int/float."""
+        from genre.bounds import bounds_for, check, check_params
+
+        def bounded(section: str, name: str, value: Any) -> Any:
+            return check(value, bounds_for(section, name), f"config.{section}.{name}")
+
+        weight = bounds_for("weights", "weight")
+        self.seed = check(self.seed, bounds_for("config", "seed"), "config.seed")
+        for i, algo in enumerate(self.algorithms):
+            algo.weight = check(algo.weight, weight, f"config.algorithms[{i}].weight")
+            algo.params = check_params(algo.name, algo.params, algo.name)
+        for i, modality in enumerate(self.features.modalities):
+            modality.weight = check(modality.weight, weight, f"config.features.modalities[{i}].weight")
+            modality.params = check_params(f"encoder:{modality.encoder}", modality.params,
+                                           f"config.features.modalities[{i}].params")
+        self.split.params = check_params("split", self.split.params, "config.split.params")
+        self.fusion.temperature = bounded("fusion", "temperature", self.fusion.temperature)
+        self.tuning.n_trials = bounded("tuning", "n_trials", self.tuning.n_trials)
+        self.evaluation.ks = [check(k, bounds_for("evaluation", "ks"), f"config.evaluation.ks[{i}]")
+                              for i, k in enumerate(self.evaluation.ks)]
+        self.evaluation.activity_threshold = bounded("evaluation", "activity_threshold",
+                                                     self.evaluation.activity_threshold)
+        self.evaluation.head_fraction = bounded("evaluation", "head_fraction", self.evaluation.head_fraction)
 
     def algorithm(self, name: str) -> AlgorithmConfig:
         for algo in self.algorithms:
@@ -166,17 +190,40 @@ class RunConfig:
 NORMALIZATIONS = ("minmax", "zscore", "rank", "none")
 
 
-def load_config(source: str | Path) -> RunConfig:
-    """Read a YAML config from a path or from YAML text; data paths resolve against its folder."""
-    text, base = _read_source(source)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"the config is not valid YAML (only plain YAML is accepted, no "
-                          f"python tags): {error}") from None
+#: Limits of the YAML parser, checked before any Python object is built: a config is a few
+#: kilobytes, and a 566-byte "billion laughs" document must fail at once, not after minutes.
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_DEPTH = 32
+MAX_CONFIG_NODES = 20_000   # scalars + collections after alias expansion
+
+
+def parse_config_text(text: str) -> RunConfig:
+    """A ``RunConfig`` from YAML TEXT (never a path): what the app's import box calls.
+
+    Relative data paths are left as written (the app confines them with
+    ``genre.hosting.confine_config``). The parser is bounded (size, depth, alias expansion).
+
+    Raises
+    ------
+    ConfigError
+        Too large, too deep, too many (expanded) nodes, not YAML, not a mapping, or invalid.
+    """
+    if not isinstance(text, str):
+        raise ConfigError(f"the config must be YAML text, got {type(text).__name__}")
+    data = _safe_yaml(text)
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"the config must be a YAML mapping at the top level, got {type(data).__name__}")
-    config = RunConfig.from_dict(data)
+    return RunConfig.from_dict(data)
+
+
+def load_config(source: str | Path) -> RunConfig:
+    """Read a YAML config from a path or from YAML text; data paths resolve against its folder.
+
+    For the CLI (the machine's owner may name any file); same bounded parser as
+    ``parse_config_text``.
+    """
+    text, base = _read_source(source)
+    config = parse_config_text(text)
     if base is not None:
         config.data = _resolve_paths(config.data, base)
     return config
@@ -196,13 +243,112 @@ def _read_source(source: str | Path) -> tuple[str, Path | None]:
     path = Path(source) if isinstance(source, Path) or "\n" not in str(source) else None
     if path is not None and path.suffix.lower() in (".yaml", ".yml", ".json") or (
             path is not None and path.exists()):
+        if path.is_dir():
+            raise ConfigError(f"config {path} is a folder; give the path of a .yaml file")
         if not path.exists():
             raise ConfigError(f"config file {path} not found")
         try:
+            if path.stat().st_size > MAX_CONFIG_BYTES:
+                raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_BYTES // 1024} KB; "
+                                  f"a run config is a few KB of YAML")
             return path.read_text(encoding="utf-8"), path.resolve().parent
         except UnicodeDecodeError:
             raise ConfigError(f"{path} is not UTF-8 text") from None
+        except OSError as error:
+            raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
     return str(source), None
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose node graph is measured before construction (see ``_safe_yaml``)."""
+
+
+def _safe_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)`` with size, depth and alias-expansion limits checked on the
+    composed node graph, before any Python object exists."""
+    if len(text) > MAX_CONFIG_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the config is larger than {MAX_CONFIG_BYTES // 1024} KB; a run config is "
+                          f"a few KB of YAML")
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _measure(node, 1, {}, set())
+        return loader.construct_document(node)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"the config is not valid YAML (only plain YAML is accepted, no "
+                          f"python tags): {error}") from None
+    except RecursionError:
+        raise ConfigError(f"the config nests deeper than {MAX_CONFIG_DEPTH} levels") from None
+    finally:
+        loader.dispose()
+
+
+def _measure(node: yaml.Node, depth: int, sizes: dict[int, tuple[int, int]], active: set[int]) -> tuple[int, int]:
+    """(expanded node count, height) of ``node``; ConfigError past the limits or on a cycle.
+
+    Aliases make the graph a DAG whose shared nodes would be copied on construction: each
+    node is measured once (memo) but counted as many times as it is referenced.
+    """
+    key = id(node)
+    if key in sizes:
+        count, height = sizes[key]
+    else:
+        if key in active:
+            raise ConfigError("the config refers to itself (a recursive YAML alias); write the values out")
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"the config nests deeper than {MAX_CONFIG_DEPTH} levels")
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        active.add(key)
+        count, height = 1, 0
+        for child in children:
+            child_count, child_height = _measure(child, depth + 1, sizes, active)
+            count += child_count
+            height = max(height, child_height + 1)
+            if count > MAX_CONFIG_NODES:
+                break
+        active.discard(key)
+        sizes[key] = (count, height)
+    if count > MAX_CONFIG_NODES:
+        raise ConfigError(f"the config expands to more than {MAX_CONFIG_NODES} values (YAML aliases "
+                          f"repeated many times?); write a plain config without nested aliases")
+    if depth + height > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"the config nests deeper than {MAX_CONFIG_DEPTH} levels")
+    return count, height
+
+
+def _check_tuning_metric(metric: str) -> None:
+    """``metric`` must be one the tuner can compute (``ndcg@10``, ``auc``, ``coverage@20``...)."""
+    from genre.bounds import bounds_for, check
+
+    ranking = ("ndcg", "recall", "precision", "hit_rate", "mrr", "map")
+    lists = ("coverage", "novelty")  # what evaluate_scores computes without item vectors
+    name, at, cut = str(metric).partition("@")
+    valid = metric == "auc" or (at and name in ranking + lists and cut.isdigit())
+    if not valid:
+        raise ConfigError(f"config.tuning.metric: unknown metric {metric!r}; valid: auc, or NAME@K with "
+                          f"NAME one of {', '.join(ranking + lists)} (e.g. ndcg@10)")
+    if at:
+        check(int(cut), bounds_for("evaluation", "ks"), "config.tuning.metric cut-off")
+
+
+def _check_encoding(encoding: str | None) -> None:
+    import codecs
+
+    if encoding is None:
+        return
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, TypeError, ValueError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ConfigError(f"config.data.encoding: unknown text encoding {encoding!r}; use e.g. utf-8, "
+                          f"latin-1, cp1252, utf-16, gb18030, shift_jis (any Python codec name)")
 
 
 def _resolve_paths(data: DataConfig, base: Path) -> DataConfig:

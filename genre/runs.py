@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from genre.errors import GenreError
+from genre.sqlite_files import check_integrity, open_or_set_aside
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -32,9 +33,12 @@ CREATE TABLE IF NOT EXISTS runs (
     metrics TEXT NOT NULL,
     weights TEXT NOT NULL,
     timings TEXT NOT NULL,
-    per_user TEXT NOT NULL
+    per_user TEXT NOT NULL,
+    owner TEXT
 );
 """
+
+_SCOPES = ("own", "all")
 
 
 def default_registry_path() -> Path:
@@ -46,16 +50,53 @@ def default_registry_path() -> Path:
     return Path(base) / "genre" / "runs.sqlite"
 
 
-class RunRegistry:
-    """Save, list, load and compare runs."""
+def sharing_enabled() -> bool:
+    """Whether sessions may see each other's runs (operator sets ``GENRE_SHARE_RUNS=1``)."""
+    return os.environ.get("GENRE_SHARE_RUNS", "").strip().lower() in ("1", "true", "yes", "on")
 
-    def __init__(self, path: str | Path | None = None):
+
+class RunRegistry:
+    """Save, list, load and compare runs.
+
+    Parameters
+    ----------
+    path : str or path, optional
+        SQLite file (``":memory:"`` for a throwaway one); default ``default_registry_path()``.
+    owner : str, optional
+        Who saves and reads: the app passes its session (or an operator-set user name). With an
+        owner, ``list`` shows that owner's runs and other owners' runs can be listed, loaded or
+        compared only when ``GENRE_SHARE_RUNS=1``. Without one (the CLI), every run is visible.
+
+    A damaged registry file is moved aside (``runs.corrupt-<time>.sqlite``) and rebuilt empty.
+    """
+
+    def __init__(self, path: str | Path | None = None, owner: str | None = None):
         self.path = str(path) if path is not None else str(default_registry_path())
+        self.owner = owner
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._memory = sqlite3.connect(":memory:") if self.path == ":memory:" else None
-        with self._connect() as db:
+        if self._memory is not None:
+            self._prepare(self._memory)
+        else:
+            open_or_set_aside(self.path, self._open_checked, "run registry")
+
+    def _open_checked(self) -> None:
+        db = self._connect()
+        try:
+            self._prepare(db)
+            check_integrity(db)
+        finally:
+            self._close(db)
+
+    @staticmethod
+    def _prepare(db: sqlite3.Connection) -> None:
+        """Create the table; add the ``owner`` column to a registry from before it existed."""
+        with db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            if "owner" not in columns:
+                db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory is not None:
@@ -64,53 +105,60 @@ class RunRegistry:
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.DatabaseError as error:
-            raise GenreError(f"the run registry {self.path} cannot be opened ({error}); "
-                             f"move it away to start a new one") from None
+        except sqlite3.OperationalError as error:
+            raise GenreError(f"the run registry cannot be opened ({error}); check the folder's "
+                             f"permissions or set GENRE_HOME to a writable folder") from None
         return db
 
     def save(self, result, name: str | None = None) -> int:
-        """Store a ``RunResult``; returns the new run id."""
+        """Store a ``RunResult`` under this registry's owner; returns the new run id."""
         from genre.config import dump_config
 
         record = result.to_json()
         row = (name or result.config.name, time.time(), dump_config(result.config),
                json.dumps(record["metrics"]), json.dumps(record["weights"]),
-               json.dumps(record["timings"]), _frame_to_json(result.per_user))
+               json.dumps(record["timings"]), _frame_to_json(result.per_user), self.owner)
         db = self._connect()
         try:
             with db:
                 cursor = db.execute("INSERT INTO runs (name, created, config, metrics, weights, timings, "
-                                    "per_user) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                                    "per_user, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             return int(cursor.lastrowid)
         finally:
             self._close(db)
 
-    def list(self) -> pd.DataFrame:
-        """One row per run: id, name, created, and the mix's metrics."""
-        rows = self._query("SELECT id, name, created, metrics, weights FROM runs ORDER BY id")
+    def list(self, scope: str | None = None) -> pd.DataFrame:
+        """One row per run: id, name, created, algorithms, owner and the mix's metrics.
+
+        ``scope``: ``"own"`` (default when the registry has an owner) or ``"all"`` (default
+        without one; with an owner it needs ``GENRE_SHARE_RUNS=1``).
+        """
+        sql, args = "SELECT id, name, created, metrics, weights, owner FROM runs", ()
+        if self._scope(scope) == "own":
+            sql, args = sql + " WHERE owner IS ?", (self.owner,)
         records = []
-        for run_id, name, created, metrics, weights in rows:
+        for run_id, name, created, metrics, weights, owner in self._query(sql + " ORDER BY id", args):
             mix = json.loads(metrics).get("mix", {})
             records.append({"id": run_id, "name": name,
                             "created": pd.Timestamp(created, unit="s").strftime("%Y-%m-%d %H:%M"),
                             "algorithms": ", ".join(f"{k} {v:g}" for k, v in json.loads(weights).items()),
-                            **mix})
+                            "owner": owner, **mix})
         return pd.DataFrame(records)
 
     def load(self, run_id: int) -> dict[str, Any]:
         """Everything stored for one run (config as RunConfig, per-user metrics as DataFrame)."""
-        from genre.config import load_config
+        from genre.config import parse_config_text
 
-        rows = self._query("SELECT id, name, created, config, metrics, weights, timings, per_user "
+        rows = self._query("SELECT id, name, created, config, metrics, weights, timings, per_user, owner "
                            "FROM runs WHERE id = ?", (int(run_id),))
         if not rows:
             raise GenreError(f"no saved run with id {run_id}; saved ids: "
                              f"{', '.join(str(i) for i in self.list().get('id', [])) or '(none)'}")
-        run_id, name, created, config, metrics, weights, timings, per_user = rows[0]
-        return {"id": run_id, "name": name, "created": created, "config": load_config(config),
+        run_id, name, created, config, metrics, weights, timings, per_user, owner = rows[0]
+        self._check_owner(run_id, owner)
+        return {"id": run_id, "name": name, "created": created, "config": parse_config_text(config),
                 "metrics": json.loads(metrics), "weights": json.loads(weights),
-                "timings": json.loads(timings),
+                "timings": json.loads(timings), "owner": owner,
                 "per_user": _frame_from_json(per_user)}
 
     def compare(self, run_ids: list[int]) -> pd.DataFrame:
@@ -122,12 +170,31 @@ class RunRegistry:
         return pd.DataFrame(columns)
 
     def delete(self, run_id: int) -> None:
+        """Delete one run (with an owner: only that owner's runs)."""
+        rows = self._query("SELECT owner FROM runs WHERE id = ?", (int(run_id),))
+        if rows and self.owner is not None and rows[0][0] != self.owner:
+            raise GenreError(f"run {run_id} was saved by another session; only its owner can delete it")
         db = self._connect()
         try:
             with db:
                 db.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
         finally:
             self._close(db)
+
+    def _scope(self, scope: str | None) -> str:
+        if scope is None:
+            return "own" if self.owner is not None else "all"
+        if scope not in _SCOPES:
+            raise GenreError(f"unknown run scope {scope!r}; use one of {', '.join(_SCOPES)}")
+        if scope == "all" and self.owner is not None and not sharing_enabled():
+            raise GenreError("runs of other sessions are private; the operator can share them by "
+                             "setting GENRE_SHARE_RUNS=1")
+        return scope
+
+    def _check_owner(self, run_id: int, owner: str | None) -> None:
+        if self.owner is not None and owner != self.owner and not sharing_enabled():
+            raise GenreError(f"run {run_id} was saved by another session, and runs are private to "
+                             f"their session; the operator can share them by setting GENRE_SHARE_RUNS=1")
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         db = self._connect()

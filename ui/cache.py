@@ -6,13 +6,9 @@ loaded models (one shared instance). Every function is one call into ``genre``.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import re
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -20,66 +16,18 @@ import streamlit as st
 
 
 def uploads_dir() -> Path:
-    """Where uploaded files are kept, so an exported config can name them by path."""
-    from genre.encoders import default_cache_dir
+    """Where uploaded files are kept (``genre.uploads.uploads_dir``)."""
+    from genre.uploads import uploads_dir as store
 
-    return default_cache_dir() / "uploads"
-
-
-# Uploads are written to disk, not only parsed in memory, because an exported YAML config must
-# name real files for ``python -m genre run`` to replay the session. To keep that safe, nothing
-# the browser sends becomes a path component: the folder is a hash of the content, the file name
-# is sanitised (word characters, dot and dash; the extension kept, which the loaders and the
-# preset detection read; the length capped) and each file is written atomically.
-def save_uploads(files: list[Any]) -> list[Path]:
-    """Write uploaded files to ``uploads_dir()/<content hash>/<safe name>`` and return their paths.
-
-    The folder name is the hash of every file's safe name and bytes, so uploading the same files
-    again reuses the folder and the cached dataset.
-
-    Raises
-    ------
-    DataError
-        The files cannot be stored (disk full, no permission): the message names the folder.
-    """
-    from genre.errors import DataError
-
-    names: list[str] = []
-    for f in files:
-        name = safe = safe_file_name(f.name)
-        n = 1
-        while name in names:  # two uploads that sanitise alike must not share a file
-            n += 1
-            name = f"{Path(safe).stem}-{n}{Path(safe).suffix}"
-        names.append(name)
-    digest = hashlib.sha256()
-    for f, name in zip(files, names):
-        digest.update(name.encode() + b"\0" + f.getvalue())
-    folder = uploads_dir() / digest.hexdigest()[:16]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for f, name in zip(files, names):
-            if not (folder / name).exists():  # same hash, same name: same bytes already there
-                handle, partial = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
-                with os.fdopen(handle, "wb") as out:
-                    out.write(f.getvalue())
-                os.replace(partial, folder / name)  # atomic: a crash never leaves a half file to reuse
-    except OSError as exc:
-        raise DataError(f"cannot store the uploaded files in {folder}: {exc.strerror or exc}; "
-                        f"free some disk space or set GENRE_CACHE_DIR to a writable folder") from exc
-    return [folder / name for name in names]
+    return store()
 
 
-def safe_file_name(name: str, max_stem: int = 60) -> str:
-    """``name`` as a plain file name: no folders, only word characters, ``.`` and ``-``, short.
+def save_uploads(files: list[Any], in_use: Iterable[str | Path] = ()) -> list[Path]:
+    """Store uploads under the quota (``genre.uploads.save_uploads``); ``in_use``: this
+    session's earlier upload paths, which pruning must keep."""
+    from genre.uploads import save_uploads as store
 
-    >>> safe_file_name("../../My ratings (2024).CSV")
-    'My_ratings_2024.csv'
-    """
-    base = re.split(r"[\\/]", name)[-1]
-    suffix = Path(base).suffix if re.fullmatch(r"\.\w{1,10}", Path(base).suffix, re.ASCII) else ""
-    stem = re.sub(r"[^\w.-]+", "_", base[:len(base) - len(suffix)], flags=re.ASCII).strip("._-")
-    return (stem[:max_stem] or "upload") + suffix.lower()
+    return store(files, in_use=in_use)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

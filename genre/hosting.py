@@ -1,0 +1,117 @@
+"""Confinement of the paths a browser user can name: only data roots the operator allows.
+
+Why: a config imported in the hosted app comes from a stranger. If its ``data.source`` could
+name ``/etc/passwd`` or ``../../secrets.csv``, the server would read that file and quote it in
+an error. Every path an imported config names must lie inside the upload store or one of the
+operator's data roots (``GENRE_DATA_ROOTS``); URLs are refused outright. The CLI, run by the
+machine's owner, does not call this and may read any path.
+
+Examples
+--------
+>>> confine_path("/etc/passwd", what="data.source")         # doctest: +SKIP
+Traceback (most recent call last):
+...
+genre.errors.ConfigError: data.source: '/etc/passwd' is outside the folders this app may read...
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from genre.errors import ConfigError
+
+#: The bundled sample dataset (a default data root).
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+
+#: ``scheme:`` with a scheme of 2+ letters (``http://``, ``file:/``, ``data:``; not ``C:``).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+#: Encoder parameters that name files or folders on disk.
+_PATH_PARAMS = ("images", "path", "ids")
+#: Encoder parameters that may name a local model folder (or a hub id, which offline is no path).
+_MODEL_PARAMS = ("model",)
+
+
+def data_roots() -> list[Path]:
+    """Folders an imported config may read: ``GENRE_DATA_ROOTS`` (``os.pathsep``-separated) plus
+    the upload store; without the variable, the bundled ``sample_data/`` and the upload store."""
+    from genre.uploads import uploads_dir
+
+    raw = os.environ.get("GENRE_DATA_ROOTS")
+    roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()] if raw is not None \
+        else [SAMPLE_DATA]
+    roots.append(uploads_dir())  # the app's own uploads are always readable
+    return [_resolve(r) for r in roots]
+
+
+def confine_path(path: str | os.PathLike[str], *, what: str) -> Path:
+    """``path`` resolved (symlinks and ``..`` followed) if it lies inside a data root.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` is a URL, or resolves outside every data root. The message names the rule and
+        ``GENRE_DATA_ROOTS``; it never reads or quotes the file.
+    """
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{what}: expected a file path, got {text!r}")
+    if _URL.match(text.strip()):
+        raise ConfigError(f"{what}: {text!r} is a URL; enrichment sources are files, not URLs — "
+                          f"upload the file instead")
+    if "\0" in text:
+        raise ConfigError(f"{what}: the path contains a NUL character")
+    resolved = _resolve(Path(text))
+    for root in data_roots():
+        if resolved == root or root in resolved.parents:
+            return resolved
+    raise ConfigError(f"{what}: {text!r} is outside the folders this app may read; a config imported "
+                      f"here may only name uploaded files or files under the operator's data roots "
+                      f"(GENRE_DATA_ROOTS) — upload the file on the Data page instead")
+
+
+def confine_config(config: Any) -> None:
+    """Apply ``confine_path`` to every path a ``RunConfig`` names (data, items, image zips and
+    folders, enrichment, profiles, precomputed vectors and id lists, local model folders).
+
+    Raises
+    ------
+    ConfigError
+        The first path outside the data roots (see ``confine_path``).
+    """
+    sources = config.data.source if isinstance(config.data.source, list) else [config.data.source]
+    for i, source in enumerate(sources):
+        confine_path(source, what="data.source" if len(sources) == 1 else f"data.source[{i}]")
+    if config.data.items:
+        confine_path(config.data.items, what="data.items")
+    if config.features.enrichment:
+        confine_path(config.features.enrichment, what="features.enrichment")
+    if config.features.profiles:
+        confine_path(config.features.profiles, what="features.profiles")
+    for modality in config.features.modalities:
+        for name, value in modality.params.items():
+            where = f"features.modalities[{modality.name}].params.{name}"
+            if name in _PATH_PARAMS and value is not None:
+                if not isinstance(value, (str, os.PathLike)):
+                    raise ConfigError(f"{where} must be a file path, got {type(value).__name__}")
+                confine_path(value, what=where)
+            elif name in _MODEL_PARAMS and isinstance(value, (str, os.PathLike)) and _looks_local(value):
+                confine_path(value, what=where)
+
+
+def _looks_local(value: str | os.PathLike[str]) -> bool:
+    """A model named by a path (absolute, relative with ./ or ../, ~, or an existing folder)
+    rather than a hub id such as ``sentence-transformers/all-MiniLM-L6-v2``."""
+    text = os.fspath(value)
+    return (text.startswith(("/", ".", "~", "\\")) or _URL.match(text) is not None
+            or ".." in Path(text).parts or Path(text).exists())
+
+
+def _resolve(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # symlink loops, invalid names
+        raise ConfigError(f"the path {str(path)!r} cannot be resolved ({exc.__class__.__name__})") from None
