@@ -29,7 +29,7 @@ def home() -> None:
     features = state.config().features
     steps = [
         (dataset is not None, DATA, "Data",
-         f"{widgets.md(dataset.name)}: {dataset.n_users:,} users, {dataset.n_items:,} items" if dataset is not None
+         f"{dataset.name}: {dataset.n_users:,} users, {dataset.n_items:,} items" if dataset is not None
          else "load the sample or upload your files"),
         (dataset is not None, ENCODERS, "Encoders & LLM",
          ", ".join(f"{m.name} → {m.encoder}" for m in features.modalities) or "no content encoders"),
@@ -45,7 +45,7 @@ def home() -> None:
         left, right = st.columns([1, 3])
         with left:
             st.page_link(page, label=label, icon=DONE if done else TODO)
-        right.caption(detail)
+        right.caption(widgets.md(detail))  # names of data, files and encoder parts
 
 
 st.set_page_config(page_title="GENRE", page_icon=":material/movie_filter:", layout="wide")

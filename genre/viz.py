@@ -2,7 +2,9 @@
 
 Pure functions: frames and arrays in, ``plotly.graph_objects.Figure`` out, so every chart
 the app shows is tested without a browser. Nothing here imports streamlit; umap is imported
-only when a UMAP projection is asked for.
+only when a UMAP projection is asked for. Plotly renders a subset of HTML (live ``<a href>``
+links among it) in every text it draws, so every string that may come from data — titles,
+hover text, legend and trace names, tick labels, axis titles — passes ``_text`` first.
 
 Examples
 --------
@@ -23,6 +25,7 @@ import plotly.graph_objects as go
 import scipy.sparse as sp
 
 from genre.errors import ConfigError
+from genre.safe_text import escape_html as _text
 
 #: Projection methods of ``project_2d``.
 PROJECTIONS = ("pca", "umap")
@@ -33,8 +36,14 @@ _PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#
             "#7f7f7f", "#bcbd22", "#aec7e8", "#98df8a", "#c5b0d5")
 
 
+def _texts(values: Iterable[object]) -> list[str]:
+    """``_text`` of each value: category labels, hover texts and names taken from data."""
+    return [_text(v) for v in values]
+
+
 def _styled(fig: go.Figure, title: str, height: int = 360, **layout) -> go.Figure:
-    fig.update_layout(template=_TEMPLATE, title=dict(text=title, x=0.0, xanchor="left"),
+    """The house layout; ``title`` is escaped here, so callers may build it from data."""
+    fig.update_layout(template=_TEMPLATE, title=dict(text=_text(title), x=0.0, xanchor="left"),
                       height=height, margin=dict(l=10, r=10, t=50, b=10), **layout)
     return fig
 
@@ -62,9 +71,9 @@ def long_tail_figure(counts: np.ndarray, what: str) -> go.Figure:
     top = int(ordered[: max(1, int(np.ceil(len(ordered) * 0.2)))].sum())
     fig = go.Figure(go.Scatter(x=np.arange(1, len(ordered) + 1), y=ordered, mode="lines",
                                fill="tozeroy", line=dict(color=_PALETTE[0]),
-                               hovertemplate=f"{what} rank %{{x}}: %{{y}} interactions<extra></extra>"))
+                               hovertemplate=f"{_text(what)} rank %{{x}}: %{{y}} interactions<extra></extra>"))
     fig.update_yaxes(type="log", dtick=1, title="interactions")  # ticks at 1, 10, 100 … only
-    fig.update_xaxes(title=f"{what}s, most active first")
+    fig.update_xaxes(title=_text(f"{what}s, most active first"))
     return _styled(fig, f"Interactions per {what} — top 20 % of {what}s hold {top / total:.0%}")
 
 
@@ -81,7 +90,7 @@ def rating_histogram(ratings: Sequence[float] | np.ndarray) -> go.Figure:
 def genre_counts_figure(genres: Iterable[Sequence[str]], top: int = 20) -> go.Figure:
     """Number of items per genre (the ``top`` largest), as horizontal bars."""
     counts = Counter(g for gs in genres for g in gs).most_common(top)
-    names = [c[0] for c in counts][::-1]
+    names = _texts(c[0] for c in counts)[::-1]
     values = [c[1] for c in counts][::-1]
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=_PALETTE[1],
                            hovertemplate="%{y}: %{x} items<extra></extra>"))
@@ -112,9 +121,9 @@ def metrics_bar(metrics: pd.DataFrame, columns: Sequence[str] | None = None) -> 
         raise ConfigError(f"metrics have no column(s) {', '.join(missing)}; "
                           f"available: {', '.join(map(str, metrics.columns))}")
     colors = algorithm_colors(metrics.index)
-    fig = go.Figure([go.Bar(name=str(name), x=columns, y=metrics.loc[name, columns].to_numpy(dtype=float),
+    fig = go.Figure([go.Bar(name=_text(name), x=_texts(columns), y=metrics.loc[name, columns].to_numpy(dtype=float),
                             marker_color=colors[name],
-                            hovertemplate=f"{name} %{{x}}: %{{y:.4f}}<extra></extra>")
+                            hovertemplate=f"{_text(name)} %{{x}}: %{{y:.4f}}<extra></extra>")
                      for name in metrics.index])
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.15))
     return _styled(fig, "Metrics per algorithm and for the mix", height=400)
@@ -125,12 +134,12 @@ def comparison_bar(table: pd.DataFrame, metric: str, label: str = "run") -> go.F
     if metric not in table.columns:
         raise ConfigError(f"no column {metric!r} to compare; available: {', '.join(map(str, table.columns))}")
     values = table[metric].to_numpy(dtype=float)
-    names = [str(n) for n in (table[label] if label in table.columns else table.index)]
+    names = _texts(table[label] if label in table.columns else table.index)
     best = int(np.nanargmax(values)) if len(values) and not np.isnan(values).all() else -1
     colors = [_MIX_COLOR if i == best else _PALETTE[0] for i in range(len(values))]
     fig = go.Figure(go.Bar(x=names, y=values, marker_color=colors, text=[f"{v:.4f}" for v in values],
                            textposition="outside", hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
-    fig.update_yaxes(title=metric, rangemode="tozero")
+    fig.update_yaxes(title=_text(metric), rangemode="tozero")
     return _styled(fig, f"{metric} by {label}")
 
 
@@ -142,8 +151,8 @@ def slices_figure(slices: pd.DataFrame, metric: str) -> go.Figure:
     if metric not in slices.columns:
         raise ConfigError(f"slices have no column {metric!r}; available: {', '.join(map(str, slices.columns))}")
     rows = slices[slices[metric].notna()]
-    labels = rows["group"].astype(str) if "group" in rows.columns else pd.Series(rows.index.astype(str))
-    kinds = rows["slice"].astype(str) if "slice" in rows.columns else pd.Series(["slice"] * len(rows))
+    labels = pd.Series(_texts(rows["group"] if "group" in rows.columns else rows.index))
+    kinds = pd.Series(_texts(rows["slice"]) if "slice" in rows.columns else ["slice"] * len(rows))
     users = rows["n_users"] if "n_users" in rows.columns else pd.Series([np.nan] * len(rows))
     fig = go.Figure()
     for i, kind in enumerate(dict.fromkeys(kinds)):
@@ -152,7 +161,7 @@ def slices_figure(slices: pd.DataFrame, metric: str) -> go.Figure:
                              marker_color=_PALETTE[(i + 4) % len(_PALETTE)],
                              customdata=users[mask].to_numpy(),
                              hovertemplate="%{x}: %{y:.4f} (%{customdata} users)<extra></extra>"))
-    fig.update_yaxes(title=metric, rangemode="tozero")
+    fig.update_yaxes(title=_text(metric), rangemode="tozero")
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
     return _styled(fig, f"{metric} by slice")
 
@@ -164,12 +173,12 @@ def sweep_figure(sweep: pd.DataFrame, metric: str, x: str = "weight", current: f
             raise ConfigError(f"the sweep has no column {column!r}; available: {', '.join(sweep.columns)}")
     fig = go.Figure(go.Scatter(x=sweep[x], y=sweep[metric], mode="lines+markers",
                                line=dict(color=_PALETTE[0]),
-                               hovertemplate=f"{x} %{{x:.2f}}: %{{y:.4f}}<extra></extra>"))
+                               hovertemplate=f"{_text(x)} %{{x:.2f}}: %{{y:.4f}}<extra></extra>"))
     if current is not None:
         fig.add_vline(x=current, line_dash="dash", line_color=_MIX_COLOR,
                       annotation_text="current", annotation_position="top")
-    fig.update_xaxes(title=x)
-    fig.update_yaxes(title=metric)
+    fig.update_xaxes(title=_text(x))
+    fig.update_yaxes(title=_text(metric))
     return _styled(fig, f"{metric} as {x} varies")
 
 
@@ -177,10 +186,10 @@ def heatmap_figure(grid: pd.DataFrame, x: str, y: str, metric: str) -> go.Figure
     """Metric over a grid of two weights (long frame with columns ``x``, ``y``, ``metric``)."""
     table = grid.pivot_table(index=y, columns=x, values=metric)
     fig = go.Figure(go.Heatmap(z=table.to_numpy(), x=table.columns, y=table.index, colorscale="Viridis",
-                               colorbar=dict(title=metric),
-                               hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:.4f}}<extra></extra>"))
-    fig.update_xaxes(title=x)
-    fig.update_yaxes(title=y)
+                               colorbar=dict(title=_text(metric)),
+                               hovertemplate=f"{_text(x)} %{{x}}, {_text(y)} %{{y}}: %{{z:.4f}}<extra></extra>"))
+    fig.update_xaxes(title=_text(x))
+    fig.update_yaxes(title=_text(y))
     return _styled(fig, f"{metric} over two weights", height=420)
 
 
@@ -196,7 +205,7 @@ def tuning_curve_figure(curve: pd.DataFrame, metric: str) -> go.Figure:
                    line=dict(color=_MIX_COLOR)),
     ])
     fig.update_xaxes(title="trial")
-    fig.update_yaxes(title=f"validation {metric}")
+    fig.update_yaxes(title=_text(f"validation {metric}"))
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
     return _styled(fig, "Auto-tuning on the validation split")
 
@@ -204,7 +213,7 @@ def tuning_curve_figure(curve: pd.DataFrame, metric: str) -> go.Figure:
 def timings_figure(timings: Mapping[str, float]) -> go.Figure:
     """Seconds per stage as horizontal bars (slowest on top)."""
     items = sorted(timings.items(), key=lambda kv: kv[1])
-    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
+    fig = go.Figure(go.Bar(x=[v for _, v in items], y=_texts(k for k, _ in items), orientation="h",
                            marker_color=_PALETTE[3], text=[f"{v:.1f} s" for _, v in items],
                            textposition="auto", hovertemplate="%{y}: %{x:.2f} s<extra></extra>"))
     fig.update_xaxes(title="seconds")
@@ -216,13 +225,13 @@ def contributions_figure(recommendations: pd.DataFrame) -> go.Figure:
     parts = [c for c in recommendations.columns if c.startswith("contrib_")]
     if not parts:
         raise ConfigError("the recommendations carry no contrib_<algorithm> columns; ask for explain=True")
-    labels = [f"{r}. {t}" for r, t in zip(recommendations.get("rank", range(1, len(recommendations) + 1)),
-                                          recommendations["title"])][::-1]
+    labels = _texts(f"{r}. {t}" for r, t in zip(recommendations.get("rank", range(1, len(recommendations) + 1)),
+                                                recommendations["title"]))[::-1]
     names = [c.removeprefix("contrib_") for c in parts]
     colors = algorithm_colors(names)
-    fig = go.Figure([go.Bar(name=name, y=labels, x=recommendations[col].to_numpy(dtype=float)[::-1],
+    fig = go.Figure([go.Bar(name=_text(name), y=labels, x=recommendations[col].to_numpy(dtype=float)[::-1],
                             orientation="h", marker_color=colors[name],
-                            hovertemplate=f"{name}: %{{x:.3f}}<extra></extra>")
+                            hovertemplate=f"{_text(name)}: %{{x:.3f}}<extra></extra>")
                      for name, col in zip(names, parts)])
     fig.update_layout(barmode="relative", legend=dict(orientation="h", y=-0.12))
     fig.update_xaxes(title="weighted normalised score")
@@ -287,33 +296,37 @@ def embedding_figure(points: pd.DataFrame, color: str | None = None, highlight: 
     """
     fig = go.Figure()
     hover = "%{customdata}<extra></extra>"
+    titles = np.asarray(_texts(points["title"]), dtype=object)  # hover texts, escaped once, sliced by position
     dim = highlight is not None and bool(np.any(highlight))
     opacity = 0.25 if dim or overlays else 0.7
     if color and color in points.columns and not pd.api.types.is_numeric_dtype(points[color]):
         values = points[color].astype(str)
         order = values.value_counts().index
         for i, value in enumerate(order):
-            rows = points[values == value]
-            fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name=value,
-                                       customdata=rows["title"], hovertemplate=hover,
+            mask = (values == value).to_numpy()
+            rows = points[mask]
+            fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name=_text(value),
+                                       customdata=titles[mask], hovertemplate=hover,
                                        marker=dict(size=5, opacity=opacity, color=_PALETTE[i % len(_PALETTE)])))
     else:
         marker = dict(size=5, opacity=opacity, color=_PALETTE[0])
         if color and color in points.columns:
             marker.update(color=points[color], colorscale="Viridis", showscale=True,
-                          colorbar=dict(title=color))
+                          colorbar=dict(title=_text(color)))
         fig.add_trace(go.Scattergl(x=points["x"], y=points["y"], mode="markers", name="items",
-                                   customdata=points["title"], hovertemplate=hover, marker=marker))
+                                   customdata=titles, hovertemplate=hover, marker=marker))
     if dim:
-        rows = points[np.asarray(highlight, dtype=bool)]
+        mask = np.asarray(highlight, dtype=bool)
+        rows = points[mask]
         fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name="search matches",
-                                   customdata=rows["title"], hovertemplate=hover,
+                                   customdata=titles[mask], hovertemplate=hover,
                                    marker=dict(size=11, color="#000000", symbol="diamond")))
     symbols = ("circle-open", "star", "x", "square")
     for i, (label, positions) in enumerate((overlays or {}).items()):
-        rows = points.iloc[np.asarray(positions, dtype=int)]
-        fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name=label,
-                                   customdata=rows["title"], hovertemplate=hover,
+        positions = np.asarray(positions, dtype=int)
+        rows = points.iloc[positions]
+        fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name=_text(label),
+                                   customdata=titles[positions], hovertemplate=hover,
                                    marker=dict(size=12, symbol=symbols[i % len(symbols)],
                                                color=[_MIX_COLOR, "#000000"][i % 2],
                                                line=dict(width=2))))

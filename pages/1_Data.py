@@ -34,7 +34,7 @@ if source == "Upload files":
                      if preset not in ("movielens-100k", "mind")}
             st.caption(f"Detected layout: **{preset}**" if preset else "No known layout: columns guessed by name.")
             for name, head in heads.items():
-                with st.expander(f"Preview of {name}"):
+                with st.expander(f"Preview of {widgets.md(name)}"):
                     st.dataframe(head.head(10), hide_index=True)
             if main.name in heads:
                 columns["interactions"] = list(heads[main.name].columns)
@@ -99,7 +99,7 @@ m[2].metric("Interactions", f"{summary['n_interactions']:,}")
 m[3].metric("Density", f"{summary['density']:.2%}")
 m[4].metric("Median per user", f"{summary['per_user']['median']:.0f}")
 for note in summary["notes"]:
-    st.caption(f"• {note}")
+    st.caption(f"• {widgets.md(note)}")
 
 inter = dataset.interactions
 items = dataset.items

@@ -20,7 +20,7 @@ if chosen:
     st.plotly_chart(viz.metrics_bar(metrics, chosen))
 higher_is_better = [c for c in metrics.columns if not c.startswith("popularity_bias")]
 st.dataframe(metrics.style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8", subset=higher_is_better))
-st.caption(f"Weights: {', '.join(f'{k} {v:g}' for k, v in result.weights.items())} · "
+st.caption(f"Weights: {widgets.md(', '.join(f'{k} {v:g}' for k, v in result.weights.items()))} · "
            f"{len(experiment.user_ids_evaluated):,} users evaluated.")
 
 st.subheader("Who the mix serves")

@@ -158,3 +158,59 @@ def test_map_clusters_finds_separated_groups():
     labels = viz.map_clusters(coords, n_clusters=2, seed=0)
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[-1]
     assert len(viz.map_clusters(np.arange(6.0).reshape(3, 2), n_clusters=8)) == 3  # at most one per point
+
+
+# ---------------------------------------------------------------------------- text from data is inert
+HOSTILE = '<a href="http://127.0.0.1:9/x">run</a><img src=http://127.0.0.1:9/i.png> <b>&amp;</b>'
+
+
+def _hostile_figures() -> dict[str, go.Figure]:
+    """Every figure builder, fed the hostile string wherever it takes text from data."""
+    h = HOSTILE
+    slices = pd.DataFrame({"slice": [h, "users"], "group": [h, "cold"], "n_users": [3, 4], h: [0.1, 0.2]})
+    recs = pd.DataFrame({"rank": [1], "title": [h], f"contrib_{h}": [0.5]})
+    points = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5], "title": [h, "b", h], "genre": [h, "x", h],
+                           h: [1.0, 2.0, 3.0]})
+    return {
+        "long tail": viz.long_tail_figure(np.array([3, 1]), h),
+        "genres": viz.genre_counts_figure([[h, "Drama"], [h]]),
+        "metrics": viz.metrics_bar(pd.DataFrame({h: [0.1, 0.2]}, index=[h, "mix"])),
+        "comparison": viz.comparison_bar(pd.DataFrame({"run": [h, "b"], h: [0.1, 0.2]}), h),
+        "slices": viz.slices_figure(slices, h),
+        "sweep": viz.sweep_figure(pd.DataFrame({h: [0.0, 1.0], "m": [0.1, 0.2]}), "m", x=h, current=0.5),
+        "heatmap": viz.heatmap_figure(pd.DataFrame({h: [0.0, 1.0], "y": [0.0, 1.0], "m": [0.1, 0.2]}), h, "y", "m"),
+        "tuning": viz.tuning_curve_figure(pd.DataFrame({h: [0.1, 0.2]}), h),
+        "timings": viz.timings_figure({h: 1.0, "split": 0.1}),
+        "contributions": viz.contributions_figure(recs),
+        "embedding by genre": viz.embedding_figure(points, color="genre", highlight=np.array([1, 0, 1], bool),
+                                                   overlays={h: [0, 2]}, title=h),
+        "embedding by number": viz.embedding_figure(points, color=h, title=h),
+    }
+
+
+def _strings(node, path=""):
+    """(path, text) of every string in a figure's JSON (titles, names, hover, ticks, customdata…)."""
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, f"{path}.{key}")
+    elif isinstance(node, (list, tuple, np.ndarray, pd.Series, pd.Index)):
+        for i, value in enumerate(node):
+            yield from _strings(value, f"{path}[{i}]")
+
+
+@pytest.mark.parametrize("name", list(_hostile_figures()))
+def test_no_figure_carries_raw_markup_or_a_url_from_data(name):
+    fig = _hostile_figures()[name]
+    texts = list(_strings(fig.to_plotly_json()))
+    assert any("&lt;a href" in text for _, text in texts), "the hostile text should be shown (escaped)"
+    for path, text in texts:
+        own_markup = text.replace("<extra></extra>", "")  # the builders' own hover markup
+        assert "<" not in own_markup and ">" not in own_markup, (path, text)
+        assert "http://" not in text, (path, text)
+
+
+def test_escaped_text_still_reads_as_written():
+    fig = viz.comparison_bar(pd.DataFrame({"run": ["Tom & Jerry <3"], "m": [0.5]}), "m")
+    assert list(fig.data[0].x) == ["Tom &amp; Jerry &lt;3"]  # Plotly shows: Tom & Jerry <3

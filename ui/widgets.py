@@ -8,6 +8,7 @@ from typing import Iterator
 import streamlit as st
 
 from genre.errors import GenreError
+from genre.safe_text import escape_markdown as md  # every label or message that quotes data goes through it
 from ui import state
 
 #: Page files, in navigation order (app.py registers them; page_link uses them).
@@ -24,29 +25,30 @@ def header(title: str, intro: str) -> None:
     st.caption(intro)
     message = st.session_state.pop("_flash", None)
     if message:
-        st.success(message, icon=DONE)
-
-
-def md(text: object) -> str:
-    """``text`` with every ASCII punctuation mark backslash-escaped, safe inside ``st.markdown``.
-
-    Titles come from user data: "*batteries not included" or "Star Wars: Episode IV" must
-    show as written, not as emphasis, links, LaTeX or Streamlit colour directives.
-    """
-    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in str(text))
-
-
-_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+        st.success(md(message), icon=DONE)
 
 
 def image_source(value: object) -> str | None:
-    """An item's image as ``st.image`` can show it (a web address or an existing file), else None."""
-    from pathlib import Path
+    """An item's image as ``st.image`` may show it, else None.
 
-    if isinstance(value, str) and value.strip():
-        if value.startswith(("http://", "https://")) or Path(value).is_file():
-            return value
-    return None
+    A file only inside the operator's data roots (``genre.hosting``: an item table must not
+    make the server serve its other files); a web address only when the operator sets
+    ``GENRE_REMOTE_IMAGES=1``, because the viewer's browser fetches it from that host.
+    """
+    import os
+
+    from genre.errors import ConfigError
+    from genre.hosting import confine_path
+
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if value.startswith(("http://", "https://")):
+        return value if os.environ.get("GENRE_REMOTE_IMAGES") == "1" else None
+    try:
+        path = confine_path(value, what="image")
+    except ConfigError:
+        return None
+    return str(path) if path.is_file() else None
 
 
 def flash(message: str) -> None:
@@ -71,7 +73,7 @@ def sidebar_status() -> None:
         else:
             mix = result.metrics.loc["mix"]
             stale = " — :orange[settings changed, retrain]" if state.stale_training() else ""
-            st.markdown(f":green[{DONE}] trained: {', '.join(result.weights)}  \nmix NDCG@10 **{mix.get('ndcg@10', float('nan')):.4f}**{stale}")
+            st.markdown(f":green[{DONE}] trained: {md(', '.join(result.weights))}  \nmix NDCG@10 **{mix.get('ndcg@10', float('nan')):.4f}**{stale}")
         runs = ss.get("saved_runs") or []
         st.markdown(f"{':green[' + DONE + ']' if runs else ':gray[' + TODO + ']'} {len(runs)} saved run{'s' if len(runs) != 1 else ''}")
 
@@ -82,7 +84,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except GenreError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(md(error), icon=":material/error:")  # messages quote file names, columns, values
 
 
 def need_data() -> None:
