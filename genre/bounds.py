@@ -100,10 +100,10 @@ BOUNDS: dict[str, dict[str, Bound]] = {
     "config": {"seed": _SEED},
     "split": {"test_fraction": _FRACTION_OPEN, "cold_fraction": _FRACTION_OPEN,
               "min_interactions": Bound(1, 1_000_000, int), "n_folds": Bound(2, 100, int), "seed": _SEED},
-    "fusion": {"temperature": Bound(0.0, 1e6, low_open=True, none_ok=True)},
+    "fusion": {"temperature": Bound(0.0, 1e6, low_open=True, none_ok=True), "candidates": Bound(1, 10_000, int)},
     "tuning": {"n_trials": Bound(1, 10_000, int)},
     "evaluation": {"ks": Bound(1, 1000, int), "activity_threshold": Bound(0, 10**9, int),
-                   "head_fraction": _FRACTION_OPEN},
+                   "head_fraction": _FRACTION_OPEN, "max_users": Bound(1, 10_000_000, int)},
     "weights": {"weight": _WEIGHT},
 }
 

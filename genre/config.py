@@ -123,6 +123,8 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any] | None) -> "RunConfig":
         """Build and validate from plain data (e.g. parsed YAML)."""
         config = _build(cls, data or {}, "config")
+        for owner, params in zip(_param_owners(config), _bounded_params(config)):
+            owner.params = params  # integral floats → int, ints → float, as each parameter is typed
         config.validate()
         return config
 
@@ -155,29 +157,22 @@ class RunConfig:
         _check_encoding(self.data.encoding)
 
     def _check_bounds(self) -> None:
-        """Every number of the config inside its range (genre.bounds); normalises int/float."""
-        from genre.bounds import bounds_for, check, check_params
+        """Every number of the config inside its range (genre.bounds); never mutates."""
+        from genre.bounds import bounds_for, check
 
-        def bounded(section: str, name: str, value: Any) -> Any:
-            return check(value, bounds_for(section, name), f"config.{section}.{name}")
-
-        weight = bounds_for("weights", "weight")
-        self.seed = check(self.seed, bounds_for("config", "seed"), "config.seed")
-        for i, algo in enumerate(self.algorithms):
-            algo.weight = check(algo.weight, weight, f"config.algorithms[{i}].weight")
-            algo.params = check_params(algo.name, algo.params, algo.name)
-        for i, modality in enumerate(self.features.modalities):
-            modality.weight = check(modality.weight, weight, f"config.features.modalities[{i}].weight")
-            modality.params = check_params(f"encoder:{modality.encoder}", modality.params,
-                                           f"config.features.modalities[{i}].params")
-        self.split.params = check_params("split", self.split.params, "config.split.params")
-        self.fusion.temperature = bounded("fusion", "temperature", self.fusion.temperature)
-        self.tuning.n_trials = bounded("tuning", "n_trials", self.tuning.n_trials)
-        self.evaluation.ks = [check(k, bounds_for("evaluation", "ks"), f"config.evaluation.ks[{i}]")
-                              for i, k in enumerate(self.evaluation.ks)]
-        self.evaluation.activity_threshold = bounded("evaluation", "activity_threshold",
-                                                     self.evaluation.activity_threshold)
-        self.evaluation.head_fraction = bounded("evaluation", "head_fraction", self.evaluation.head_fraction)
+        check(self.seed, bounds_for("config", "seed"), "config.seed")
+        for i, part in enumerate(self.algorithms):
+            check(part.weight, bounds_for("weights", "weight"), f"config.algorithms[{i}].weight")
+        for i, part in enumerate(self.features.modalities):
+            check(part.weight, bounds_for("weights", "weight"), f"config.features.modalities[{i}].weight")
+        _bounded_params(self)
+        for section in ("fusion", "tuning", "evaluation"):
+            part = getattr(self, section)
+            for name in _field_names(type(part)):
+                bound, value = bounds_for(section, name), getattr(part, name)
+                for j, item in enumerate(value) if isinstance(value, list) else [(None, value)]:
+                    if bound is not None:
+                        check(item, bound, f"config.{section}.{name}" + ("" if j is None else f"[{j}]"))
 
     def algorithm(self, name: str) -> AlgorithmConfig:
         for algo in self.algorithms:
@@ -188,6 +183,21 @@ class RunConfig:
 
 
 NORMALIZATIONS = ("minmax", "zscore", "rank", "none")
+
+
+def _param_owners(config: RunConfig) -> list[Any]:
+    """The parts of a config that carry a ``params`` dict, in ``_bounded_params`` order."""
+    return [*config.algorithms, *config.features.modalities, config.split]
+
+
+def _bounded_params(config: RunConfig) -> list[dict[str, Any]]:
+    """Each ``params`` dict of ``_param_owners`` checked against genre.bounds (normalised copies)."""
+    from genre.bounds import check_params
+
+    checked = [check_params(a.name, a.params, a.name) for a in config.algorithms]
+    checked += [check_params(f"encoder:{m.encoder}", m.params, f"config.features.modalities[{i}].params")
+                for i, m in enumerate(config.features.modalities)]
+    return checked + [check_params("split", config.split.params, "config.split.params")]
 
 
 #: Limits of the YAML parser, checked before any Python object is built: a config is a few

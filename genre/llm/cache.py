@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import logging
 import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Iterable, TextIO
+
+from genre.sqlite_files import check_integrity, open_or_set_aside
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outputs (
@@ -31,7 +32,6 @@ CREATE TABLE IF NOT EXISTS outputs (
 """
 
 
-log = logging.getLogger("genre")
 
 
 def default_cache_dir() -> Path:
@@ -67,16 +67,7 @@ class OutputCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "outputs.sqlite"
         self._lock = threading.Lock()
-        try:
-            self._db = self._open()
-        except sqlite3.DatabaseError as error:
-            # Unlike the run registry, a cache is disposable: set the damaged file aside and start anew.
-            aside = self.path.with_name(f"outputs.corrupt-{int(time.time())}.sqlite")
-            log.warning("LLM output cache %s is damaged (%s); moved to %s and rebuilt", self.path, error, aside)
-            os.replace(self.path, aside)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            self._db = self._open()
+        self._db = open_or_set_aside(self.path, self._open, "LLM output cache")
 
     def _open(self) -> sqlite3.Connection:
         # One connection shared by the threads of one process (Streamlit reruns in threads).
@@ -85,9 +76,7 @@ class OutputCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
             db.commit()
-            status = db.execute("PRAGMA quick_check").fetchone()[0]
-            if status != "ok":
-                raise sqlite3.DatabaseError(status)
+            check_integrity(db)
         except sqlite3.DatabaseError:
             db.close()
             raise
