@@ -32,8 +32,6 @@ CREATE TABLE IF NOT EXISTS outputs (
 """
 
 
-
-
 def default_cache_dir() -> Path:
     """``$GENRE_CACHE_DIR/llm``, else ``~/.cache/genre/llm``."""
     root = os.environ.get("GENRE_CACHE_DIR") or Path.home() / ".cache" / "genre"
