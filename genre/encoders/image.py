@@ -6,7 +6,8 @@ with in TensorFlow; checked on scikit-learn's sample photos, where it recognises
 with 0.37 confidence against 0.13 under the torchvision mean/std) using PIL and numpy only
 (torchvision does not import beside the pinned torch). The vector is the global average of the last feature map. A
 missing or unreadable image never stops a run: it gets a zero row, is counted and flagged
-in ``last_report``.
+in ``last_report``; so does an image over ``MAX_IMAGE_BYTES`` or ``MAX_IMAGE_PIXELS`` (a
+decompression bomb), which is refused before its pixels are decoded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import functools
 import io
 import logging
 import os
+import warnings
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -34,19 +36,31 @@ _MEAN = np.array([0.5, 0.5, 0.5], dtype=np.float32)
 _STD = np.array([0.5, 0.5, 0.5], dtype=np.float32)
 
 
+#: Caps that keep a tiny hostile upload from costing gigabytes: bytes of one image file (in a
+#: zip, a folder or a path column), bytes a zip may unpack to, and pixels of one decoded image.
+MAX_IMAGE_BYTES = 32 << 20
+MAX_ZIP_BYTES = 1 << 30
+MAX_IMAGE_PIXELS = 40_000_000
+_CHUNK = 1 << 20
+
+
 def images_from_zip(source: bytes | str | os.PathLike[str], item_ids: Sequence[Any],
-                    max_total_bytes: int = 2 << 30) -> dict[Any, bytes]:
+                    max_total_bytes: int = MAX_ZIP_BYTES,
+                    max_entry_bytes: int = MAX_IMAGE_BYTES) -> dict[Any, bytes]:
     """Image bytes per item id from a zip whose files are named by item id (``42.jpg``).
 
     Folders inside the zip are ignored (``posters/42.png`` is item 42); ids are matched as
-    text. Items without an image are simply absent from the result.
+    text. Items without an image are simply absent from the result. Sizes are checked twice:
+    from the zip's directory before anything is unpacked, and while each entry is streamed
+    (a header may lie).
 
     Raises
     ------
     DataError
         The file is not a zip, it holds no image files, an entry name tries to leave the
-        archive (``../x``, ``/x``), the entries would unpack to more than ``max_total_bytes``
-        (a zip bomb), or an entry cannot be read back (damaged, lying headers, encrypted).
+        archive (``../x``, ``/x``), an image would unpack to more than ``max_entry_bytes`` or
+        the entries to more than ``max_total_bytes`` (a zip bomb), or an entry cannot be read
+        back (damaged, lying headers, encrypted).
     """
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
@@ -71,10 +85,14 @@ def images_from_zip(source: bytes | str | os.PathLike[str], item_ids: Sequence[A
                             f"in it, e.g. 123.jpg")
         total = sum(e.file_size for e in entries)
         if total > max_total_bytes:
-            raise DataError(f"the image archive would unpack to {total / 2**20:.0f} MiB, more than "
-                            f"the {max_total_bytes / 2**20:.0f} MiB allowed; split it or shrink the images")
+            raise _too_big("the image archive would unpack to", total, max_total_bytes)
+        for entry in images:
+            if entry.file_size > max_entry_bytes:
+                raise _too_big(f"the image {entry.filename!r} in the archive would unpack to",
+                               entry.file_size, max_entry_bytes, "per image")
         wanted = {str(i): i for i in item_ids}
         found: dict[Any, bytes] = {}
+        budget = max_total_bytes
         for entry in images:
             item = wanted.get(_entry_path(entry).stem)
             if item is None:
@@ -82,18 +100,33 @@ def images_from_zip(source: bytes | str | os.PathLike[str], item_ids: Sequence[A
             if item in found:
                 log.warning("image archive has several images for item %s; using the first", item)
                 continue
-            found[item] = _read_member(archive, entry)
+            found[item] = _read_member(archive, entry, min(max_entry_bytes, budget))
+            budget -= len(found[item])
     return found
+
+
+def _too_big(what: str, size: int, limit: int, scope: str = "") -> DataError:
+    return DataError(f"{what} {size / 2**20:.1f} MiB, more than the {limit / 2**20:.0f} MiB allowed"
+                     f"{' ' + scope if scope else ''} (a zip bomb?); shrink the images or split the archive")
 
 
 def _entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:
     return PurePosixPath(entry.filename.replace("\\", "/"))
 
 
-def _read_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
-    """One entry's bytes; zipfile reads at most the declared size, so lying headers fail the CRC check."""
+def _read_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limit: int) -> bytes:
+    """One entry's bytes, streamed in chunks and stopped past ``limit`` whatever the headers say
+    (zipfile also stops at the declared size, so a lying header fails the CRC check)."""
+    chunks, size = [], 0
     try:
-        return archive.read(entry)
+        with archive.open(entry) as stream:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_big(f"the image {entry.filename!r} in the archive unpacks to more than",
+                                   size, limit)
+                chunks.append(chunk)
+        return b"".join(chunks)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
         # RuntimeError: encrypted entry; NotImplementedError: unsupported compression method
         raise DataError(f"the image archive is damaged or not a real zip: entry {entry.filename!r} cannot "
@@ -178,13 +211,23 @@ class ImageEncoder:
             return None, "missing"
         if isinstance(value, (bytes, bytearray)):
             source: Any = io.BytesIO(value)
+            size = len(value)
         else:
             source = Path(value)
             if not source.is_file():
                 return None, "missing"
+            size = source.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            log.debug("image of %d bytes skipped (more than %d)", size, MAX_IMAGE_BYTES)
+            return None, "unreadable"
         try:
-            with Image.open(source) as image:
-                return _preprocess(image, self.size), "ok"
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(source) as image:  # reads the header only: pixels not decoded yet
+                    if image.width * image.height > MAX_IMAGE_PIXELS:
+                        raise Image.DecompressionBombError(f"{image.width}×{image.height} pixels, more "
+                                                           f"than {MAX_IMAGE_PIXELS}")
+                    return _preprocess(image, self.size), "ok"
         except Exception as exc:  # PIL raises many kinds (UnidentifiedImageError, OSError, bombs...)
             log.debug("unreadable image %s: %s", value if not isinstance(value, bytes) else "<bytes>", exc)
             return None, "unreadable"
