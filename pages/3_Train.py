@@ -47,15 +47,7 @@ with setup, st.form("train_form", border=False):
             defaults = algorithms.key_params(name)
             cols = st.columns(max(len(defaults), 1))
             for col, (param, default) in zip(cols, defaults.items()):
-                value = params.get(param, default)
-                options = algorithms.choices(name, param)
-                if options:
-                    params[param] = col.selectbox(param, options, index=options.index(value), key=f"p_{name}_{param}")
-                elif isinstance(default, int) and not isinstance(default, bool):
-                    params[param] = int(col.number_input(param, min_value=0, value=int(value), key=f"p_{name}_{param}"))
-                else:
-                    params[param] = float(col.number_input(param, min_value=0.0, value=float(value),
-                                                           key=f"p_{name}_{param}"))
+                params[param] = algorithms.param_input(col, name, param, default, params.get(param, default))
             if on:
                 chosen.append(AlgorithmConfig(name, params, algo.weight if algo else 1.0, True))
     left, right = st.columns(2)
@@ -76,11 +68,12 @@ if train:
         cfg.split.params = {} if method == "leave_last_out" else {share_name: share}
         cfg.algorithms, cfg.fusion.normalization, cfg.tuning.enabled = chosen, norm, tune
         cfg.validate()
-        experiment = Experiment(state.copy_config(cfg), dataset=st.session_state["dataset"])
+        # a new name: if this run fails, the page below keeps showing the earlier training
+        candidate = Experiment(state.copy_config(cfg), dataset=st.session_state["dataset"])
         progress = widgets.StageProgress(3 + len(chosen) * (2 if tune else 1), "Training…")
         started = time.perf_counter()
-        result = experiment.run(progress=progress)
-        state.set_trained(experiment, result)
+        result = candidate.run(progress=progress)
+        state.set_trained(candidate, result)
         widgets.flash(f"Trained {', '.join(result.weights)} in {time.perf_counter() - started:.1f} s.")
         st.rerun()
 

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from genre.config import dump_config, load_config
+from genre.config import dump_config, parse_config_text
 from genre.errors import ConfigError
+from genre.hosting import confine_config
 from ui import state, widgets
 
 widgets.header("Configuration", "Everything this session set up — data, encoders, algorithms, weights — as "
@@ -27,8 +28,10 @@ with right:
     st.subheader("Import")
     with st.form("import_config"):
         uploaded = st.file_uploader("A GENRE config (YAML)", type=["yaml", "yml"], key="config_file")
-        pasted = st.text_area("…or paste it here", height=260, key="config_text",
-                              placeholder="algorithms:\n- name: ease\n  weight: 1.0")
+        pasted = st.text_area("…or paste its YAML text here", height=260, key="config_text",
+                              placeholder="algorithms:\n- name: ease\n  weight: 1.0",
+                              help="YAML text only: a file path typed here is not opened. Data files a config "
+                                   "names must be uploads or lie in the folders the operator allows.")
         apply = st.form_submit_button("Apply configuration", type="primary")
     if apply:
         with widgets.user_errors():
@@ -38,7 +41,8 @@ with right:
                 raise ConfigError(f"{uploaded.name} is not UTF-8 text: upload the YAML file GENRE exported") from None
             if not source.strip():
                 raise ConfigError("choose a YAML file or paste a config first")
-            imported = load_config(source)
+            imported = parse_config_text(source)  # text, never a path; bounded against YAML bombs
+            confine_config(imported)  # every file it names: an upload or under GENRE_DATA_ROOTS
             same_data = imported.data == cfg.data and st.session_state["dataset"] is not None
             if not same_data:
                 state.adopt_data(imported.data)

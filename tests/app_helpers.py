@@ -55,10 +55,19 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode()
 
 
+def plain(markdown: str) -> str:
+    """What a reader sees of Markdown escaped by ``genre.safe_text.escape_markdown``."""
+    import re
+
+    from genre.safe_text import WORD_JOINER
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace(WORD_JOINER, "")
+
+
 def check(at: AppTest) -> None:
     """Fail with the page's own words when it shows an exception or an error box."""
     assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [plain(e.value) for e in at.error]
 
 
 def button(at: AppTest, label: str):

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from app_helpers import APP, ROOT, TIMEOUT, app, button, check, sample_slice, upload_slice  # noqa: F401
+from app_helpers import APP, ROOT, TIMEOUT, app, button, check, plain, sample_slice, upload_slice  # noqa: F401
 
 CORPUS = Path(__file__).parent / "corpus"
 sys.path.insert(0, str(CORPUS))
@@ -76,7 +76,7 @@ def test_bad_uploads_show_an_error_and_keep_the_data_loaded_before(app, tmp_path
         assert not app.exception, (case["id"], [e.message for e in app.exception])
         button(app, "Load data").click().run()
         assert not app.exception, (case["id"], [e.message for e in app.exception])
-        errors = [e.value for e in app.error]
+        errors = [plain(e.value) for e in app.error]
         assert any(case["message"].lower() in e.lower() for e in errors), (case["id"], errors)
         assert app.session_state["dataset"] is before, case["id"]  # the earlier data is still loaded
         assert any("Loaded:" in s.value for s in app.subheader), case["id"]  # and still shown

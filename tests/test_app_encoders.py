@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app_helpers import app, button, check, train, upload_slice  # noqa: F401
+from app_helpers import app, button, check, plain, train, upload_slice  # noqa: F401
 
 
 class _Completions(BaseHTTPRequestHandler):
@@ -152,4 +152,4 @@ def test_the_sample_offers_its_bundled_llm_descriptions(app):
     assert features.enrichment.endswith("sample_data/enrichment/smollm2_items.csv")
     assert features.modalities[0].fields[-1] == "llm_text"
     assert app.multiselect(key="mod_fields_0").value[-1] == "llm_text"  # the encoder row shows it
-    assert "generated texts are now the item field llm_text" in app.success[0].value
+    assert "generated texts are now the item field llm_text" in plain(app.success[0].value)

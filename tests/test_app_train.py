@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app_helpers import app, button, check, plotly_specs, train, upload_slice  # noqa: F401
+from app_helpers import app, button, check, plain, plotly_specs, train, upload_slice  # noqa: F401
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def test_training_shows_metrics_timings_and_status(trained):
     assert "fit item_knn" in timing_bars["data"][0]["y"]
     assert "mix ndcg@10" in [m.label for m in trained.metric]
     trained.switch_page("app.py").run()  # AppTest shows the shared sidebar on the entry page only
-    assert "trained: popularity, item_knn" in " ".join(m.value for m in trained.sidebar.markdown)
+    assert "trained: popularity, item_knn" in " ".join(plain(m.value) for m in trained.sidebar.markdown)
 
 
 def test_weight_slider_reranks_without_refitting(trained):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,44 @@ def choices(name: str, param: str) -> list[Any] | None:
     grid = getattr(algorithm_class(name), "tune_grid", {}) or {}
     values = grid.get(param)
     return list(values) if values and isinstance(values[0], str) else None
+
+
+def param_input(container: Any, algorithm: str, param: str, default: Any, value: Any) -> Any:
+    """The widget for one hyper-parameter, limited to ``genre.bounds``; returns the chosen value.
+
+    ``value`` comes from the session's config (possibly an imported file): a value that is
+    not a number, or outside the bounds, must not break the page: the widget then starts from
+    the default (not a number) or the nearest bound (out of range).
+    """
+    from genre.bounds import bounds_for
+
+    key = f"p_{algorithm}_{param}"
+    options = choices(algorithm, param)
+    if options:
+        return container.selectbox(param, options, index=options.index(value) if value in options else 0, key=key)
+    bound = bounds_for(algorithm, param)
+    integer = bound.kind is int if bound else isinstance(default, int) and not isinstance(default, bool)
+    low, high = (bound.low, bound.high) if bound else (0, None)
+    if bound and not integer:  # widget limits are inclusive: step inside an open end
+        low = math.nextafter(low, math.inf) if bound.low_open else low
+        high = math.nextafter(high, -math.inf) if bound.high_open else high
+    start = next((n for n in (_number(value, integer), _number(default, integer)) if n is not None), low)
+    start = max(start, low) if high is None else min(max(start, low), high)
+    if integer:
+        return int(container.number_input(param, int(low), None if high is None else int(high), int(start), key=key))
+    return float(container.number_input(param, float(low), None if high is None else float(high), float(start),
+                                        format="%g", key=key))
+
+
+def _number(value: Any, integer: bool) -> int | float | None:
+    """``value`` as a finite int/float, or None when it is not one (text, NaN, None…)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number):
+        return None
+    return int(number) if integer else number
 
 
 def weight_grid(experiment: Any, x: str, y: str, values: np.ndarray) -> pd.DataFrame:
