@@ -52,3 +52,40 @@ def test_a_user_scores_the_neighbours_of_their_history():
 def test_invalid_parameters_are_named(params, message):
     with pytest.raises(ConfigError, match=message):
         ItemKNN(**params).fit(_two_pairs())
+
+
+def _dense_reference(dense: np.ndarray, k: int, shrink: float) -> np.ndarray:
+    """Brute force: shrunk cosine of every pair, each target column keeping its k largest."""
+    norms = np.linalg.norm(dense, axis=0)
+    sims = dense.T @ dense / (np.outer(norms, norms) + shrink)
+    np.fill_diagonal(sims, 0.0)
+    kept = np.zeros_like(sims)
+    for target in range(sims.shape[1]):
+        best = np.argsort(-sims[:, target], kind="stable")[:k]
+        kept[best, target] = sims[best, target]
+    return kept
+
+
+@pytest.mark.parametrize("shrink", [0.0, 5.0])
+def test_similarity_equals_the_brute_force_top_k(shrink):
+    rng = np.random.default_rng(7)  # real-valued interactions: no ties at the k-th neighbour
+    dense = (rng.random((80, 30)) < 0.3) * rng.random((80, 30)).astype(np.float32)
+    k = 6 if shrink == 0 else 14  # with shrink, 2k ≥ n_items - 1 candidates: exact by construction
+    similarity = ItemKNN(k=k, shrink=shrink).fit(sp.csr_matrix(dense)).similarity_
+    assert similarity.dtype == np.float32 and similarity.diagonal().max() == 0
+    np.testing.assert_allclose(similarity.toarray(), _dense_reference(dense, k, shrink), rtol=1e-5, atol=1e-7)
+
+
+def test_identical_items_keep_k_neighbours_and_never_themselves():
+    dense = np.repeat((np.random.default_rng(3).random((40, 5)) < 0.5).astype(np.float32), 3, axis=1)
+    similarity = ItemKNN(k=2).fit(sp.csr_matrix(dense)).similarity_  # each item has two exact twins
+    assert similarity.diagonal().max() == 0
+    assert np.diff(similarity.tocsc().indptr).max() == 2
+    np.testing.assert_allclose(similarity.tocsc()[:, 0].toarray().ravel()[[1, 2]], [1.0, 1.0], rtol=1e-6)
+
+
+def test_threads_do_not_change_the_similarity():
+    dense = (np.random.default_rng(4).random((200, 120)) < 0.1).astype(np.float32)
+    one = ItemKNN(k=10, num_threads=1).fit(sp.csr_matrix(dense)).similarity_
+    two = ItemKNN(k=10, num_threads=2).fit(sp.csr_matrix(dense)).similarity_
+    assert (one != two).nnz == 0

@@ -40,3 +40,25 @@ def test_needs_interaction_times():
     train, _ = _data()
     with pytest.raises(ConfigError, match="interaction_times"):
         make_algorithm("sequential").fit(train, Features())
+
+
+def test_similarity_is_the_degree_normalised_windowed_cooccurrence():
+    rng = np.random.default_rng(0)
+    n_users, n_items, window = 30, 12, 3
+    dense = (rng.random((n_users, n_items)) < 0.4).astype(np.float32)
+    times = sp.csr_matrix(dense * rng.permutation(n_users * n_items).reshape(n_users, n_items).astype(np.float64))
+    model = make_algorithm("sequential", window=window).fit(sp.csr_matrix(dense), Features(interaction_times=times))
+    expected = np.zeros((n_items, n_items))
+    for user in range(n_users):  # distinct timestamps: the time order is unambiguous
+        row = times[user].toarray().ravel()
+        history = [i for i in np.argsort(row) if row[i] > 0]
+        for a in range(len(history)):
+            for b in range(a + 1, min(a + window + 1, len(history))):
+                expected[history[a], history[b]] += 1.0 / (b - a)
+                expected[history[b], history[a]] += 1.0 / (b - a)
+    degree = expected.sum(axis=1)
+    scale = np.where(degree > 0, 1 / np.sqrt(np.maximum(degree, 1e-12)), 0)
+    similarity = model.similarity_
+    assert sp.isspmatrix_csr(similarity) and similarity.dtype == np.float32
+    assert similarity.indices.dtype == np.int32  # O(nnz) at 4 + 4 bytes a pair
+    np.testing.assert_allclose(similarity.toarray(), scale[:, None] * expected * scale[None, :], rtol=1e-5, atol=1e-7)

@@ -57,20 +57,13 @@ class SequentialKNN(Recommender):
         if not 0 < float(self.decay) <= 1:
             raise ConfigError(f"sequential: decay must lie in (0, 1], got {self.decay!r}")
         users, items, from_end = _time_ordered(train, features.interaction_times, self.seed)
-        n_items = train.shape[1]
-        rows, cols, weights = [], [], []
-        for distance in range(1, int(self.window) + 1):
-            same_user = users[distance:] == users[:-distance]
-            first, second = items[:-distance][same_user], items[distance:][same_user]
-            weight = np.full(first.shape, 1.0 / distance, dtype=np.float32)
-            rows += [first, second]
-            cols += [second, first]
-            weights += [weight, weight]
-        graph = sp.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
-                              shape=(n_items, n_items), dtype=np.float32)
+        graph = _cooccurrence(users, items, train.shape[1], int(self.window))
+        # symmetric degree normalisation D^-1/2 G D^-1/2, in place: no second copy of the graph
         degree = np.asarray(graph.sum(axis=1)).ravel()
-        scale = sp.diags(np.where(degree > 0, 1.0 / np.sqrt(np.maximum(degree, 1e-12)), 0.0).astype(np.float32))
-        self.similarity_ = (scale @ graph @ scale).tocsr()
+        scale = np.where(degree > 0, 1.0 / np.sqrt(np.maximum(degree, 1e-12)), 0.0).astype(np.float32)
+        graph.data *= scale[graph.indices]
+        graph.data *= np.repeat(scale, np.diff(graph.indptr))
+        self.similarity_ = graph
         recent = from_end < int(self.last)
         self.queries_ = sp.csr_matrix(
             (np.power(float(self.decay), from_end[recent]).astype(np.float32), (users[recent], items[recent])),
@@ -80,6 +73,25 @@ class SequentialKNN(Recommender):
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return (self.queries_[users] @ self.similarity_).toarray()
+
+
+def _cooccurrence(users: np.ndarray, items: np.ndarray, n_items: int, window: int) -> sp.csr_matrix:
+    """Symmetric item × item float32 CSR: Σ 1/distance over same-user pairs ≤ ``window`` apart.
+
+    Why one distance at a time: each step adds at most one pair per interaction to a running
+    sparse sum, so memory stays O(distinct pairs + interactions), never window × interactions.
+    """
+    index = np.int32 if n_items < 2**31 else np.int64
+    items = items.astype(index)
+    graph = sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    for distance in range(1, window + 1):
+        same_user = users[distance:] == users[:-distance]
+        first, second = items[:-distance][same_user], items[distance:][same_user]
+        weight = np.full(first.shape, 1.0 / distance, dtype=np.float32)
+        graph = graph + sp.csr_matrix((weight, (first, second)), shape=(n_items, n_items), dtype=np.float32)
+    graph = (graph + graph.T).tocsr()
+    graph.sum_duplicates()
+    return graph
 
 
 def _time_ordered(train: sp.csr_matrix, times: sp.csr_matrix | None, seed: int
