@@ -88,15 +88,12 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from genre.config import AlgorithmConfig, DataConfig, RunConfig, SplitConfig
+    from genre.config import RunConfig
     from genre.pipeline import Experiment
 
-    config = RunConfig(data=DataConfig(source=_source(args.paths)),
-                       split=SplitConfig(method=args.split),
-                       algorithms=[AlgorithmConfig(name=args.algorithm, params=_params(args.param))],
-                       seed=args.seed)
-    config.evaluation.ks = list(args.k)
-    config.validate()
+    config = RunConfig.from_dict({"data": {"source": _source(args.paths)}, "split": {"method": args.split},
+                                  "algorithms": [{"name": args.algorithm, "params": _params(args.param)}],
+                                  "seed": args.seed, "evaluation": {"ks": list(args.k)}})
     if args.algorithm not in ("content", "content_to_cf", "two_tower", "profile"):
         config.features.modalities = []  # no content needed: skip encoding
     result = Experiment(config).run()
@@ -145,16 +142,27 @@ def _source(paths: list[str]) -> str | list[str]:
 
 
 def _params(pairs: list[str]) -> dict[str, Any]:
-    """``name=value`` pairs; values parsed as YAML scalars (numbers, booleans, strings)."""
-    import yaml
-
+    """``name=value`` pairs; values read as numbers, true/false/null, or else text (no YAML:
+    a stray bracket is text, not a parse error). Ranges are checked by ``RunConfig.validate``."""
     params = {}
     for pair in pairs:
-        if "=" not in pair:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
             raise GenreError(f"--param {pair!r}: write it as NAME=VALUE, e.g. l2=250")
-        name, value = pair.split("=", 1)
-        params[name.strip()] = yaml.safe_load(value)
+        params[name.strip()] = _scalar(value.strip())
     return params
+
+
+def _scalar(text: str) -> Any:
+    words = {"true": True, "false": False, "null": None, "none": None}
+    if text.lower() in words:
+        return words[text.lower()]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def _emit(payload: Any, as_json: bool, formatter) -> None:

@@ -89,6 +89,23 @@ def _load_config(path: Path) -> str:
     return repr(load_config(path))
 
 
+def _import_config(path: Path) -> str:
+    """The app's import box: YAML text only, then every path confined (the app runs from ROOT)."""
+    import os
+
+    from genre.config import parse_config_text
+    from genre.hosting import confine_config
+
+    config = parse_config_text(path.read_text(encoding="utf-8"))
+    here = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        confine_config(config)
+    finally:
+        os.chdir(here)
+    return repr(config)
+
+
 def _images_from_zip(path: Path) -> str:
     from genre.encoders.image import images_from_zip
 
@@ -128,7 +145,8 @@ def _llm_cache(path: Path) -> str:
 
 ENTRY_POINTS: dict[str, Callable[..., str]] = {
     "load_dataset": _load_dataset, "load_interactions": _load_interactions, "load_items": _load_items,
-    "temporal_split": _temporal_split, "load_config": _load_config, "images_from_zip": _images_from_zip,
+    "temporal_split": _temporal_split, "load_config": _load_config, "import_config": _import_config,
+    "images_from_zip": _images_from_zip,
     "image_encoder": _image_encoder, "load_vectors": _load_vectors, "run_registry": _run_registry,
     "llm_cache": _llm_cache,
 }
@@ -164,6 +182,7 @@ def _outcome(entry: Callable[..., str], source: Any, options: dict[str, Any]) ->
 @pytest.mark.parametrize("case", list(_params()))
 def test_corpus_case(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where a YAML payload with a relative path would write
+    monkeypatch.delenv("GENRE_DATA_ROOTS", raising=False)  # the default roots: sample data + uploads
     entry = ENTRY_POINTS[case["entry"]]
     path = corpus_file(case["file"], tmp_path)
     options = dict(case.get("options") or {})

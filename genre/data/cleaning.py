@@ -86,9 +86,7 @@ def missing_ids(frame: pd.DataFrame, *, drop: bool, source: str,
     first: tuple[int, str] | None = None
     for column, label in labels.items():
         values = frame[column]
-        blank = values.isna().to_numpy()
-        if not pd.api.types.is_numeric_dtype(values.dtype):
-            blank = blank | (values.astype(str).str.strip() == "").to_numpy()
+        blank = _blank(values)
         if blank.any():
             position = int(np.flatnonzero(blank)[0])
             if first is None or position < first[0]:
@@ -110,9 +108,19 @@ def missing_ids(frame: pd.DataFrame, *, drop: bool, source: str,
     return frame[~empty], [f"{source}: dropped {count} row{'s' * (count > 1)} without an id"]
 
 
+def _blank(values: pd.Series) -> np.ndarray:
+    """Missing or whitespace-only cells. Bytes, lists and maps are not blank (``checked_ids``
+    refuses them with a message); ``astype(str)`` would try to decode bytes as UTF-8."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.isna().to_numpy()
+    if values.dtype == object:
+        return values.map(lambda v: (isinstance(v, str) and not v.strip())
+                          or (pd.api.types.is_scalar(v) and pd.isna(v))).to_numpy(dtype=bool)
+    return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy(dtype=bool)
+
+
 def _all_blank(values: pd.Series) -> bool:
-    text = values.astype(str).str.strip()
-    return bool((values.isna() | (text == "")).all())
+    return bool(_blank(values).all())
 
 
 def clean(frame: pd.DataFrame, options: CleaningOptions | None = None) -> tuple[pd.DataFrame, list[str]]:

@@ -325,7 +325,9 @@ def _bad_value(values: pd.Series, bad: np.ndarray, column: str, source: str, exp
     where = f"{source}: column {column!r} row {row}" + (f" (and {more} more)" if more else "")
     value = values.iloc[position]
     value = value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
-    problem = "is empty" if pd.isna(value) else f"holds {value!r}, {expected}"
+    missing = pd.api.types.is_scalar(value) and pd.isna(value)  # lists and maps are not "empty"
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    problem = "is empty" if missing else f"holds {shown}, {expected}"
     return DataError(f"{where} {problem}; {fix}")
 
 

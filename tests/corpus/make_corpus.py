@@ -116,6 +116,9 @@ GENERATORS: dict[str, Callable[[Path], bytes]] = {
     "duplicate_columns.parquet": lambda folder: _parquet(
         pa.table([pa.array([1, 2]), pa.array([10, 11]), pa.array([12, 13])], names=["user", "item", "item"])),
     "list_ids.parquet": lambda folder: _parquet(pa.table({"user": [[1], [2, 3]], "item": [10, 11]})),
+    "binary_ids.parquet": lambda folder: _parquet(pa.table({"user": [b"\x01", b"\xff"], "item": [10, 11]})),
+    "map_ids.parquet": lambda folder: _parquet(pa.table({
+        "user": pa.array([[("a", 1)], [("b", 2)]], pa.map_(pa.string(), pa.int64())), "item": [10, 11]})),
     "pickle.parquet": lambda folder: pickle.dumps(_Touch(marker(folder, "pickle.parquet"))),
     "pickle.csv": lambda folder: pickle.dumps(_Touch(marker(folder, "pickle.csv"))),
     # zip archives of images
@@ -126,6 +129,7 @@ GENERATORS: dict[str, Callable[[Path], bytes]] = {
     "zip_bomb_declared.zip": lambda folder: _set_sizes(_zip([(f"{i}.png", b"\0" * 64) for i in range(4)]),
                                                       0xFFFF0000, local=False),
     "zip_bomb_lying.zip": lambda folder: _set_sizes(_zip([("10.png", b"\0" * (8 << 20))]), 100, local=True),
+    "zip_one_huge_entry.zip": lambda folder: _zip([("10.png", b"\0" * (40 << 20))]),  # ~40 KB on disk
     # images that are not images
     "not_an_image.jpg": lambda folder: b"<html>this is not a picture</html>",
     "truncated.png": lambda folder: _png(64, 64, b"\0" * (64 * (1 + 64 * 3)))[:60],
@@ -141,6 +145,8 @@ GENERATORS: dict[str, Callable[[Path], bytes]] = {
     "text.npy": lambda folder: _npy(np.array([["a", "b"], ["c", "d"]])),
     "nan.npy": lambda folder: _npy(np.array([[np.nan, 1.0], [0.5, 1.0]])),
     "pickle_vectors.parquet": lambda folder: pickle.dumps(_Touch(marker(folder, "pickle_vectors.parquet"))),
+    # configs
+    "config_too_big.yaml": lambda folder: b"name: big\n# " + b"x" * 300_000 + b"\n",
     # stores
     "runs.sqlite": lambda folder: _sqlite_garbage(),
     "outputs.sqlite": lambda folder: _sqlite_garbage(),
