@@ -27,8 +27,9 @@ import re
 WORD_JOINER = "\u2060"
 
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-# what GFM auto-links: scheme "://", "www." and e-mail addresses ("@")
-_LINKISH = re.compile(r"(?<=[A-Za-z0-9+.-])(?=://)|(?<=\bwww)(?=\.)|(?<=@)", re.IGNORECASE)
+# what GFM auto-links: scheme "://", "www." and e-mail addresses ("@" before a dotted domain;
+# "ndcg@10" is left alone)
+_LINKISH = re.compile(r"(?<=[A-Za-z0-9+.-])(?=://)|(?<=\bwww)(?=\.)|(?<=@)(?=[\w-]+\.\w)", re.IGNORECASE)
 
 
 def _unlink(text: str) -> str:

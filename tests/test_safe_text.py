@@ -90,3 +90,8 @@ def test_html_escape_leaves_no_tag_and_no_url(text):
 def test_objects_are_escaped_as_their_str():
     assert escape_markdown(3.5) == "3\\.5"
     assert escape_html(None) == "None"
+
+
+def test_metric_names_with_at_signs_are_not_touched_beyond_escaping():
+    assert escape_html("ndcg@10 by run") == "ndcg@10 by run"
+    assert escape_markdown("ndcg@10") == "ndcg\\@10"

@@ -8,6 +8,8 @@ user moves to another page.
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,6 +36,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "saved_runs": list,             # [{"run_id", "name"}] saved in this session
     "feedback": dict,               # raw user id (str) -> {"liked": [...], "disliked": [...]}
     "enrichment": lambda: None,     # DataFrame item_id, text written by the LLM this session
+    "owner": lambda: os.environ.get("GENRE_USER") or f"session-{uuid.uuid4().hex}",  # whose runs (genre.runs)
 }
 
 
@@ -56,6 +59,13 @@ def config() -> RunConfig:
     """The session's ``RunConfig`` (edited in place by the pages)."""
     init_state()
     return st.session_state["config"]
+
+
+def owner() -> str:
+    """Who this session saves runs as: the operator's ``GENRE_USER``, else a random id of this
+    browser session (runs are private to it unless the operator sets ``GENRE_SHARE_RUNS=1``)."""
+    init_state()
+    return st.session_state["owner"]
 
 
 def sample_data_config() -> DataConfig:
