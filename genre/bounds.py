@@ -71,7 +71,7 @@ _WEIGHT = Bound(0.0, 1e6)
 #: section → parameter → bound. Tests check every numeric parameter of every algorithm is here.
 BOUNDS: dict[str, dict[str, Bound]] = {
     "popularity": {},
-    "item_knn": {"k": Bound(1, 10_000, int), "shrink": _PENALTY},
+    "item_knn": {"k": Bound(1, 10_000, int), "shrink": _PENALTY, "num_threads": Bound(0, 64, int)},  # 0 = every core
     "sequential": {"window": Bound(1, 1000, int), "last": Bound(1, 1000, int),
                    "decay": Bound(0.0, 1.0, low_open=True), "seed": _SEED},
     "ease": {"l2": Bound(0.0, 1e7, low_open=True), "max_items": Bound(1, 50_000, int)},
@@ -95,6 +95,7 @@ BOUNDS: dict[str, dict[str, Bound]] = {
     "encoder:sentence-transformers": {"batch_size": Bound(1, 4096, int)},
     "encoder:transformers": {"batch_size": Bound(1, 4096, int), "max_length": Bound(1, 8192, int)},
     "encoder:use-multilingual": {"threads": _THREADS, "batch_size": Bound(1, 4096, int)},
+    "encoder:multi-hot": {"max_dense": Bound(0, 65_536, int)},
     "encoder:tfidf": {"max_features": Bound(1, 1_000_000, int, none_ok=True), "min_df": Bound(0.0, 1e6)},
     "encoder:image": {"batch_size": Bound(1, 256, int), "size": Bound(32, 1024, int)},
     "config": {"seed": _SEED},
