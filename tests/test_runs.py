@@ -63,3 +63,72 @@ def test_per_user_metrics_round_trip_exactly(tmp_path):
     result.per_user = pd.DataFrame({"ndcg@10": values}, index=range(len(values)))
     loaded = registry.load(registry.save(result))["per_user"]
     assert loaded["ndcg@10"].iloc[:-1].tolist() == values[:-1] and pd.isna(loaded["ndcg@10"].iloc[-1])
+
+
+# ---------------------------------------------------------------------------- per-session runs (issue 10 §4)
+@pytest.fixture
+def private(monkeypatch):
+    monkeypatch.delenv("GENRE_SHARE_RUNS", raising=False)
+
+
+def test_a_session_sees_and_opens_only_its_own_runs(tmp_path, private):
+    path = tmp_path / "runs.sqlite"
+    alice, bob = RunRegistry(path, owner="alice"), RunRegistry(path, owner="bob")
+    mine = alice.save(_result(0.1), name="alice's")
+    theirs = bob.save(_result(0.2), name="bob's")
+    assert list(alice.list()["id"]) == [mine] and list(alice.list()["owner"]) == ["alice"]
+    assert list(bob.list(scope="own")["id"]) == [theirs]
+    for action in (lambda: alice.load(theirs), lambda: alice.compare([mine, theirs]),
+                   lambda: alice.delete(theirs), lambda: alice.list(scope="all")):
+        with pytest.raises(GenreError, match="GENRE_SHARE_RUNS=1|another session"):
+            action()
+    assert alice.load(mine)["owner"] == "alice"
+    assert list(RunRegistry(path).list()["id"]) == [mine, theirs]  # no owner (the CLI): every run
+
+
+def test_sharing_lets_sessions_list_and_compare_each_others_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENRE_SHARE_RUNS", "1")
+    path = tmp_path / "runs.sqlite"
+    alice, bob = RunRegistry(path, owner="alice"), RunRegistry(path, owner="bob")
+    mine, theirs = alice.save(_result(0.1)), bob.save(_result(0.2))
+    assert list(alice.list()["id"]) == [mine]  # own by default, even when shared
+    assert list(alice.list(scope="all")["id"]) == [mine, theirs]
+    assert alice.compare([mine, theirs]).loc["ndcg@10"].tolist() == [0.1, 0.2]
+    with pytest.raises(GenreError, match="only its owner"):
+        alice.delete(theirs)
+    with pytest.raises(GenreError, match="unknown run scope"):
+        alice.list(scope="everyone")
+
+
+def test_a_registry_from_before_owners_is_migrated(tmp_path, private):
+    import sqlite3
+
+    path = tmp_path / "runs.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
+                   "created REAL NOT NULL, config TEXT NOT NULL, metrics TEXT NOT NULL, weights TEXT NOT NULL, "
+                   "timings TEXT NOT NULL, per_user TEXT NOT NULL)")
+        db.execute("INSERT INTO runs (name, created, config, metrics, weights, timings, per_user) VALUES "
+                   "('old', 0, 'name: old', '{\"mix\": {\"ndcg@10\": 0.3}}', '{\"ease\": 1.0}', '{}', "
+                   "'{\"index\": [], \"columns\": [], \"data\": []}')")
+    db.close()
+    assert RunRegistry(path).list()[["name", "owner"]].values.tolist() == [["old", None]]
+    session = RunRegistry(path, owner="s1")
+    assert len(session.list()) == 0  # legacy runs have no owner: not this session's
+    session.save(_result(0.1))
+    assert RunRegistry(path).list()["owner"].isna().tolist() == [True, False]
+
+
+@pytest.mark.parametrize("damage", [b"this is not a database at all" * 100,
+                                    b"SQLite format 3\x00" + bytes(range(256)) * 16])
+def test_a_corrupt_registry_is_set_aside_and_rebuilt(tmp_path, damage, caplog):
+    path = tmp_path / "runs.sqlite"
+    path.write_bytes(damage)
+    with caplog.at_level("WARNING", logger="genre"):
+        registry = RunRegistry(path, owner="s")
+    assert len(registry.list()) == 0
+    aside = list(tmp_path.glob("runs.corrupt-*.sqlite"))
+    assert len(aside) == 1 and aside[0].read_bytes() == damage
+    assert "moved to" in caplog.text and "rebuilt empty" in caplog.text
+    registry.save(_result(0.1))
+    assert len(RunRegistry(path, owner="s").list()) == 1
