@@ -1,6 +1,6 @@
 import pytest
 
-from genre.config import RunConfig, dump_config, load_config
+from genre.config import RunConfig, dump_config, load_config, parse_config_text
 from genre.errors import ConfigError
 
 
@@ -45,3 +45,55 @@ def test_int_weights_are_accepted_as_floats_but_bools_are_not_ints():
     assert RunConfig.from_dict({"algorithms": [{"name": "ease", "weight": 1}]}).algorithms[0].weight == 1.0
     with pytest.raises(ConfigError):
         RunConfig.from_dict({"seed": True})
+
+
+# ---------------------------------------------------------------------------- a bounded parser (issue 10 §3)
+def _laughs(levels: int = 9) -> str:
+    text, previous = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n', "a"
+    for name in "bcdefghijklm"[:levels - 1]:
+        text += f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n"
+        previous = name
+    return text
+
+
+def test_billion_laughs_fails_before_building_anything():
+    text = _laughs()
+    assert len(text) < 600  # 9 ** 9 "lol"s once expanded
+    with pytest.raises(ConfigError, match="expands to more than 20000 values"):
+        parse_config_text(text)
+
+
+def test_aliases_within_the_limit_are_fine():
+    config = parse_config_text("algorithms:\n  - &e {name: ease, params: {l2: 100}}\n"
+                               "evaluation: {ks: &k [5, 10]}\nsplit: {method: temporal}\n")
+    assert config.algorithms[0].params == {"l2": 100.0} and config.evaluation.ks == [5, 10]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a: &a [*a]\n", "recursive YAML alias"),
+    ("a: " + "[" * 40 + "]" * 40 + "\n", "nests deeper than 32 levels"),
+    ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nests deeper"),
+    ("name: x\n#" + "x" * (300 * 1024) + "\n", "larger than 256 KB"),
+])
+def test_deep_recursive_or_huge_yaml_is_refused(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config_text(text)
+
+
+def test_parse_config_text_never_reads_a_path(tmp_path):
+    secret = tmp_path / "run.yaml"
+    secret.write_text("name: from a file\n")
+    with pytest.raises(ConfigError, match="must be a YAML mapping at the top level, got str"):
+        parse_config_text(str(secret))
+    with pytest.raises(ConfigError, match="YAML text"):
+        parse_config_text(secret)
+    assert load_config(secret).name == "from a file"  # the CLI's loader does read paths
+
+
+def test_load_config_refuses_a_folder_and_an_oversized_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder; give the path of a .yaml file"):
+        load_config(tmp_path)
+    big = tmp_path / "big.yaml"
+    big.write_text("name: big\n#" + "x" * (300 * 1024) + "\n")
+    with pytest.raises(ConfigError, match="larger than 256 KB"):
+        load_config(big)
