@@ -66,3 +66,60 @@ def test_errors_print_one_line_and_exit_2(args, message):
     assert out.returncode == 2, out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------- issue 10: one line, exit 2, never a traceback
+def _write(folder: Path, name: str, text: str) -> str:
+    (folder / name).write_text(text)
+    return str(folder / name)
+
+
+def _binary_ids(folder: Path) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"user": [b"\x01", b"\xff"], "item": [10, 11]}), folder / "binary.parquet")
+    return str(folder / "binary.parquet")
+
+
+def _laughs(folder: Path) -> str:
+    text, previous = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n', "a"
+    for name in "bcdefghi":
+        text += f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n"
+        previous = name
+    return _write(folder, "laughs.yaml", text)
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda d: ["evaluate", "sample_data", "--seed", "-1"], "config.seed must be an integer in [0, 4294967295]"),
+    (lambda d: ["run", _write(d, "t.yaml", "fusion: {temperature: 0}\n")], "config.fusion.temperature must be"),
+    (lambda d: ["run", _write(d, "m.yaml", "tuning: {metric: accuracy}\n")], "unknown metric 'accuracy'"),
+    (lambda d: ["run", _write(d, "e.yaml", "data: {encoding: klingon-8}\n")], "unknown text encoding"),
+    (lambda d: ["run", str(d)], "is a folder; give the path of a .yaml file"),
+    (lambda d: ["run", _laughs(d)], "expands to more than 20000 values"),
+    (lambda d: ["run", _write(d, "f.yaml", "algorithms: [{name: als, params: {factors: 1000000000}}]\n")],
+     "als.factors must be an integer in [1, 1024]; got 1000000000"),
+    (lambda d: ["run", _write(d, "w.yaml", "algorithms: [{name: ease, weight: .inf}]\n")],
+     "config.algorithms[0].weight must be a number"),
+    (lambda d: ["info", _binary_ids(d)], "a list or object; ids must be numbers or text"),
+    (lambda d: ["evaluate", _binary_ids(d)], "a list or object; ids must be numbers or text"),
+    (lambda d: ["evaluate", "sample_data", "--algorithm", "ease", "--param", "l2=["], "ease.l2 must be a number"),
+    (lambda d: ["evaluate", "sample_data", "--algorithm", "ease", "--param", "l2=nan"], "got nan"),
+    (lambda d: ["evaluate", "sample_data", "--algorithm", "ease", "--param", "=3"], "write it as NAME=VALUE"),
+    (lambda d: ["evaluate", "sample_data", "--algorithm", "ease", "--param", "l2="], "write it as NAME=VALUE"),
+    (lambda d: ["evaluate", "sample_data", "--algorithm", "sequential", "--param", "window=1e12"],
+     "sequential.window must be an integer in [1, 1000]"),
+])
+def test_hostile_inputs_print_one_line_and_exit_2(tmp_path, make_args, message):
+    out = genre(*make_args(tmp_path))
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_corrupt_registry_is_set_aside_and_the_listing_still_works(tmp_path):
+    registry = tmp_path / "runs.sqlite"
+    registry.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 16)
+    out = genre("runs", "--registry", str(registry), registry=registry)
+    assert out.returncode == 0 and "no saved runs yet" in out.stdout, out.stderr
+    assert len(list(tmp_path.glob("runs.corrupt-*.sqlite"))) == 1
