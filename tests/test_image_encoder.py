@@ -99,3 +99,43 @@ def test_images_from_folder(tmp_path):
     assert images_from_folder(tmp_path, [7, 8]) == {7: tmp_path / "7.png"}
     with pytest.raises(DataError, match="does not exist"):
         images_from_folder(tmp_path / "nope", [7])
+
+
+# ---------------------------------------------------------------------------- issue 10 §3: caps before decoding
+def test_one_huge_entry_is_refused_from_the_zip_directory():
+    archive = _zip({"1.png": b"\0" * (40 << 20)})  # 40 MiB image in a ~40 KB zip
+    assert len(archive) < 100_000
+    with pytest.raises(DataError, match=r"'1.png' in the archive would unpack to 40.0 MiB.*per image"):
+        images_from_zip(archive, [1])
+
+
+def test_a_lying_header_stops_the_stream():
+    import struct
+
+    archive = bytearray(_zip({"1.png": b"\0" * (8 << 20)}))
+    for signature, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):  # declare 100 bytes
+        at = archive.find(signature)
+        archive[at + offset:at + offset + 4] = struct.pack("<I", 100)
+    with pytest.raises(DataError, match="image archive"):
+        images_from_zip(bytes(archive), [1])
+
+
+def test_images_over_the_pixel_cap_are_skipped_and_counted(encoder):
+    from genre.encoders import image
+
+    big = Image.new("1", (7000, 7000))  # 49 MP: under PIL's own bomb warning, over GENRE's cap
+    buffer = io.BytesIO()
+    big.save(buffer, format="PNG")
+    assert 7000 * 7000 > image.MAX_IMAGE_PIXELS and len(buffer.getvalue()) < 200_000
+    vectors = encoder.encode([buffer.getvalue()])
+    assert encoder.last_report["unreadable"] == 1 and not vectors.any()
+
+
+def test_image_files_over_the_byte_cap_are_skipped_and_counted(encoder, tmp_path, monkeypatch):
+    from genre.encoders import image
+
+    path = tmp_path / "poster.png"
+    path.write_bytes(_picture("circle"))
+    monkeypatch.setattr(image, "MAX_IMAGE_BYTES", path.stat().st_size - 1)
+    vectors = encoder.encode([path, _picture("circle")])
+    assert encoder.last_report["unreadable"] == 2 and not vectors.any()
