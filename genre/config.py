@@ -83,6 +83,7 @@ class FusionConfig:
 
     normalization: str = "minmax"            # minmax | zscore | rank | none
     temperature: float | None = None         # softmax temperature per algorithm; None = off
+    candidates: int = 100                    # top items per algorithm kept per user (genre.store)
 
 
 @dataclass
@@ -103,6 +104,7 @@ class EvaluationConfig:
     ks: list[int] = field(default_factory=lambda: [10, 20])
     activity_threshold: int = 20             # users with ≤ this many training interactions = "cold users"
     head_fraction: float = 0.2               # most popular share of items = "head"
+    max_users: int = 20_000                  # above it: a seeded sample of test users, with 95 % intervals
 
 
 @dataclass

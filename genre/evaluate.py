@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from genre import metrics
 from genre.errors import ConfigError, DataError, GenreError
 from genre.fusion import top_k
 from genre.split import Split
+
+if TYPE_CHECKING:
+    from genre.store import CandidateStore
 
 logger = logging.getLogger("genre")
 
@@ -73,12 +76,16 @@ class Evaluation:
         (n_evaluated_users, max(ks)) item indices, best first.
     users : ndarray
         The evaluated user indices (the rows of ``top_items``).
+    intervals : dict
+        Half-width of the 95 % confidence interval of each mean (normal approximation over the
+        per-user values: 1.96 · sd / √n); NaN for coverage, which has no per-user value.
     """
 
     per_user: pd.DataFrame
     means: dict[str, float]
     top_items: np.ndarray
     users: np.ndarray
+    intervals: dict[str, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- checks
@@ -147,14 +154,31 @@ def _gather(tops: list[np.ndarray], parts: list[pd.DataFrame], users: np.ndarray
     per_user.index = pd.Index(users, name="user")
     top_items = np.concatenate(tops)
     means = {column: float(per_user[column].mean()) for column in per_user.columns}
+    intervals = {column: half_width(per_user[column].to_numpy()) for column in per_user.columns}
     popularity = np.asarray(train.sum(axis=0)).ravel()
     for k in ks:
-        means[f"coverage@{k}"] = metrics.coverage_at_k(top_items, n_candidates, k)
+        means[f"coverage@{k}"], intervals[f"coverage@{k}"] = \
+            metrics.coverage_at_k(top_items, n_candidates, k), float("nan")
+        lists = {f"novelty@{k}": metrics.novelty_at_k(top_items, popularity, k),
+                 f"popularity_bias@{k}": metrics.popularity_bias_at_k(top_items, popularity, k)}
         if item_vectors is not None:
-            means[f"diversity@{k}"] = float(_diversity(top_items, item_vectors, k).mean())
-        means[f"novelty@{k}"] = float(metrics.novelty_at_k(top_items, popularity, k).mean())
-        means[f"popularity_bias@{k}"] = float(metrics.popularity_bias_at_k(top_items, popularity, k).mean())
-    return Evaluation(per_user, means, top_items, users)
+            lists = {f"diversity@{k}": _diversity(top_items, item_vectors, k), **lists}
+        for name, values in lists.items():
+            means[name], intervals[name] = float(values.mean()), half_width(values)
+    return Evaluation(per_user, means, top_items, users, intervals)
+
+
+def half_width(values: np.ndarray) -> float:
+    """Half-width of the normal-approximation 95 % interval of the mean (NaN values dropped).
+
+    Why normal and not bootstrap: means over ≥ hundreds of users are near-normal, and this
+    costs one pass where a bootstrap would redo the mean a thousand times per weight change.
+    """
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[~np.isnan(finite)]
+    if len(finite) < 2:
+        return float("nan")
+    return float(1.96 * finite.std(ddof=1) / np.sqrt(len(finite)))
 
 
 def _diversity(top_items: np.ndarray, item_vectors: np.ndarray | sp.spmatrix, k: int) -> np.ndarray:
@@ -272,32 +296,59 @@ def evaluate_many(batches: Iterable[tuple[np.ndarray, Mapping[Hashable, np.ndarr
     return _evaluate_named(batches, chosen, split, ks, item_vectors)
 
 
-def mean_ranking_metric(scores: np.ndarray, users: np.ndarray, split: Split, metric: str = "ndcg@10") -> float:
-    """Mean of ONE ranking metric (e.g. ``"ndcg@10"``) over ``users``, from precomputed score rows.
+def evaluate_store(store: "CandidateStore", mixes: Mapping[Hashable, Mapping[str, float]], *,
+                   ks: Sequence[int] = (10,),
+                   item_vectors: np.ndarray | sp.spmatrix | None = None) -> dict[Hashable, Evaluation]:
+    """Evaluate weighted mixes read from a candidate store (``genre.store``), one per label.
 
-    Equal to ``evaluate_scores(...).means[metric]`` but computes only the top-k and that metric
-    (no AUC sort, no list metrics): the objective a weight search calls a hundred times.
-    Other metrics (``"auc"``, ``"coverage@10"``, ...) go through ``evaluate_scores``.
+    Same protocol as ``evaluate``: the store holds only rankable items, ties go to the lower
+    item index, candidates are ranked by their exact mixed score. AUC compares each user's positives with the store's seeded sample of their
+    negatives (``metrics.auc_sampled``; exact when all negatives fit the sample).
+    """
+    ks = _check_ks(ks)
+    split, users = store.split, _check_users(store.users, store.split)
+    item_vectors = _check_vectors(item_vectors, split.n_items)
+    train, test = split.train_matrix(), split.test_matrix()
+    relevant = test[users]
+    candidates = None if split.candidate_items is None else np.unique(split.candidate_items)
+    n_candidates = split.n_items if candidates is None else len(candidates)
+    results = {}
+    for label, weights in mixes.items():
+        top = store.top_k(dict(weights), max(ks))
+        columns = {f"{name}@{k}": function(top, relevant, k)
+                   for k in ks for name, function in RANKING_METRICS.items()}
+        columns["auc"] = metrics.auc_sampled(store.probe_mix(dict(weights)), store.probe.indptr,
+                                             store.probe.positive)
+        results[label] = _gather([top], [pd.DataFrame(columns)], users, split, train, n_candidates, ks,
+                                 item_vectors)
+    return results
+
+
+def store_metric(store: "CandidateStore", weights: Mapping[str, float], metric: str = "ndcg@10") -> float:
+    """Mean of ONE ranking metric (e.g. ``"ndcg@10"``) of a mix read from the store.
+
+    The objective a weight search calls a hundred times: only the top-k and that metric.
+    Other metrics (``"auc"``, ``"coverage@10"``, ...) go through ``evaluate_store``.
     """
     name, _, cut = metric.partition("@")
     if name not in RANKING_METRICS or not cut.isdigit() or int(cut) < 1:
         k = int(cut) if cut.isdigit() else 10
-        return evaluate_scores(scores, users, split, ks=(k,)).means[metric]
-    k, chosen = int(cut), _check_users(users, split)
-    block = np.asarray(scores)
-    if block.ndim != 2 or len(block) != len(chosen):
-        raise GenreError(f"scores must have one row per user: {len(chosen)} users, got {block.shape}")
-    train, test = split.train_matrix(), split.test_matrix()
-    candidates = None if split.candidate_items is None else np.unique(split.candidate_items)
-    step, values = rows_per_batch(split.n_items), []
-    for start in range(0, len(chosen), step):
-        batch = chosen[start:start + step]
-        rows, seen = _check_scores(block[start:start + step], len(batch), split.n_items), train[batch]
-        if candidates is not None:
-            rows, seen = rows[:, candidates], seen[:, candidates]
-        top = top_k(rows, k, seen)
-        values.append(RANKING_METRICS[name](top if candidates is None else candidates[top], test[batch], k))
-    return float(pd.Series(np.concatenate(values)).mean())
+        return evaluate_store(store, {None: weights}, ks=(k,))[None].means[metric]
+    top = store.top_k(dict(weights), int(cut))
+    relevant = store.split.test_matrix()[store.users]
+    return float(RANKING_METRICS[name](top, relevant, int(cut)).mean())
+
+
+def sample_users(split: Split, max_users: int, seed: int, what: str = "test") -> tuple[np.ndarray, str | None]:
+    """``split.test_users``, or a seeded sorted sample of ``max_users`` of them; with a note
+    saying so (None when all are evaluated). Why: ranking 100k users against 200k items per
+    algorithm costs hours, and a 20k-user sample gives intervals of a few thousandths."""
+    users = split.test_users
+    if len(users) <= max_users:
+        return users, None
+    chosen = np.sort(np.random.default_rng(seed).choice(users, size=int(max_users), replace=False))
+    return chosen, (f"{what} metrics are over a seeded random sample of {int(max_users):,} of the "
+                    f"{len(users):,} {what} users (evaluation.max_users), each with its 95 % interval")
 
 
 # ---------------------------------------------------------------------------- slices

@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from genre.pipeline import Experiment
+    from genre.trained import TrainedRun
 
 
 def nearest_history(vectors, items: np.ndarray, history: np.ndarray, n: int = 3) -> list[list[int]]:
@@ -26,7 +26,7 @@ def nearest_history(vectors, items: np.ndarray, history: np.ndarray, n: int = 3)
     return [[int(history[j]) for j in row if sims[i, j] > 0] for i, row in enumerate(order)]
 
 
-def explain_recommendations(exp: "Experiment", user: int, top: np.ndarray,
+def explain_recommendations(exp: "TrainedRun", user: int, top: np.ndarray,
                             parts: dict[str, np.ndarray], total: np.ndarray,
                             explain: bool = True) -> pd.DataFrame:
     """Table of the recommended ``top`` items of one user, with explanations when asked."""
@@ -53,7 +53,7 @@ def explain_recommendations(exp: "Experiment", user: int, top: np.ndarray,
     return frame
 
 
-def _similarity_space(exp: "Experiment"):
+def _similarity_space(exp: "TrainedRun"):
     """Content vectors when there are any, else each item's column of training users (co-occurrence)."""
     if exp.features_.item_vectors is not None:
         return exp.features_.item_vectors
@@ -67,7 +67,7 @@ def _top_genres(genre_lists: np.ndarray, n: int = 5) -> set[str]:
     return set(counts.index[:n])
 
 
-def text_matches(exp: "Experiment", text: str, k: int = 10) -> pd.DataFrame:
+def text_matches(exp: "TrainedRun", text: str, k: int = 10) -> pd.DataFrame:
     """Items closest to a free-text profile in the profile encoder's space (cached on disk)."""
     from genre.encoders import EmbeddingCache, default_cache_dir, encode_cached, make_encoder
     from genre.errors import DataError
@@ -76,7 +76,7 @@ def text_matches(exp: "Experiment", text: str, k: int = 10) -> pd.DataFrame:
         raise DataError("type a few words describing the user's taste, e.g. 'space operas and animated comedies'")
     encoder = make_encoder(exp.config.features.profile_encoder)
     cache = EmbeddingCache(exp.cache_dir or default_cache_dir())
-    if getattr(exp, "_text_index", None) is None:
+    if exp._text_index is None:
         exp._text_index = encode_cached(encoder, exp.dataset_.item_text(("title", "genres")), cache)
     query = encoder.encode([text.strip()])
     sims = np.asarray(exp._text_index @ query.T).ravel()

@@ -1,7 +1,8 @@
-"""Score normalisation, weighted fusion and top-k selection.
+"""Score normalisation, weighted fusion and top-k selection on dense score blocks.
 
-Algorithms hand back dense score blocks for a batch of users; everything here works on
-those blocks, so changing a mix weight re-fuses cached scores and never refits a model.
+Algorithms hand back dense score blocks for a batch of users; these functions normalise
+them once, when ``genre.store`` keeps each user's candidates. Mixing afterwards happens on
+the store (sparse), so changing a mix weight never re-scores or refits a model.
 """
 
 from __future__ import annotations
@@ -97,6 +98,22 @@ def soften(scores: np.ndarray, temperature: float | None) -> np.ndarray:
     shifted = (scores - scores.max(axis=1, keepdims=True)) / temperature
     weights = np.exp(shifted)
     return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def normalise_rows(raw: np.ndarray, seen: sp.spmatrix | None, candidates: np.ndarray | None,
+                   config) -> np.ndarray:
+    """``normalize`` then ``soften`` (``config``: a FusionConfig) over each user's rankable items.
+
+    With ``candidates`` (a cold-start split) statistics are taken over those items only and
+    every other item gets 0: they are never ranked.
+    """
+    if candidates is None:
+        return soften(normalize(raw, config.normalization, seen), config.temperature)
+    sub_seen = seen[:, candidates] if seen is not None else None
+    sub = soften(normalize(raw[:, candidates], config.normalization, sub_seen), config.temperature)
+    block = np.zeros(raw.shape, dtype=np.float32)
+    block[:, candidates] = sub
+    return block
 
 
 def contributions(blocks: dict[str, np.ndarray], weights: dict[str, float]) -> dict[str, np.ndarray]:

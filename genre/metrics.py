@@ -129,6 +129,25 @@ def auc(scores: np.ndarray, relevant: sp.spmatrix, seen: sp.spmatrix | None = No
     return result
 
 
+def auc_sampled(values: np.ndarray, indptr: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """Per-user AUC over each user's positives and a sample of their negatives: P(pos > neg), ties ½.
+
+    Row ``r`` is ``values[indptr[r]:indptr[r + 1]]`` with ``positive`` flags alike. With every
+    negative present it equals ``auc``; with a uniform sample of negatives it is an unbiased
+    estimate of it. NaN where a row has no positive or no negative.
+    """
+    result = np.full(len(indptr) - 1, np.nan)
+    for r in range(len(result)):
+        row, flags = values[indptr[r]:indptr[r + 1]], positive[indptr[r]:indptr[r + 1]]
+        pos, neg = row[flags], np.sort(row[~flags])
+        if len(pos) == 0 or len(neg) == 0:
+            continue
+        below = np.searchsorted(neg, pos, side="left")
+        upto = np.searchsorted(neg, pos, side="right")
+        result[r] = (below + (upto - below) / 2.0).sum() / (len(pos) * len(neg))
+    return result
+
+
 # ---------------------------------------------------------------------------- beyond accuracy
 def coverage_at_k(top_items: np.ndarray, n_candidates: int, k: int) -> float:
     """Catalog coverage: |union of all users' top-k| / number of rankable items."""

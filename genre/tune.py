@@ -1,20 +1,24 @@
 """Choosing mix weights and key hyper-parameters on the validation carve (never on test).
 
 Weights: seeded random points on the weight simplex (Dirichlet), then coordinate ascent from
-the best point. Each trial only re-fuses cached, normalised score blocks, so a trial costs a
-weighted sum and a top-k, not a refit.
+the best point. Each trial reads the validation candidate store (``genre.store``), so a trial
+costs a sparse weighted sum and a top-k, not a re-score or a refit.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from genre.algorithms.base import Progress
+
+if TYPE_CHECKING:
+    from genre.pipeline import Fitter
+    from genre.split import Split
 
 log = logging.getLogger("genre")
 
@@ -88,3 +92,62 @@ def tune_parameter(values: list, objective: Callable[[object], float], *, name: 
             progress(i + 1, len(values), f"{name}={value}: {metric} {score:.4f}")
     curve = pd.DataFrame(rows)
     return curve.loc[curve[metric].idxmax(), name], curve
+
+
+def tune_on_validation(fitter: "Fitter", split: "Split", notes: Any, report: Any
+                       ) -> tuple[TuneResult, dict[str, pd.DataFrame]]:
+    """Choose hyper-parameters and weights on TRAIN → (TRAIN_SUB, VAL); TEST is not touched.
+
+    Writes the choices into ``fitter.config`` (the run's own copy). The weight search runs on
+    a validation candidate store: models fitted on TRAIN_SUB score the validation users once.
+    """
+    from genre.pipeline import candidates_of, sample_test_users
+    from genre.evaluate import store_metric
+    from genre.split import validation_split
+    from genre.store import build_store
+
+    config = fitter.config
+    val = validation_split(split, config.split.method, **{"seed": config.seed, **config.split.params})
+    metric = config.tuning.metric
+    users, note = sample_test_users(val, config, "validation")
+    notes.add(note)
+    curves = _tune_hyperparameters(fitter, val, users, metric, report) if config.tuning.hyperparameters else {}
+    models, _ = fitter.fit_all(val, stage="validation: ")
+    report("validation: scoring")
+    store = build_store(models, val, users, config.fusion, candidates=candidates_of(config), seed=config.seed,
+                        progress=report.sub("validation: scoring"))
+
+    def objective(weights: dict[str, float]) -> float:
+        if not any(weights.values()):
+            return -1.0
+        return store_metric(store, weights, metric)
+
+    result = tune_weights(list(models), objective, n_trials=config.tuning.n_trials, seed=config.seed,
+                          metric=metric, progress=report.sub("tuning weights"))
+    if config.tuning.weights:
+        for algo in fitter.enabled:
+            algo.weight = result.weights[algo.name]
+    return result, curves
+
+
+def _tune_hyperparameters(fitter: "Fitter", val: "Split", users: np.ndarray, metric: str,
+                          report: Any) -> dict[str, pd.DataFrame]:
+    """Each algorithm's tuning grid, one parameter at a time, on the validation users."""
+    from genre.algorithms import algorithm_class
+    from genre.evaluate import evaluate
+
+    k = int(metric.split("@")[1]) if "@" in metric else 10
+    features = fitter.features(val, "validation: ")
+    train = val.train_matrix()
+    curves = {}
+    for algo in fitter.enabled:
+        for param, values in algorithm_class(algo.name).tune_grid.items():
+            def objective(value, algo=algo, param=param):
+                model = fitter.fit_one(algo.name, {**algo.params, param: value}, train, features)
+                return evaluate(model.score, val, ks=(k,), users=users).means[metric]
+
+            best, curve = tune_parameter(list(values), objective, name=param, metric=metric,
+                                         progress=report.sub(f"tuning {algo.name}.{param}"))
+            algo.params[param] = best.item() if hasattr(best, "item") else best
+            curves[f"{algo.name}.{param}"] = curve
+    return curves

@@ -39,7 +39,7 @@ def test_run_saves_a_run_and_runs_lists_and_compares_it(tmp_path):
     out = genre("run", "configs/genre_pref.yaml", "--json", "--registry", str(registry))
     assert out.returncode == 0, out.stderr
     record = json.loads(out.stdout)
-    assert set(record) == {"metrics", "weights", "timings", "run_id"}
+    assert set(record) == {"metrics", "intervals", "weights", "timings", "run_id"}
     assert 0 < record["metrics"]["mix"]["ndcg@10"] < 1 and record["weights"] == {"genre_pref": 1.0}
     listing = genre("runs", "--registry", str(registry), "--json")
     assert json.loads(listing.stdout)[0]["id"] == record["run_id"]

@@ -1,4 +1,4 @@
-"""Experiment end to end on a real slice of the sample data (fast algorithms only)."""
+"""Experiment (the run) and TrainedRun (serving it) end to end on a real slice of the sample data."""
 
 import numpy as np
 import pytest
@@ -33,9 +33,7 @@ def _config(**overrides) -> RunConfig:
 
 @pytest.fixture(scope="module")
 def experiment(small_dataset):
-    exp = Experiment(_config(), dataset=small_dataset)
-    exp.run()
-    return exp
+    return Experiment(_config(), dataset=small_dataset).train()
 
 
 def test_run_reports_every_algorithm_and_the_mix(experiment):
@@ -104,14 +102,15 @@ def test_weight_sweep_has_one_row_per_value(experiment):
 
 def test_tuning_uses_validation_only_and_beats_uniform_on_it(small_dataset):
     config = _config(tuning={"enabled": True, "n_trials": 8})
-    exp = Experiment(config, dataset=small_dataset)
-    result = exp.run()
+    given = config.to_dict()
+    result = Experiment(config, dataset=small_dataset).run()
+    assert config.to_dict() == given  # the run never modifies the config it was given
     curve = result.tuning.curve
     uniform = curve.iloc[3]["ndcg@10"]  # trials 1-3 are the vertices, 4 is the uniform mix
     assert result.tuning.score >= uniform
     assert abs(sum(result.weights.values()) - 1) < 1e-3
-    assert result.weights == {a.name: a.weight for a in config.algorithms}
+    assert result.weights == {a.name: a.weight for a in result.config.algorithms}
     # Tuning never saw TEST: refitting with the chosen weights reproduces the same test metrics.
-    replay = RunConfig.from_dict({**config.to_dict(), "tuning": {"enabled": False}})
+    replay = RunConfig.from_dict({**result.config.to_dict(), "tuning": {"enabled": False}})
     again = Experiment(replay, dataset=small_dataset).run()
     assert again.metrics.loc["mix", "ndcg@10"] == pytest.approx(result.metrics.loc["mix", "ndcg@10"])

@@ -1,7 +1,6 @@
-"""Scale safeguards: streamed score batches equal kept blocks, user sampling, EASE refusal, ANN content."""
+"""Scale safeguards: user sampling with intervals, batch sizes, EASE refusal, ANN content."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -33,45 +32,20 @@ def _config() -> RunConfig:
         "evaluation": {"ks": [5, 10]}})
 
 
-@pytest.fixture(scope="module")
-def kept_and_streamed(small_dataset, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    kept = Experiment(_config(), dataset=small_dataset, cache_dir=cache)
-    streamed = Experiment(_config(), dataset=small_dataset, cache_dir=cache, score_budget_mb=0)
-    return kept, kept.run(), streamed, streamed.run()
-
-
-def test_streamed_batches_give_the_same_metrics_as_kept_blocks(kept_and_streamed):
-    kept, kept_result, streamed, streamed_result = kept_and_streamed
-    assert kept.blocks_ is not None and streamed.blocks_ is None
-    pd.testing.assert_frame_equal(kept_result.metrics, streamed_result.metrics)
-    pd.testing.assert_frame_equal(kept_result.per_user, streamed_result.per_user)
-    assert any("score blocks not kept" in note for note in streamed_result.notes)
-    assert not any("score blocks" in note for note in kept_result.notes)
-
-
-def test_weight_changes_sweeps_and_recommendations_agree_without_kept_blocks(kept_and_streamed):
-    kept, _, streamed, _ = kept_and_streamed
-    weights = {"item_knn": 0.1, "content": 0.7, "popularity": 0.2}
-    pd.testing.assert_frame_equal(kept.set_weights(weights).metrics, streamed.set_weights(weights).metrics)
-    pd.testing.assert_frame_equal(kept.weight_sweep("content", [0.0, 0.5, 1.0]),
-                                  streamed.weight_sweep("content", [0.0, 0.5, 1.0]))
-    user = kept.user_ids_evaluated[3]
-    pd.testing.assert_frame_equal(kept.recommend(user, k=5), streamed.recommend(user, k=5))
-
-
-def test_too_many_scores_evaluates_a_seeded_sample_of_users_and_says_so(small_dataset, tmp_path):
-    full = Experiment(_config(), dataset=small_dataset, cache_dir=tmp_path)
-    full.run()
-    limit = 40 * small_dataset.n_items
-    sampled = Experiment(_config(), dataset=small_dataset, cache_dir=tmp_path, max_eval_scores=limit)
-    result = sampled.run()
+def test_above_max_users_a_seeded_sample_is_evaluated_with_intervals_and_said_so(small_dataset, tmp_path):
+    full = Experiment(_config(), dataset=small_dataset, cache_dir=tmp_path).train()
+    config = _config()
+    config.evaluation.max_users = 40
+    sampled = Experiment(config, dataset=small_dataset, cache_dir=tmp_path).train()
+    result = sampled.result_
     assert len(sampled.users_) == 40 and set(sampled.users_) < set(full.users_)
     assert list(result.per_user.index) == list(sampled.users_)
     assert any("sample of 40 of the" in note for note in result.notes)
-    again = Experiment(_config(), dataset=small_dataset, cache_dir=tmp_path, max_eval_scores=limit)
-    again.run()
+    assert (result.intervals.loc["mix", "ndcg@10"] > full.result_.intervals.loc["mix", "ndcg@10"])
+    again = Experiment(config, dataset=small_dataset, cache_dir=tmp_path).train()
     assert np.array_equal(again.users_, sampled.users_)  # seeded
+    user = np.setdiff1d(full.users_, sampled.users_)[0]  # not sampled: still served on demand
+    assert len(sampled.recommend(small_dataset.user_ids[user], k=5)) == 5
 
 
 def test_small_batches_change_nothing(monkeypatch, small_dataset):

@@ -1,0 +1,332 @@
+"""Candidate store: per user, the union of every algorithm's top-C items with all their scores.
+
+Why: a new set of mix weights must cost O(users × candidates), not O(users × items). The
+models score a user batch once; each algorithm's batch is normalised exactly as
+``fusion.normalize`` / ``fusion.soften`` do (statistics over all of the user's rankable
+items: unseen, and ``candidate_items`` only when the split restricts them). Then each
+algorithm names its C best rankable items (ties to the lower item index, as ``fusion.top_k``
+breaks them), and the store keeps, for the union of those items, EVERY algorithm's
+normalised score: a mix over the union is exact whatever the weights, with no
+approximation for an item that one algorithm ranks high and another low.
+
+Per user and algorithm the store also keeps a floor, the normalised value of the (C+1)-th
+best item: an upper bound on that algorithm's score of any item outside the union. An item
+outside the union can outrank the mix's k-th best only when Σ weight · floor exceeds it;
+bench/store_exactness.py measures how often that costs anything at each C. Seen items are
+never stored, so they can never be recommended. The mix's AUC needs every item's score, so
+the store also keeps the exact scores of each user's held-out items and of a seeded sample
+of their negatives (``Probe``).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from genre.algorithms import make_algorithm
+>>> from genre.config import FusionConfig
+>>> from genre.split import temporal_split
+>>> rows = pd.DataFrame({"user": [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], "item": [0, 1, 2, 3, 4, 0, 2, 3, 4, 5],
+...                      "rating": 1.0, "timestamp": np.arange(10)})
+>>> split = temporal_split(rows, n_users=2, n_items=6)
+>>> model = make_algorithm("popularity").fit(split.train_matrix())
+>>> store = build_store({"popularity": model}, split, split.test_users, FusionConfig(), candidates=2)
+>>> store.top_k({"popularity": 1.0}, 2).tolist()
+[[4, 5], [1, 5]]
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from genre import fusion
+from genre.algorithms import Recommender
+from genre.errors import ConfigError
+from genre.split import Split
+
+#: Items each algorithm nominates per user (config ``fusion.candidates``); the sample's tuned
+#: mix ranks as its dense scores do at this C (bench/store_exactness.py).
+DEFAULT_CANDIDATES = 100
+
+#: Bytes of the dense (users × items) float32 batches a scoring pass may hold at once.
+BATCH_BYTES = 64 * 2**20
+
+#: Negatives sampled per user for the mix's AUC, spread over all users (at least
+#: ``MIN_PROBE`` each): 1.5M samples put the sampling error of the mean AUC near
+#: 0.3 / √1.5M ≈ 0.0003 whatever the user count.
+PROBE_TOTAL = 1_500_000
+MIN_PROBE = 100
+
+
+def rows_per_batch(n_items: int, n_blocks: int = 1) -> int:
+    """Users per scoring batch so that ``n_blocks`` dense float32 blocks stay near ``BATCH_BYTES``."""
+    return int(max(1, min(1024, BATCH_BYTES // (4 * max(n_items, 1) * max(n_blocks, 1)))))
+
+
+def rankable_mask(split: Split, users: np.ndarray) -> np.ndarray:
+    """(len(users), n_items) bool: items each user may be recommended (unseen, candidates only)."""
+    mask = np.ones((len(users), split.n_items), dtype=bool)
+    if split.candidate_items is not None:
+        mask[:] = False
+        mask[:, split.candidate_items] = True
+    seen = split.train_matrix()[users].tocoo()
+    mask[seen.row, seen.col] = False
+    return mask
+
+
+def nominate(block: np.ndarray, rankable: np.ndarray, candidates: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``candidates`` best rankable items (padded with -1) and its floor.
+
+    The floor is the (C+1)-th best rankable value, or the lowest when no item is left out.
+    """
+    masked = np.where(rankable, block, -np.inf).astype(np.float32, copy=False)
+    width = min(candidates + 1, block.shape[1])
+    top = fusion.top_k(masked, width)                       # best first, ties → lower index
+    values = np.take_along_axis(masked, top, axis=1)
+    n_rankable = rankable.sum(axis=1)
+    last = np.clip(np.minimum(n_rankable, candidates + 1) - 1, 0, None)
+    floors = values[np.arange(len(block)), last] if width else np.zeros(len(block), np.float32)
+    floors = np.where(np.isfinite(floors), floors, 0.0).astype(np.float32)
+    chosen = np.where(np.arange(width)[None, :] < np.minimum(n_rankable, candidates)[:, None], top, -1)
+    return chosen[:, :candidates], floors
+
+
+def probe_items(split: Split, users: np.ndarray, rankable: np.ndarray, n_negatives: int, seed: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per user: rankable held-out items, then a seeded sample of ``n_negatives`` other rankable
+    items (all of them when fewer). Returns (counts, items, positive flags), rows concatenated."""
+    relevant = sp.csr_matrix(split.test_matrix()[users])
+    counts, items, flags = [], [], []
+    for r, user in enumerate(users):
+        held = relevant.indices[relevant.indptr[r]:relevant.indptr[r + 1]]
+        held = np.unique(held[rankable[r, held]])
+        pool = np.flatnonzero(rankable[r])
+        pool = pool[~np.isin(pool, held, assume_unique=True)]
+        if len(pool) > n_negatives:
+            pool = np.sort(np.random.default_rng([seed, int(user)]).choice(pool, n_negatives, replace=False))
+        counts.append(len(held) + len(pool))
+        items.append(np.concatenate([held, pool]))
+        flags.append(np.r_[np.ones(len(held), bool), np.zeros(len(pool), bool)])
+    empty = np.zeros(0, np.int64)
+    return (np.asarray(counts, dtype=np.int64), np.concatenate(items).astype(np.int64) if items else empty,
+            np.concatenate(flags) if flags else np.zeros(0, bool))
+
+
+@dataclass
+class Probe:
+    """Exact normalised scores of a few items per user (held-out items + sampled negatives),
+    per algorithm, in one layout for all: what the mix's AUC is computed from."""
+
+    indptr: np.ndarray
+    items: np.ndarray
+    positive: np.ndarray
+    values: dict[str, np.ndarray]
+
+
+class StoreBuilder:
+    """Collects normalised dense batches (all algorithms of a batch at once) into a store."""
+
+    def __init__(self, split: Split, users: np.ndarray, names: list[str],
+                 candidates: int = DEFAULT_CANDIDATES, seed: int = 0):
+        if isinstance(candidates, bool) or int(candidates) < 1:
+            raise ConfigError(f"fusion.candidates must be a positive integer, got {candidates!r}")
+        self.split, self.users, self.names = split, np.asarray(users), list(names)
+        self.candidates, self.seed = int(candidates), seed
+        self.n_negatives = max(MIN_PROBE, -(-PROBE_TOTAL // max(len(self.users), 1)))
+        self.parts: list[tuple] = []
+        self.seconds = {name: 0.0 for name in self.names}
+
+    def add(self, batch: np.ndarray, blocks: dict[str, np.ndarray]) -> None:
+        """Keep one batch (batches must come in ``users`` order), every algorithm's block given."""
+        rankable = rankable_mask(self.split, batch)
+        union = np.zeros(rankable.shape, dtype=bool)
+        floors = {}
+        for name in self.names:
+            top, floors[name] = nominate(blocks[name], rankable, self.candidates)
+            rows = np.repeat(np.arange(len(batch)), top.shape[1])
+            keep = top.ravel() >= 0
+            union[rows[keep], top.ravel()[keep]] = True
+        rows, items = np.nonzero(union)                     # row-major: items ascending per row
+        counts, probe, flags = probe_items(self.split, batch, rankable, self.n_negatives, self.seed)
+        probe_rows = np.repeat(np.arange(len(batch)), counts)
+        self.parts.append((np.bincount(rows, minlength=len(batch)), items.astype(np.int32),
+                           {n: blocks[n][rows, items].astype(np.float32) for n in self.names}, floors,
+                           (counts, probe, flags, {n: blocks[n][probe_rows, probe].astype(np.float32)
+                                                   for n in self.names})))
+
+    def score(self, models: dict[str, Recommender], fusion_config,
+              progress: Callable[[int, int, str], None] | None = None
+              ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """Score every model over the users once, batch by batch, keeping each batch.
+
+        Yields each batch's normalised dense blocks too, for whoever wants to look at them
+        before they are dropped (the run evaluates each algorithm alone there: AUC needs whole
+        rows). ``seconds[name]`` counts that model's scoring and normalising.
+        """
+        train = self.split.train_matrix()
+        step = rows_per_batch(self.split.n_items, len(models) + 4)
+        for start in range(0, len(self.users), step):
+            batch, blocks = self.users[start:start + step], {}
+            for name, model in models.items():
+                began = time.perf_counter()
+                blocks[name] = fusion.normalise_rows(model.score(batch), train[batch],
+                                                     self.split.candidate_items, fusion_config)
+                self.seconds[name] += time.perf_counter() - began
+            self.add(batch, blocks)
+            yield batch, blocks
+            if progress:
+                done = start + len(batch)
+                progress(done, len(self.users), f"{done:,} of {len(self.users):,} users")
+
+    def build(self) -> "CandidateStore":
+        def joined(parts, empty):
+            return np.concatenate(parts) if parts else empty
+
+        counts = joined([p[0] for p in self.parts], np.zeros(0, np.int64))
+        if len(counts) != len(self.users):
+            raise ValueError(f"{len(counts)} rows were scored but the store has {len(self.users)} users")
+        f32 = np.zeros(0, np.float32)
+        values = {n: joined([p[2][n] for p in self.parts], f32) for n in self.names}
+        floors = {n: joined([p[3][n] for p in self.parts], f32) for n in self.names}
+        probes = [p[4] for p in self.parts]
+        probe = Probe(np.concatenate([[0], np.cumsum(joined([c for c, *_ in probes], np.zeros(0, np.int64)))]),
+                      joined([p for _, p, *_ in probes], np.zeros(0, np.int64)),
+                      joined([f for _, _, f, _ in probes], np.zeros(0, bool)),
+                      {n: joined([v[n] for *_, v in probes], f32) for n in self.names})
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        items = joined([p[1] for p in self.parts], np.zeros(0, np.int32))
+        return CandidateStore(self.users, self.split, indptr, items, values, floors, probe,
+                              self.candidates, dict(self.seconds))
+
+
+def build_store(models: dict[str, Recommender], split: Split, users: np.ndarray, fusion_config, *,
+                candidates: int = DEFAULT_CANDIDATES, seed: int = 0,
+                progress: Callable[[int, int, str], None] | None = None) -> "CandidateStore":
+    """Score every model over ``users`` once and keep the candidates (no evaluation on the way)."""
+    builder = StoreBuilder(split, users, list(models), candidates, seed)
+    for _ in builder.score(models, fusion_config, progress):
+        pass
+    return builder.build()
+
+
+class CandidateStore:
+    """Per user (row): candidate items (CSR layout), every algorithm's score of them, floors.
+
+    Parameters
+    ----------
+    users : ndarray
+        User indices of the rows, ascending.
+    split : Split
+        Seen and candidate items (what may fill a list when too few candidates remain).
+    indptr, items : ndarray
+        Row ``r``'s candidates are ``items[indptr[r]:indptr[r + 1]]``, ascending.
+    values : dict of ndarray
+        Each algorithm's normalised score of every candidate (aligned with ``items``).
+    floors : dict of ndarray
+        Each row's floor per algorithm (upper bound of its score of non-candidates).
+    probe : Probe
+        Exact scores of each row's held-out items and sampled negatives (for AUC).
+    """
+
+    def __init__(self, users: np.ndarray, split: Split, indptr: np.ndarray, items: np.ndarray,
+                 values: dict[str, np.ndarray], floors: dict[str, np.ndarray], probe: Probe,
+                 candidates: int, seconds: dict[str, float] | None = None):
+        self.users, self.split, self.indptr, self.items = users, split, indptr, items
+        self.values, self.floors, self.probe = values, floors, probe
+        self.candidates, self.seconds = candidates, seconds or {}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.values)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of everything kept (candidates, scores, floors, probe)."""
+        arrays = [self.indptr, self.items, *self.values.values(), *self.floors.values(), self.probe.indptr,
+                  self.probe.items, self.probe.positive, *self.probe.values.values()]
+        return int(sum(a.nbytes for a in arrays))
+
+    def row_of(self, user: int) -> int | None:
+        """Row of user index ``user``, or None when the store does not hold that user."""
+        row = int(np.searchsorted(self.users, user))
+        return row if row < len(self.users) and self.users[row] == user else None
+
+    def _check(self, weights: dict[str, float]) -> None:
+        unknown = set(weights) - set(self.values)
+        if unknown:
+            raise ValueError(f"weights name algorithms without scores: {sorted(unknown)}")
+
+    def mix(self, weights: dict[str, float]) -> np.ndarray:
+        """Σ weight · score of every stored candidate (aligned with ``items``): exact."""
+        self._check(weights)
+        total = np.zeros(len(self.items), dtype=np.float32)
+        for name, weight in weights.items():
+            if weight:
+                total += np.float32(weight) * self.values[name]
+        return total
+
+    def probe_mix(self, weights: dict[str, float]) -> np.ndarray:
+        """Mixed exact scores of the probe items (layout of ``probe.indptr``)."""
+        self._check(weights)
+        total = np.zeros(len(self.probe.items), dtype=np.float32)
+        for name, weight in weights.items():
+            if weight:
+                total += np.float32(weight) * self.probe.values[name]
+        return total
+
+    def top_k(self, weights: dict[str, float], k: int, chunk: int = 4096) -> np.ndarray:
+        """(n_users, k) best items of the mix, best first; ties to the lower item index.
+
+        Candidates are ranked by their exact mixed score; a user with fewer than k candidates
+        gets the lowest-index other rankable items after them.
+        """
+        mixed = self.mix(weights)
+        parts = []
+        for start in range(0, len(self.users), chunk):
+            rows = slice(start, min(start + chunk, len(self.users)))
+            lo, hi = self.indptr[rows.start], self.indptr[rows.stop]
+            values, items = padded(mixed[lo:hi], self.items[lo:hi], self.indptr[rows.start:rows.stop + 1] - lo, k)
+            top = np.take_along_axis(items, fusion.top_k(values, k), axis=1)
+            for r in np.flatnonzero((top < 0).any(axis=1)):
+                top[r] = self._fill(start + r, top[r], k)
+            parts.append(top)
+        return np.concatenate(parts) if parts else np.zeros((0, k), dtype=np.int64)
+
+    def _fill(self, row: int, top: np.ndarray, k: int) -> np.ndarray:
+        """A short list completed by the lowest-index rankable items that are not candidates."""
+        taken = top[top >= 0]
+        rankable = rankable_mask(self.split, self.users[row:row + 1])[0]
+        rankable[self.items[self.indptr[row]:self.indptr[row + 1]]] = False
+        full = np.concatenate([taken, np.flatnonzero(rankable)[: k - len(taken)]])
+        return np.concatenate([full, np.full(k - len(full), full[-1] if len(full) else 0)])  # tiny catalogs
+
+    def user_parts(self, user: int, weights: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """One stored user's weighted score per algorithm over all items (dense rows; items that
+        are not candidates hold the floor) and the candidate mask."""
+        row = self.row_of(user)
+        if row is None:
+            raise KeyError(user)
+        items = self.items[self.indptr[row]:self.indptr[row + 1]]
+        mask = np.zeros(self.split.n_items, dtype=bool)
+        mask[items] = True
+        parts = {}
+        for name in self.values:
+            dense = np.full(self.split.n_items, self.floors[name][row], dtype=np.float32)
+            dense[items] = self.values[name][self.indptr[row]:self.indptr[row + 1]]
+            parts[name] = np.float32(weights.get(name, 0.0)) * dense
+        return parts, mask
+
+
+def padded(values: np.ndarray, items: np.ndarray, indptr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR-laid rows as (values, items) arrays at least ``k`` wide, padded with (-inf, -1)."""
+    counts = np.diff(indptr)
+    width = max(int(counts.max()) if len(counts) else 0, k)
+    rows = np.repeat(np.arange(len(counts)), counts)
+    positions = np.arange(len(items)) - indptr[rows]
+    out_values = np.full((len(counts), width), -np.inf, dtype=np.float32)
+    out_items = np.full((len(counts), width), -1, dtype=np.int64)
+    out_values[rows, positions] = values
+    out_items[rows, positions] = items
+    return out_values, out_items

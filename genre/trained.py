@@ -1,0 +1,236 @@
+"""A trained run, served: weights, re-mixes, sweeps, recommendations, explanations, feedback.
+
+Everything here reads the candidate store (``genre.store``) the run filled; no model is
+re-scored for the evaluated users and none is refitted. The mix weights live in ONE place,
+``weights_``; ``config`` hands out a copy carrying them, so saved runs replay the live mix.
+A user the store does not hold (the app lets one pick anyone) is scored on demand into the
+same representation.
+
+Examples
+--------
+>>> from genre.config import RunConfig
+>>> from genre.pipeline import Experiment
+>>> trained = Experiment(RunConfig.from_dict({"algorithms": [{"name": "popularity"}]})).train()  # doctest: +SKIP
+>>> trained.set_weights({"popularity": 1.0}).metrics.loc["mix", "ndcg@10"]                  # doctest: +SKIP
+0.0885...
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from genre import fusion
+from genre.algorithms import Recommender
+from genre.algorithms.base import Progress
+from genre.config import RunConfig
+from genre.data import Dataset
+from genre.errors import ConfigError
+from genre.features import Features
+from genre.pipeline import RunResult, candidates_of
+from genre.split import Split
+from genre.store import CandidateStore, build_store
+
+
+class TrainedRun:
+    """Fitted models, their candidate store and the live mix of one run.
+
+    Built by ``Experiment.train``; attributes ending in ``_`` are the trained state.
+    """
+
+    def __init__(self, *, config: RunConfig, dataset: Dataset, split: Split, features: Features,
+                 models: dict[str, Recommender], store: CandidateStore, single_metrics: dict[str, Any],
+                 timings: dict[str, float], notes: list[str], tuning: Any = None,
+                 cache_dir: str | Path | None = None, feature_report: Any = None,
+                 parameter_curves: dict | None = None):
+        self._config = config
+        self.dataset_, self.split_, self.features_, self.models_ = dataset, split, features, models
+        self.store_, self.single_evaluations_ = store, single_metrics
+        self.timings, self.notes_, self.tuning_ = timings, notes, tuning
+        self.cache_dir, self.feature_report_ = cache_dir, feature_report
+        self.parameter_curves_ = parameter_curves or {}
+        self.weights_: dict[str, float] = {a.name: a.weight for a in config.algorithms if a.enabled}
+        self._text_index = None
+
+    # ------------------------------------------------------------------ what was trained
+    @property
+    def config(self) -> RunConfig:
+        """A copy of the run's config with the live weights (edit it freely)."""
+        copy = RunConfig.from_dict(self._config.to_dict())
+        for algo in copy.algorithms:
+            if algo.name in self.weights_:
+                algo.weight = self.weights_[algo.name]
+        return copy
+
+    @property
+    def users_(self) -> np.ndarray:
+        """The evaluated user indices (all test users, or a seeded sample above the limit)."""
+        return self.store_.users
+
+    @property
+    def user_ids_evaluated(self) -> np.ndarray:
+        return self.dataset_.user_ids[self.users_]
+
+    @property
+    def item_vectors_(self):
+        return self.features_.item_vectors
+
+    # ------------------------------------------------------------------ mixing & evaluation
+    def _checked(self, weights: dict[str, float]) -> dict[str, float]:
+        weights = {name: float(weights.get(name, 0.0)) for name in self.models_}
+        if any(w < 0 for w in weights.values()):
+            raise ConfigError(f"mix weights must be ≥ 0, got {weights}")
+        if not any(w > 0 for w in weights.values()):
+            raise ConfigError("all mix weights are 0: give at least one algorithm a positive weight")
+        return weights
+
+    def _evaluate(self, mixes: dict[Any, dict[str, float]], with_vectors: bool = True) -> dict:
+        from genre.evaluate import evaluate_store
+
+        return evaluate_store(self.store_, mixes, ks=tuple(self._config.evaluation.ks),
+                              item_vectors=self.features_.item_vectors if with_vectors else None)
+
+    def set_weights(self, weights: dict[str, float]) -> RunResult:
+        """Re-mix the store with new weights and re-evaluate (no re-scoring, no refit)."""
+        from genre.evaluate import slice_metrics
+
+        weights = self._checked(weights)
+        began = time.perf_counter()
+        mix = self._evaluate({"mix": weights})["mix"]
+        self.timings["fuse+evaluate"] = time.perf_counter() - began
+        self.weights_ = weights
+        self.evaluation_ = mix
+        evaluation = self._config.evaluation
+        slices = slice_metrics(mix, self.split_, activity_threshold=evaluation.activity_threshold,
+                               head_fraction=evaluation.head_fraction, k=min(evaluation.ks))
+        singles = self.single_evaluations_
+        metrics = pd.DataFrame.from_dict({**{n: e.means for n, e in singles.items()}, "mix": mix.means},
+                                         orient="index")
+        intervals = pd.DataFrame.from_dict({**{n: e.intervals for n, e in singles.items()},
+                                            "mix": mix.intervals}, orient="index")
+        self.result_ = RunResult(metrics=metrics, per_user=mix.per_user, slices=slices, weights=dict(weights),
+                                 timings=dict(self.timings), config=self.config, tuning=self.tuning_,
+                                 notes=[*self.dataset_.notes, *self.notes_],
+                                 intervals=intervals.reindex(index=metrics.index, columns=metrics.columns))
+        return self.result_
+
+    def weight_sweep(self, name: str, values: list[float] | np.ndarray | None = None) -> pd.DataFrame:
+        """Test metrics of the mix as the weight of ``name`` varies (others fixed); store only."""
+        return self.weight_grid(name, None, values)
+
+    def weight_grid(self, x: str, y: str | None, values: list[float] | np.ndarray | None = None
+                    ) -> pd.DataFrame:
+        """Test metrics over every (x, y) weight pair of ``values`` (the rest fixed), one pass.
+
+        ``y`` None is a sweep of ``x`` alone. With a ``y``, ``x``'s own weight is swept and
+        ``y``'s set per row, as the heat map shows them. The live weights are not changed.
+        """
+        for name in (x, y):
+            if name is not None and name not in self.models_:
+                raise ConfigError(f"no trained algorithm {name!r}; trained: {', '.join(self.models_)}")
+        values = np.linspace(0, 1, 11) if values is None else np.asarray(values, dtype=float)
+        points = [(float(a), None if y is None else float(b)) for b in (values if y else [None]) for a in values]
+        mixes = {}
+        for i, (a, b) in enumerate(points):
+            weights = {**self.weights_, x: a, **({} if y is None else {y: b})}
+            if any(weights.values()):
+                mixes[i] = weights
+        if not mixes:
+            return pd.DataFrame(columns=["weight"] if y is None else [x, y])
+        evaluations = self._evaluate(mixes, with_vectors=False)
+        rows = []
+        for i in mixes:
+            a, b = points[i]
+            where = {"weight": a} if y is None else {x: a, y: b}
+            rows.append({**where, **evaluations[i].means})
+        return pd.DataFrame(rows)
+
+    def tune_weights(self, progress: Progress | None = None) -> Any:
+        """Tune the mix weights on validation now (after training), apply them and re-evaluate.
+
+        Hyper-parameters stay as trained: the models serving the test users are not refitted.
+        """
+        from genre.pipeline import Fitter, Notes, Reporter
+        from genre.tune import tune_on_validation
+
+        config = self.config
+        config.tuning.hyperparameters = False
+        report, notes = Reporter(progress), Notes()
+        fitter = Fitter(self.dataset_, config, self.cache_dir, self.timings, report)
+        self.tuning_, _ = tune_on_validation(fitter, self.split_, notes, report)
+        self.notes_.extend(m for m in notes.messages if m not in self.notes_)
+        self.set_weights(self.tuning_.weights)
+        return self.tuning_
+
+    # ------------------------------------------------------------------ per-user use
+    def _user_parts(self, user: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Each algorithm's weighted score over all items for one user, and its candidate mask."""
+        store = self.store_
+        if store.row_of(user) is None:  # not evaluated: score this user now, same representation
+            store = build_store(self.models_, self.split_, np.array([user]), self._config.fusion,
+                                candidates=candidates_of(self._config), seed=self._config.seed)
+        return store.user_parts(user, self.weights_)
+
+    def recommend(self, user_id: Any, k: int = 10, explain: bool = True,
+                  liked: tuple = (), disliked: tuple = ()) -> pd.DataFrame:
+        """Top-k for one raw user id with every algorithm's contribution and reasons.
+
+        The store's candidates rank first, by their mixed score (plus the feedback boost);
+        other items only fill a list that runs short, as in evaluation.
+        """
+        from genre.explain import explain_recommendations
+
+        user = int(self.dataset_.user_index(user_id)[0])
+        parts, candidate = self._user_parts(user)
+        total = sum(parts.values())
+        excluded = self.split_.train_matrix()[[user]].toarray()[0] > 0
+        for raw in (*liked, *disliked):
+            excluded[self.dataset_.item_index(raw)] = True
+        if liked:
+            parts["feedback"] = self._feedback_boost(self.dataset_.item_index(list(liked)))[0]
+            total = total + parts["feedback"]
+        if self.split_.candidate_items is not None:
+            allowed = np.zeros_like(excluded)
+            allowed[self.split_.candidate_items] = True
+            excluded |= ~allowed
+        ranked = np.where(excluded, -np.inf, np.where(candidate, total, -np.inf))
+        top = fusion.top_k(ranked[None, :], k)[0]
+        top = top[np.isfinite(ranked[top])]
+        if len(top) < k:  # too few candidates left: the best of the rest follow
+            rest = np.where(excluded | candidate, -np.inf, total)
+            more = fusion.top_k(rest[None, :], k - len(top))[0]
+            top = np.concatenate([top, more[np.isfinite(rest[more])]])
+        return explain_recommendations(self, user, top, parts, total, explain=explain)
+
+    def _feedback_boost(self, liked: np.ndarray) -> np.ndarray:
+        """Similarity of every item to the liked ones (content vectors), scaled like a weight-1 algorithm.
+
+        Liking an item updates the list at once without refitting any model.
+        """
+        vectors = self.features_.item_vectors
+        if vectors is None:
+            genres = self.features_.item_genres
+            vectors = genres if genres is not None else sp.identity(self.dataset_.n_items, format="csr")
+        sims = vectors @ vectors[liked].T
+        sims = np.asarray(sims.todense() if sp.issparse(sims) else sims).mean(axis=1)
+        return fusion.normalise_rows(sims[None, :], None, None, self._config.fusion)
+
+    def history(self, user_id: Any) -> pd.DataFrame:
+        """The user's training interactions (newest first) with titles and genres."""
+        user = int(self.dataset_.user_index(user_id)[0])
+        rows = self.split_.train[self.split_.train["user"] == user].sort_values("timestamp", ascending=False)
+        items = self.dataset_.items.iloc[rows["item"].to_numpy()]
+        return pd.DataFrame({"item_id": items["item_id"].to_numpy(), "title": items["title"].to_numpy(),
+                             "genres": items["genres"].to_numpy(), "rating": rows["rating"].to_numpy(),
+                             "timestamp": pd.to_datetime(rows["timestamp"].to_numpy(), unit="s")})
+
+    def recommend_for_text(self, text: str, k: int = 10) -> pd.DataFrame:
+        """Items matching a free-text "what-if" profile, by the profile encoder's cosine."""
+        from genre.explain import text_matches
+
+        return text_matches(self, text, k)
