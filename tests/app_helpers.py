@@ -124,3 +124,38 @@ def array(value) -> list:
     if isinstance(value, dict) and "bdata" in value:
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
     return list(value)
+
+
+def hostile_texts(base: str) -> list[str]:
+    """Markup a hostile uploader could put in any text field; every URL points at ``base``
+    (``http://127.0.0.1:PORT``), so a test can count whether anything fetched it."""
+    return [
+        f"![img]({base}/markdown-image.png)",
+        f"[link]({base}/markdown-link)",
+        f"<img src={base}/html-image.png>",
+        f'<a href="{base}/html-link">anchor</a>',
+        "[js](javascript:alert(1))",
+        f"bare {base}/bare-url and www.example.org",
+        "**bold** :red[red] $x^2$ <b>b</b>",
+    ]
+
+
+def hostile_dataset(base: str, n_users: int = 30) -> dict[str, bytes]:
+    """The sample slice with hostile markup in file names, column names, every user id, some item
+    ids, every title and genre list, and an image column: {upload name: bytes} for the uploaders."""
+    texts = hostile_texts(base)
+    files = sample_slice(n_users)
+    ratings = pd.read_csv(io.BytesIO(files["ratings.csv"]))
+    movies = pd.read_csv(io.BytesIO(files["movies.csv"]))
+    popular = ratings["movieId"].value_counts().index[: len(texts)]
+    new_ids = {old: f"{text} #{i}" for i, (old, text) in enumerate(zip(popular, texts))}
+    ratings["movieId"] = ratings["movieId"].map(lambda m: new_ids.get(m, m))
+    ratings["userId"] = [f"{texts[u % len(texts)]} u{u}" for u in ratings["userId"]]
+    ratings[f"<img src={base}/column.png>"] = "x"
+    movies["movieId"] = movies["movieId"].map(lambda m: new_ids.get(m, m))
+    movies["title"] = [f"{title} {texts[i % len(texts)]}" for i, title in enumerate(movies["title"])]
+    movies["genres"] = [f"{texts[(i + 2) % len(texts)]}|{genres}" for i, genres in enumerate(movies["genres"])]
+    movies["image"] = [f"{base}/poster-{i}.png" if i % 2 else "/etc/passwd" for i in range(len(movies))]
+    movies[f"[col]({base}/items-column)"] = "y"
+    return {f"![file]({base}/file-name.png) <img src={base}/f.png>.csv": _csv(ratings),
+            f'items <a href="{base}/x">x</a>.csv': _csv(movies)}
