@@ -337,9 +337,10 @@ def _measure(node: yaml.Node, depth: int, sizes: dict[int, tuple[int, int]], act
 def _check_tuning_metric(metric: str) -> None:
     """``metric`` must be one the tuner can compute (``ndcg@10``, ``auc``, ``coverage@20``...)."""
     from genre.bounds import bounds_for, check
+    from genre.evaluate import RANKING_METRICS
 
-    ranking = ("ndcg", "recall", "precision", "hit_rate", "mrr", "map")
-    lists = ("coverage", "novelty")  # what evaluate_scores computes without item vectors
+    ranking = tuple(RANKING_METRICS)
+    lists = ("coverage", "novelty")  # list metrics the tuner computes without item vectors
     name, at, cut = str(metric).partition("@")
     valid = metric == "auc" or (at and name in ranking + lists and cut.isdigit())
     if not valid:
