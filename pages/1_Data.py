@@ -75,7 +75,7 @@ if submitted:
     cleaning = {"min_rating": threshold or None, "k_core": int(k_core), "drop_duplicates": dedupe}
     with widgets.user_errors():
         if source == "Upload files":
-            paths = [str(p) for p in cache.save_uploads(uploads)]
+            paths = [str(p) for p in cache.save_uploads(uploads, in_use=state.files_in_use())]
             mapping = {k: ("" if v == NONE else v) for k, v in chosen.items() if v != (guess.get(k) or NONE)}
             data = DataConfig(source=paths if len(paths) > 1 else paths[0], mapping=mapping, cleaning=cleaning)
             state.adopt_data(data, name=uploads[0].name)

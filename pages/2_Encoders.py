@@ -26,8 +26,9 @@ with tab_enc:
     vectors = b.file_uploader("Precomputed vectors (Parquet: item_id, vector)", type=["parquet"], key="vectors_file")
     extra = {"image": None, "precomputed": None}
     with widgets.user_errors():
-        extra = {"image": {"images": str(cache.save_uploads([images])[0])} if images else None,
-                 "precomputed": {"path": str(cache.save_uploads([vectors])[0])} if vectors else None}
+        kept = state.files_in_use()
+        extra = {"image": {"images": str(cache.save_uploads([images], in_use=kept)[0])} if images else None,
+                 "precomputed": {"path": str(cache.save_uploads([vectors], in_use=kept)[0])} if vectors else None}
     choices = [e for e in ENCODERS if e not in extra or extra[e] or any(m.encoder == e for m in features.modalities)]
     rows = features.modalities + [ModalityConfig(name=f"part{len(features.modalities) + 1}", fields=[], weight=1.0)]
     with st.form("modalities"):

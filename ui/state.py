@@ -68,6 +68,16 @@ def owner() -> str:
     return st.session_state["owner"]
 
 
+def files_in_use() -> list[str]:
+    """Every file the session's config names (data, items, enrichment, profiles, encoder files):
+    the upload store's pruning must never delete them under this session."""
+    cfg = config()
+    sources = cfg.data.source if isinstance(cfg.data.source, list) else [cfg.data.source]
+    named = [*sources, cfg.data.items, cfg.features.enrichment, cfg.features.profiles]
+    named += [value for m in cfg.features.modalities for key, value in m.params.items() if key in ("images", "path")]
+    return [str(p) for p in named if isinstance(p, (str, Path)) and str(p)]
+
+
 def sample_data_config() -> DataConfig:
     """The bundled MovieLens sample, read as it is."""
     return DataConfig(source=str(SAMPLE_DATA))
