@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,21 @@ def with_enrichment_file(dataset: Dataset, path: str | None) -> Dataset:
         return dataset
     from genre.llm import load_enrichment, with_enrichment
 
-    return with_enrichment(dataset, load_enrichment(path), field="llm_text")
+    with _open_local(path, "features.enrichment", "the enrichment file") as handle:
+        frame = load_enrichment(handle)
+    return with_enrichment(dataset, frame, field="llm_text")
+
+
+def _open_local(path: str, what: str, label: str) -> TextIO:
+    """``path`` opened as UTF-8 text; a URL is refused (pandas would fetch it), a missing file is
+    a DataError. Handing pandas an open file means it can only ever read this file."""
+    from genre.hosting import refuse_url
+
+    refuse_url(path, what=what)
+    try:
+        return open(path, encoding="utf-8", newline="")
+    except OSError as error:
+        raise DataError(f"cannot read {label} {path}: {error.strerror or error}") from None
 
 
 def user_profile_vectors(dataset: Dataset, config: FeaturesConfig, cache) -> np.ndarray:
@@ -86,7 +101,8 @@ def user_profile_vectors(dataset: Dataset, config: FeaturesConfig, cache) -> np.
     from genre.encoders import encode_cached, make_encoder
 
     try:
-        frame = pd.read_csv(config.profiles, dtype={"user": str})
+        with _open_local(config.profiles, "features.profiles", "user profiles") as handle:
+            frame = pd.read_csv(handle, dtype={"user": str})
     except (OSError, ValueError) as error:
         raise DataError(f"cannot read user profiles {config.profiles}: {error}") from None
     if not {"user", "text"} <= set(frame.columns):

@@ -59,9 +59,7 @@ def confine_path(path: str | os.PathLike[str], *, what: str) -> Path:
     text = os.fspath(path)
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"{what}: expected a file path, got {text!r}")
-    if _URL.match(text.strip()):
-        raise ConfigError(f"{what}: {text!r} is a URL; enrichment sources are files, not URLs — "
-                          f"upload the file instead")
+    refuse_url(text, what=what)
     if "\0" in text:
         raise ConfigError(f"{what}: the path contains a NUL character")
     resolved = _resolve(Path(text))
@@ -71,6 +69,15 @@ def confine_path(path: str | os.PathLike[str], *, what: str) -> Path:
     raise ConfigError(f"{what}: {text!r} is outside the folders this app may read; a config imported "
                       f"here may only name uploaded files or files under the operator's data roots "
                       f"(GENRE_DATA_ROOTS) — upload the file on the Data page instead")
+
+
+def refuse_url(path: str | os.PathLike[str], *, what: str) -> None:
+    """ConfigError when ``path`` is a URL (``http://``, ``file:``...): GENRE reads files only, so
+    a config can never make the server fetch anything (pandas would fetch a URL it is given)."""
+    text = os.fspath(path)
+    if isinstance(text, str) and _URL.match(text.strip()):
+        raise ConfigError(f"{what}: {text!r} is a URL; enrichment sources are files, not URLs — "
+                          f"upload the file instead")
 
 
 def confine_config(config: Any) -> None:

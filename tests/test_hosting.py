@@ -110,3 +110,25 @@ def test_a_pasted_path_is_text_and_never_read(store):
 def test_the_default_config_names_the_sample_when_run_from_the_project(monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     confine_config(RunConfig())
+
+
+def test_enrichment_and_profile_urls_are_never_fetched_even_from_the_cli(tmp_path):
+    import socket
+
+    from genre.config import FeaturesConfig
+    from genre.data import load_dataset
+    from genre.featurize import user_profile_vectors, with_enrichment_file
+
+    (tmp_path / "r.csv").write_text("user,item\n1,10\n1,11\n2,10\n")
+    dataset = load_dataset(tmp_path / "r.csv")
+    with socket.socket() as listener:  # a server that counts the requests it gets
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/enrichment.csv"
+        with pytest.raises(ConfigError, match="enrichment sources are files, not URLs"):
+            with_enrichment_file(dataset, url)
+        with pytest.raises(ConfigError, match="features.profiles"):
+            user_profile_vectors(dataset, FeaturesConfig(profiles=url), cache=None)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected
