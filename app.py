@@ -48,7 +48,8 @@ def home() -> None:
         right.caption(widgets.md(detail))  # names of data, files and encoder parts
 
 
-st.set_page_config(page_title="GENRE", page_icon=":material/movie_filter:", layout="wide")
+# a local icon: a Material icon or emoji as favicon makes every browser fetch it from Google's / a CDN's servers
+st.set_page_config(page_title="GENRE", page_icon=str(state.ROOT / "ui" / "icon.png"), layout="wide")
 state.init_state()
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),

@@ -1,8 +1,11 @@
 """End to end in real headless Chromium: upload, train, and every page renders; screenshots of each.
 
-Starts ``streamlit run app.py`` on a free local port, drives it with the playwright python
-client and Debian's chromium (never ``playwright install``), and saves a full-page screenshot
-of every page to ``test-artifacts/`` (git-ignored) together with the measured timings.
+Starts ``streamlit run app.py`` on a free local port (with the repository's own
+``.streamlit/config.toml``, which must bind it to 127.0.0.1 only), drives it with the
+playwright python client and Debian's chromium (never ``playwright install``), and saves a
+full-page screenshot of every page to ``test-artifacts/`` (git-ignored) together with the
+measured timings. A second test explores a hostile dataset whose markup points at a local
+listener: nothing may reach it, and every request the browser makes goes to the app itself.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from app_helpers import ROOT, sample_slice
+from app_helpers import ROOT, hostile_dataset, hostile_texts, sample_slice
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -43,9 +48,9 @@ def server(tmp_path):
            "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     log = open(tmp_path / "streamlit.log", "wb")
     started = time.perf_counter()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # no --server.address: the committed config must say 127.0.0.1
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+         "--server.port", str(port), "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -60,6 +65,7 @@ def server(tmp_path):
             assert process.poll() is None, (tmp_path / "streamlit.log").read_text()
             assert time.monotonic() < deadline, "the server did not become healthy in 60 s"
             time.sleep(0.2)
+        assert _listening_on(port) == {"127.0.0.1"}, _listening_on(port)
         yield url, time.perf_counter() - started
     finally:
         process.terminate()
@@ -69,6 +75,48 @@ def server(tmp_path):
             process.kill()
             process.wait()
         log.close()
+
+
+def _listening_on(port: int) -> set[str]:
+    """Addresses with a listening TCP socket on ``port`` (IPv4 and IPv6), from /proc/net."""
+    import ipaddress
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
+                raw = bytes.fromhex(address)
+                # /proc writes each 32-bit word in host (little-endian) order
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
+@pytest.fixture
+def listener():
+    """A local HTTP server counting every request it gets: the hostile data's URLs point at it."""
+    hits: list[str] = []
+
+    class Count(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        do_HEAD = do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Count)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{http.server_address[1]}", hits
+    finally:
+        http.shutdown()
+        http.server_close()
 
 
 def _settle(page, timeout: float = 300_000) -> None:
@@ -223,4 +271,91 @@ def test_upload_train_and_every_page_renders(server, tmp_path):
             browser.close()
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
     print(timings)
-    assert timings["home first paint (s)"] < 10
+
+
+def _hostile_markup(page, base: str) -> list[str]:
+    """Links and sources in the DOM (HTML and SVG, e.g. Plotly's) that point at ``base`` or run script."""
+    return page.evaluate("""base => Array.from(document.querySelectorAll('a, img, image, iframe, script, source, link'))
+        .flatMap(e => ['href', 'src', 'xlink:href', 'srcset'].map(a => e.getAttribute(a)).filter(Boolean))
+        .filter(v => v.includes(base) || v.trim().toLowerCase().startsWith('javascript:'))""", base)
+
+
+def test_hostile_dataset_reaches_no_host_and_renders_no_markup(server, listener, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    base, hits = listener
+    ARTIFACTS.mkdir(exist_ok=True)
+    (inter_name, inter), (items_name, items) = hostile_dataset(base).items()
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.on("request", lambda request: requests.append(request.url))
+
+            def inert(name: str) -> str:
+                """The page shows the hostile text as text; returns what it shows."""
+                assert not _hostile_markup(page, base), (name, _hostile_markup(page, base))
+                shown = page.get_by_test_id("stApp").inner_text()
+                assert "<img" not in page.get_by_test_id("stMain").inner_html().replace("&lt;img", ""), name
+                _shot(page, name)
+                return shown
+
+            page.goto(url)
+            page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
+            _settle(page)
+            _open(page, "Data")
+            page.get_by_test_id("stRadioGroup").get_by_text("Upload files").click()
+            _settle(page)
+            uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+            uploads.nth(0).set_input_files({"name": inter_name, "mimeType": "text/csv", "buffer": inter})
+            _settle(page)
+            uploads.nth(1).set_input_files({"name": items_name, "mimeType": "text/csv", "buffer": items})
+            _settle(page)
+            page.get_by_role("button", name="Load data").click()
+            page.get_by_text("Loaded:").first.wait_for(timeout=60_000)
+            _settle(page)
+            page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
+            shown = inert("9_hostile_data")
+            assert "![file](http" in shown.replace("\u2060", "")  # the file name, shown as written
+
+            _open(page, "Train")
+            page.get_by_role("button", name="Train", exact=True).click()
+            page.get_by_text("Mix weights — live").wait_for(timeout=300_000)
+            _settle(page)
+            inert("9_hostile_train")
+
+            _open(page, "Embeddings")
+            page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
+            page.wait_for_timeout(1000)
+            inert("9_hostile_embeddings")
+
+            _open(page, "Metrics")
+            page.get_by_label("Run name").fill(hostile_texts(base)[3] + " " + hostile_texts(base)[0])
+            page.get_by_role("button", name="Save this run").click()
+            _settle(page)
+            page.get_by_text("by run").first.wait_for()
+            inert("9_hostile_metrics")
+
+            _open(page, "Recommendations")
+            page.get_by_text("Top 10").first.wait_for()
+            shown = inert("9_hostile_recommendations")
+            assert "<img src=http" in shown.replace("\u2060", "")  # hostile titles, as text
+
+            _open(page, "Configuration")
+            page.get_by_role("textbox", name="…or paste its YAML text here").fill("/etc/passwd")
+            page.get_by_role("button", name="Apply configuration").click()
+            _settle(page)
+            error = page.get_by_test_id("stAlertContentError").inner_text()
+            assert "YAML mapping" in error and "root:" not in error, error
+            inert("9_hostile_configuration")
+
+            _open(page, "Home")
+            inert("9_hostile_home")
+        finally:
+            browser.close()
+    time.sleep(1)  # anything in flight would have landed by now
+    assert hits == [], hits
+    outside = [r for r in requests if not r.startswith((url + "/", "data:", "blob:"))]
+    assert outside == [], sorted(set(outside))

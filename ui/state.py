@@ -17,8 +17,9 @@ import streamlit as st
 
 from genre.config import AlgorithmConfig, DataConfig, RunConfig
 
-#: Folder of the bundled MovieLens sample (relative to the repository root).
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+#: The repository root, and the folder of the bundled MovieLens sample in it.
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "sample_data"
 
 
 def default_config() -> RunConfig:
