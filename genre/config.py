@@ -218,7 +218,8 @@ def parse_config_text(text: str) -> RunConfig:
         raise ConfigError(f"the config must be YAML text, got {type(text).__name__}")
     data = bounded_safe_load(text)
     if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"the config must be a YAML mapping at the top level, got {type(data).__name__}")
+        hint = "; paste the YAML text itself (a file path is never read)" if isinstance(data, str) else ""
+        raise ConfigError(f"the config must be a YAML mapping at the top level, got {type(data).__name__}{hint}")
     return RunConfig.from_dict(data)
 
 
