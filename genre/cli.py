@@ -115,9 +115,11 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
+    from genre.bounds import bounds_for, check
     from genre.config import load_config
     from genre.pipeline import Experiment
 
+    check(args.k, bounds_for("evaluation", "ks"), "-k")  # before training, not after
     experiment = Experiment(load_config(args.config))
     experiment.run()
     frame = experiment.recommend(args.user, k=args.k, explain=True)

@@ -109,6 +109,8 @@ def _laughs(folder: Path) -> str:
     (lambda d: ["evaluate", "sample_data", "--algorithm", "ease", "--param", "l2="], "write it as NAME=VALUE"),
     (lambda d: ["evaluate", "sample_data", "--algorithm", "sequential", "--param", "window=1e12"],
      "sequential.window must be an integer in [1, 1000]"),
+    (lambda d: ["recommend", "configs/genre_pref.yaml", "--user", "1", "-k", "1000000000000"],
+     "-k must be an integer in [1, 1000]"),
 ])
 def test_hostile_inputs_print_one_line_and_exit_2(tmp_path, make_args, message):
     out = genre(*make_args(tmp_path))
