@@ -48,7 +48,8 @@ with widgets.user_errors():  # a registry that cannot be opened costs this secti
                 st.session_state["saved_runs"].append({"run_id": run_id, "name": name})
                 picked = st.session_state.get("compare_runs") or []
                 st.session_state["compare_runs"] = [*picked[-2:], run_id]  # show the new run at once
-                st.toast(f"Saved run #{run_id}")
+                widgets.flash(f"Saved run #{run_id}.")
+                st.rerun()  # the sidebar's run count is drawn before this page: draw it again
     shared = sharing_enabled() and st.toggle("Include runs of other sessions", key="runs_shared",
                                              help="The operator shares saved runs (GENRE_SHARE_RUNS=1).")
     runs = registry.list("all" if shared else "own")
