@@ -17,47 +17,64 @@ def save_figure(figure: go.Figure, stem: Path) -> list[Path]:
     figure.write_html(html, include_plotlyjs="cdn")
     saved = [html]
     try:
-        figure.write_image(stem.with_suffix(".png"), width=1200, height=520, scale=1)
+        figure.write_image(stem.with_suffix(".png"), width=figure.layout.width or 1200,
+                           height=figure.layout.height or 520, scale=1)
         saved.append(stem.with_suffix(".png"))
     except Exception as error:  # kaleido missing or no browser for it: the HTML and the table remain
         log.warning("no PNG for %s: %s", stem.name, error)
     return saved
 
 
-def _stage_groups(stages: dict) -> dict[str, float]:
-    """Wall seconds of the stages worth a line: data prep, each fit, scoring + evaluation."""
+def _stage_groups(run: dict) -> dict[str, float]:
+    """Wall seconds of the stages worth a line: data prep, each fit, scoring + evaluation, the run."""
+    stages = run["stages"]
     groups = {"load + split + features": sum(stages.get(s, {}).get("wall_s", 0.0)
                                              for s in ("load", "split", "features"))}
     for name, row in stages.items():
         if name.startswith("fit "):
             groups[name] = row["wall_s"]
-    groups["score + evaluate (first pass)"] = sum(row["wall_s"] for name, row in stages.items()
-                                                  if name == "fuse+evaluate" or
-                                                  (name.startswith("score ") and "inside" not in name))
-    groups["weight change"] = stages.get("weight change", {}).get("wall_s", 0.0)
+    groups["score + evaluate + mix"] = sum(row["wall_s"] for name, row in stages.items()
+                                           if name.startswith("score + evaluate") or name == "mix")
+    groups["whole run"] = run["run_wall_s"]
     return groups
 
 
-def scale_figure(results: dict, labels: list[str]) -> go.Figure:
-    """Log-log wall time per stage group, and the run's peak RSS, against the number of interactions."""
-    figure = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38],
-                           subplot_titles=("wall time (s), shared 2-core machine", "peak RSS of the run (GB)"))
-    x = [results[k]["interactions"] for k in labels]
-    groups = [_stage_groups(results[k]["stages"]) for k in labels]
-    names = list(dict.fromkeys(name for g in groups for name in g))
-    for name in names:
+def scale_figure(runs: dict, labels: list[str], goals: dict[str, dict[str, float]]) -> go.Figure:
+    """Against interactions (log): wall time per stage group, peak RSS, weight change, GENRE / implicit fit
+    ratios; the issue's goals as red markers."""
+    figure = make_subplots(rows=2, cols=2, column_widths=[0.6, 0.4], vertical_spacing=0.16,
+                           subplot_titles=("wall time (s), shared 2-core machine", "peak RSS of the run (GB)",
+                                           "weight change: store re-mix + metrics (s, slowest of 3)",
+                                           "fit time, GENRE / implicit directly (wall)"))
+    x = [runs[k]["interactions"] for k in labels]
+    groups = [_stage_groups(runs[k]) for k in labels]
+    for name in dict.fromkeys(name for g in groups for name in g):
         y = [g.get(name) if g.get(name, 0.0) >= 0.05 else None for g in groups]  # log axis: drop ~0
         if any(v is not None for v in y):
-            figure.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers"), row=1, col=1)
-    figure.add_trace(go.Scatter(x=x, y=[results[k]["process_peak_rss_gb"] for k in labels], name="peak RSS",
-                                mode="lines+markers+text", text=[f"{results[k]['process_peak_rss_gb']:.1f}"
-                                                                 for k in labels],
-                                textposition="top center", showlegend=False), row=1, col=2)
+            figure.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers",
+                                        line=dict(width=4) if name == "whole run" else None), row=1, col=1)
+    panels = {("run_s", 1, 1): None,
+              ("peak_rss_gb", 1, 2): [runs[k]["process_peak_rss_gb"] for k in labels],
+              ("weight_change_s", 2, 1): [max(runs[k]["weight_change_s"]) for k in labels]}
+    for (key, row, col), y in panels.items():
+        if y is not None:
+            figure.add_trace(go.Scatter(x=x, y=y, mode="lines+markers+text", text=[f"{v:.2f}" for v in y],
+                                        textposition="top center", showlegend=False), row=row, col=col)
+        marked = [label for label in goals if label in runs]
+        figure.add_trace(go.Scatter(x=[runs[k]["interactions"] for k in marked], y=[goals[k][key] for k in marked],
+                                    mode="markers", marker=dict(symbol="line-ew-open", size=22, color="red"),
+                                    name="goal", showlegend=key == "run_s"), row=row, col=col)
+    for algo in ("item_knn", "als"):
+        figure.add_trace(go.Scatter(x=x, y=[runs[k]["library"][algo]["ratio_wall"] for k in labels],
+                                    name=f"{algo}: GENRE / implicit", mode="lines+markers"), row=2, col=2)
     figure.update_xaxes(type="log", title="interactions")
     figure.update_yaxes(type="log", row=1, col=1)
+    figure.update_yaxes(type="log", row=2, col=1)
     figure.update_yaxes(rangemode="tozero", row=1, col=2)
-    figure.update_layout(title="GENRE on synthetic data: 100k / 1M / 5M interactions (10k / 50k / 200k items)",
-                         template="plotly_white", height=560, width=1200)
+    figure.update_yaxes(rangemode="tozero", row=2, col=2)
+    sizes = " / ".join(f"{runs[k]['interactions'] / 1e6:g}M" for k in labels)
+    figure.update_layout(title=f"GENRE on synthetic data ({sizes} interactions): five-algorithm mix",
+                         template="plotly_white", height=900, width=1300)
     return figure
 
 

@@ -1,31 +1,38 @@
-"""Scale curve: time and peak memory of every stage of a run at 100k, 1M and 5M interactions.
+"""Scale bench: the five-algorithm mix at 100k, 1M, 5M and 10M interactions, stage by stage.
 
-Run: ``.venv/bin/python bench/scale.py [--sizes 100k 1m 5m] [--nice 10]``
+Run: ``.venv/bin/python bench/scale.py [--sizes 100k 1m 5m 10m] [--nice N] [--render-only]``
 
-Each size is synthetic MovieLens-shaped data (``bench/synth.py``: 100k/1M/5M interactions over
-10k/50k/200k items, ~50 interactions per user) run through one ``genre.pipeline.Experiment``
-(temporal split, TF-IDF item text, every classical algorithm, equal weights) in a child process,
-so its peak RSS is its own. In the child a sampler thread records the RSS peak of each stage
-(load, split, features, fit / score of each algorithm, fuse + evaluate, a weight change); the
-parent watches the child's RSS and kills it above ``--max-rss-gb``. Results accumulate in
-``bench/scale_results.json`` (one entry per size, so the 5M case can run alone, late), and the
-table plus a plot (``bench/scale.html``, ``bench/scale.png`` when kaleido can render) go into
-the "scale" section of ``bench/RESULTS.md``.
+Each size is synthetic MovieLens-shaped data (``bench/synth.py``; 10k / 50k / 200k / 200k items,
+~50 interactions per user) run in its own child process, so its peak RSS is its own, through
+what ``python -m genre run CONFIG`` runs (``load_config`` → ``Experiment.run`` →
+``RunResult.to_json``) with the mix popularity + item_knn (k=200) + als (64 factors) +
+sequential + TF-IDF content. In the child a sampler thread records wall s, CPU s and the RSS
+peak of each stage (named by the run's progress messages); then the weight change the sliders
+call (``TrainedRun.set_weights``: a re-mix of the candidate store plus every metric), three
+times; then the same fits done by ``implicit`` directly on the same training matrix
+(``AlternatingLeastSquares`` and ``CosineRecommender``) beside GENRE's, alternating, as ratios.
+The parent watches the child's RSS (kills it above ``--max-rss-gb``) and writes
+``bench/scale_results.json`` after each size (argv, git commit, date, input hashes in it;
+re-running some ``--sizes`` keeps the others). The RESULTS.md "scale" section and
+``bench/scale.{html,png}`` are rendered from that JSON alone (``--render-only`` does just that).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,13 +41,32 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-SIZES = {"100k": (100_000, 10_000), "1m": (1_000_000, 50_000), "5m": (5_000_000, 200_000)}
-ALGORITHMS = ["ease", "popularity", "item_knn", "als", "bpr", "content", "genre_pref", "sequential"]
+#: label → (interactions, items)
+SIZES = {"100k": (100_000, 10_000), "1m": (1_000_000, 50_000), "5m": (5_000_000, 200_000),
+         "10m": (10_000_000, 200_000)}
+#: The issue's "done when" goals: whole run s, weight change s, peak RSS GB.
+GOALS = {"1m": {"run_s": 120, "weight_change_s": 2, "peak_rss_gb": 4},
+         "10m": {"run_s": 1200, "weight_change_s": 5, "peak_rss_gb": 12}}
 RESULTS_JSON = ROOT / "bench" / "scale_results.json"
 DATA_ROOT = Path(os.environ.get("GENRE_SYNTH_DIR", "/tmp/genre-synth"))
+KNN_K, ALS_FACTORS = 200, 64
+THREADS = os.cpu_count() or 1  # ALS solver threads (item-kNN uses every core by default)
 _STAGE_OF = [(re.compile(p), s) for p, s in [
     (r"loading.*", "load"), (r"splitting.*", "split"), (r"building item features.*", "features"),
-    (r"fitting (\w+)", r"fit \1"), (r"scoring (\w+)", r"score \1"), (r"evaluating.*", "fuse+evaluate")]]
+    (r"fitting (\w+)", r"fit \1"), (r"scoring (\w+)", r"score + evaluate \1"),
+    (r"scoring and evaluating.*", "score + evaluate (all algorithms)"), (r"evaluating the mix.*", "mix")]]
+
+
+def run_config(folder: Path) -> dict:
+    """The benchmarked config (as YAML would hold it): five algorithms, equal weights."""
+    return {
+        "name": f"scale-{folder.name}", "data": {"source": str(folder)}, "split": {"method": "temporal"},
+        "features": {"modalities": [{"name": "text", "fields": ["title", "genres"], "encoder": "tfidf"}]},
+        "algorithms": [{"name": "popularity"}, {"name": "item_knn", "params": {"k": KNN_K}},
+                       {"name": "als", "params": {"factors": ALS_FACTORS, "num_threads": THREADS}},
+                       {"name": "sequential"}, {"name": "content"}],
+        "evaluation": {"ks": [10]},
+    }
 
 
 # ---------------------------------------------------------------------------- child: one size
@@ -79,13 +105,8 @@ class StageMeter:
             self._row(stage)["peak_rss_mb"] = max(self._row(stage)["peak_rss_mb"], rss)
         print(f"{time.strftime('%H:%M:%S')} {stage} (rss {rss:,.0f} MB)", file=sys.stderr, flush=True)
 
-    def forget(self, keep: tuple[str, ...]) -> None:
-        """Drop every stage but ``keep`` (work that is about to be redone)."""
-        with self._lock:
-            self.rows = {k: v for k, v in self.rows.items() if k in keep}
-            self.stage, self._mark = "start", (time.perf_counter(), time.process_time())
-
     def progress(self, done: int, total: int, message: str) -> None:
+        """The run's ``progress`` callback: stage messages (total 0) open a stage."""
         if total:
             return
         for pattern, stage in _STAGE_OF:
@@ -102,59 +123,114 @@ class StageMeter:
         return self.rows
 
 
-def run_child(folder: Path, out: Path, algorithms: list[str]) -> None:
-    """One Experiment over ``folder``; writes the per-stage table and what was refused to ``out``."""
-    from genre.config import RunConfig
-    from genre.errors import ConfigError
+def _timed(meter: StageMeter, stage: str, work: Callable[[], object]) -> tuple[float, float]:
+    """(wall s, CPU s) of ``work()`` run as its own stage."""
+    meter.enter(stage)
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def library_comparison(meter: StageMeter, train) -> dict:
+    """GENRE's ALS and item-kNN fits against ``implicit`` fitting the same matrix directly.
+
+    Alternating (GENRE, direct, GENRE, direct is too slow at 10M: one pair each), same
+    parameters, same threads; the ratio is GENRE / direct (1.0 = no overhead).
+    """
+    import numpy as np
+    from implicit.cpu.als import AlternatingLeastSquares
+    from implicit.nearest_neighbours import CosineRecommender
+    from threadpoolctl import threadpool_limits
+
+    from genre.algorithms import make_algorithm
+
+    def direct_als():
+        with threadpool_limits(1, "blas"):
+            AlternatingLeastSquares(factors=ALS_FACTORS, regularization=10.0, alpha=1.0, iterations=15,
+                                    dtype=np.float32, num_threads=THREADS, random_state=42).fit(train, show_progress=False)
+
+    pairs = {
+        "als": (lambda: make_algorithm("als", factors=ALS_FACTORS, num_threads=THREADS).fit(train), direct_als,
+                f"implicit AlternatingLeastSquares(factors={ALS_FACTORS}, iterations=15, num_threads={THREADS})"),
+        "item_knn": (lambda: make_algorithm("item_knn", k=KNN_K).fit(train),
+                     lambda: CosineRecommender(K=KNN_K, num_threads=0).fit(train, show_progress=False),
+                     f"implicit CosineRecommender(K={KNN_K}, num_threads=0)"),
+    }
+    rows = {}
+    for name, (genre_fit, direct_fit, label) in pairs.items():
+        genre_wall, genre_cpu = _timed(meter, f"compare: GENRE {name}", genre_fit)
+        direct_wall, direct_cpu = _timed(meter, f"compare: implicit {name}", direct_fit)
+        rows[name] = {"direct": label, "genre_wall_s": genre_wall, "genre_cpu_s": genre_cpu,
+                      "direct_wall_s": direct_wall, "direct_cpu_s": direct_cpu,
+                      "ratio_wall": genre_wall / direct_wall, "ratio_cpu": genre_cpu / direct_cpu}
+    return rows
+
+
+def run_child(folder: Path, out: Path) -> None:
+    """One run over ``folder`` as the CLI does it, then weight changes and the library fits."""
+    import yaml
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    meter = StageMeter()
+    meter.enter("imports")
+    from genre.config import load_config
     from genre.pipeline import Experiment
 
-    meter = StageMeter()
-    refused = {}
-    config = RunConfig.from_dict({
-        "name": f"scale-{folder.name}", "data": {"source": str(folder)}, "split": {"method": "temporal"},
-        "features": {"modalities": [{"name": "text", "fields": ["title", "genres"], "encoder": "tfidf"}]},
-        "algorithms": [{"name": a} for a in algorithms], "evaluation": {"ks": [10]},
-    })
-    experiment = Experiment(config, cache_dir=DATA_ROOT / "cache")
-    started = time.perf_counter()
-    while True:
-        try:
-            result = experiment.run(progress=meter.progress)
-            break
-        except ConfigError as error:  # e.g. EASE refusing a catalog it cannot hold: record, drop, rerun
-            name = next((a.name for a in config.algorithms if str(error).startswith(f"{a.name}:")), None)
-            if name is None:
-                raise
-            refused[name] = str(error)
-            meter.forget(keep=("load",))  # split and features are redone: count them once
-            config.algorithms = [a for a in config.algorithms if a.name != name]
-            experiment = Experiment(config, dataset=experiment.dataset_, cache_dir=DATA_ROOT / "cache")
-    total = time.perf_counter() - started
+    config_path = out.with_suffix(".yaml")
+    config_path.write_text(yaml.safe_dump(run_config(folder), sort_keys=False))
+    experiment = Experiment(load_config(config_path), cache_dir=DATA_ROOT / "cache")
+    result = experiment.run(progress=meter.progress)
+    json.dumps(result.to_json())  # what the CLI prints
+    run_wall, run_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    trained = experiment.trained_
     names = list(result.weights)
-    meter.enter("weight change")
-    experiment.set_weights({n: float(i + 1) for i, n in enumerate(names)})
+    weight_changes = []
+    for turn in range(3):  # what a slider move calls
+        weights = {n: float((i + turn) % len(names) + 1) for i, n in enumerate(names)}
+        weight_changes.append(_timed(meter, "weight change", lambda: trained.set_weights(weights)))
+    comparison = library_comparison(meter, trained.split_.train_matrix())
     stages = meter.close()
-    if not experiment.scores_.kept:  # scoring ran inside "fuse+evaluate": show its share (wall s)
-        for name, seconds in experiment.scores_.seconds.items():
-            stages[f"score {name} (inside weight change)"] = {"wall_s": seconds, "cpu_s": None, "peak_rss_mb": None}
-    dataset = experiment.dataset_
+    dataset, store = trained.dataset_, trained.store_
+    metrics = result.metrics.loc["mix"]
+    intervals = result.intervals.loc["mix"] if result.intervals is not None else {}
     payload = {
         "interactions": int(dataset.n_interactions), "users": int(dataset.n_users), "items": int(dataset.n_items),
-        "evaluated_users": int(len(experiment.users_)), "test_users": int(len(experiment.split_.test_users)),
-        "stages": stages, "run_wall_s": total, "refused": refused,
-        "metrics": {n: {k: result.metrics.loc[n, k] for k in ("ndcg@10", "recall@10")} for n in result.metrics.index},
-        "notes": result.notes, "blocks_cached": experiment.blocks_ is not None,
+        "evaluated_users": int(len(trained.users_)), "test_users": int(len(trained.split_.test_users)),
+        "config": run_config(folder), "stages": stages, "run_wall_s": run_wall, "run_cpu_s": run_cpu,
+        "run_timings": result.timings, "weight_change_s": [w for w, _ in weight_changes],
+        "weight_change_cpu_s": [c for _, c in weight_changes],
+        "store_mb": store.nbytes / 2**20, "candidates": int(store.candidates), "library": comparison,
+        "mix": {k: {"value": float(metrics[k]), "interval": _plain(intervals.get(k))}
+                for k in ("ndcg@10", "recall@10")},
+        "notes": result.notes,
     }
     out.write_text(json.dumps(payload, indent=1, default=float))
 
 
+def _plain(value) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
 # ---------------------------------------------------------------------------- parent
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
+
+
 def run_size(label: str, max_rss_gb: float, niceness: int) -> dict:
-    """Generate the data if needed, run the child under ``nice``, watch and return its figures."""
+    """Generate the data if needed, run the child under ``nice``, watch it and return its figures."""
     n_interactions, n_items = SIZES[label]
     folder = DATA_ROOT / label
     subprocess.run(["nice", "-n", str(niceness), sys.executable, str(ROOT / "bench" / "synth.py"), str(n_interactions),
                     "--items", str(n_items), "--out", str(folder)], check=True)
+    hashes = {name: _sha256(folder / name) for name in ("ratings.csv", "movies.csv")}
     out = DATA_ROOT / f"{label}.json"
     out.unlink(missing_ok=True)
     command = ["nice", "-n", str(niceness), sys.executable, __file__, "--child", str(folder), "--out", str(out)]
@@ -177,91 +253,142 @@ def run_size(label: str, max_rss_gb: float, niceness: int) -> dict:
         raise SystemExit(f"{label}: child failed with status {child.returncode}")
     payload = json.loads(out.read_text())
     payload.update(process_wall_s=time.perf_counter() - started, process_peak_rss_gb=peak, nice=niceness,
-                   date=str(dt.date.today()), machine=f"{platform.machine()}, {os.cpu_count()} cores")
+                   date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                   machine=f"{platform.machine()}, {os.cpu_count()} cores",
+                   load_average_after=os.getloadavg()[0], argv=sys.argv,
+                   commit=_git("rev-parse", "HEAD"),
+                   uncommitted=_git("status", "--porcelain", "--", "genre", "bench/scale.py").splitlines(),
+                   input_sha256=hashes, data=f"bench/synth.py {n_interactions} --items {n_items} --seed 0")
     return payload
 
 
-def render(results: dict) -> str:
-    """Markdown: one table of every stage × size (wall s / CPU s / peak RSS MB) plus notes."""
-    from bench.plots import scale_figure, save_figure
+def _cell(row: dict | None) -> str:
+    return f"{row['wall_s']:.1f} / {row['cpu_s']:.1f} / {row['peak_rss_mb']:,.0f}" if row else "—"
 
-    labels = [k for k in SIZES if k in results]
+
+def render(results: dict) -> str:
+    """Markdown from the JSON alone: stages × sizes, weight changes, library ratios, goals, before/after."""
+    from bench.plots import save_figure, scale_figure
+
+    runs = results["runs"]
+    labels = [k for k in SIZES if k in runs]
     stages = []
     for label in labels:
-        stages += [s for s in results[label]["stages"] if s not in stages]
-    head = " | ".join(f"{results[k]['interactions']:,} × {results[k]['items']:,}" for k in labels)
-    lines = ["Cells: wall s / CPU s / peak RSS MB during the stage (the process's RSS, so it includes "
-             "everything still held from earlier stages).", "",
+        stages += [s for s in runs[label]["stages"] if s not in stages]
+    head = " | ".join(f"{runs[k]['interactions']:,} × {runs[k]['items']:,}" for k in labels)
+    lines = ["Cells: wall s / CPU s (both cores count) / peak RSS MB during the stage (the process's RSS, so it "
+             "includes everything still held from earlier stages).", "",
              f"| stage | {head} |", "|---|" + "---|" * len(labels)]
     for stage in stages:
-        cells = []
-        for label in labels:
-            row = results[label]["stages"].get(stage)
-            if row and row["cpu_s"] is None:
-                cells.append(f"{row['wall_s']:.1f} / – / –")
-            else:
-                cells.append(f"{row['wall_s']:.1f} / {row['cpu_s']:.1f} / {row['peak_rss_mb']:,.0f}" if row else "—")
-        lines.append(f"| {stage} | {' | '.join(cells)} |")
-    lines.append(f"| **whole run** (wall s / peak RSS GB of the child) | " + " | ".join(
-        f"**{results[k]['process_wall_s']:.0f} / {results[k]['process_peak_rss_gb']:.2f}**" for k in labels) + " |")
+        lines.append(f"| {stage} | {' | '.join(_cell(runs[k]['stages'].get(stage)) for k in labels)} |")
+        if stage.startswith("score + evaluate"):  # the run's own split of it: wall s scoring each model
+            scored = list(dict.fromkeys(t for k in labels for t in runs[k]["run_timings"] if t.startswith("score ")))
+            for timing in scored:
+                lines.append(f"| ↳ {timing} (the run's timing, wall s) | " + " | ".join(
+                    f"{runs[k]['run_timings'][timing]:.1f}" if timing in runs[k]["run_timings"] else "—"
+                    for k in labels) + " |")
+    rows = {
+        "**whole run** as `python -m genre run` (wall s / CPU s)":
+            lambda r: f"**{r['run_wall_s']:.0f}** / {r['run_cpu_s']:.0f}",
+        "**peak RSS of the child** (GB)": lambda r: f"**{r['process_peak_rss_gb']:.2f}**",
+        "**weight change** (`set_weights`: store re-mix + metrics; wall s of each of 3, CPU s)":
+            lambda r: "**" + " / ".join(f"{s:.2f}" for s in r["weight_change_s"]) + "**, CPU "
+                      + " / ".join(f"{s:.2f}" for s in r["weight_change_cpu_s"]),
+        "candidate store (MB, C per user and algorithm)": lambda r: f"{r['store_mb']:,.0f} (C={r['candidates']})",
+        "evaluated users / test users": lambda r: f"{r['evaluated_users']:,} / {r['test_users']:,}",
+        "mix NDCG@10 ± 95 %": lambda r: _with_interval(r["mix"]["ndcg@10"]),
+        "mix Recall@10 ± 95 %": lambda r: _with_interval(r["mix"]["recall@10"]),
+    }
+    for name, cell in rows.items():
+        lines.append(f"| {name} | {' | '.join(cell(runs[k]) for k in labels)} |")
+    for algo in ("item_knn", "als"):
+        lines.append(f"| {algo} fit: GENRE / implicit directly, wall s (ratio) | " + " | ".join(
+            _ratio(runs[k]["library"][algo]) for k in labels) + " |")
+    lines += ["", "Library comparisons: " + "; ".join(
+        f"{algo}: GENRE `{algo}` against {runs[labels[0]]['library'][algo]['direct']}" for algo in ("item_knn", "als"))
+        + ", on the run's training matrix, in the same process right after the run (ratio = GENRE / direct; "
+          "CPU ratios are in the JSON)."]
+    lines += ["", "Goals (the issue's “done when”):", "", "| size | measure | goal | measured | met |", "|---|---|---|---|---|"]
+    for label, goals in GOALS.items():
+        if label not in runs:
+            lines.append(f"| {label} | — | — | not run yet | — |")
+            continue
+        r = runs[label]
+        measured = {"run_s": r["run_wall_s"], "weight_change_s": max(r["weight_change_s"]),
+                    "peak_rss_gb": r["process_peak_rss_gb"]}
+        for key, goal in goals.items():
+            lines.append(f"| {label} | {key} | ≤ {goal} | {measured[key]:,.2f} | {'yes' if measured[key] <= goal else '**no**'} |")
     lines.append("")
     for label in labels:
-        r = results[label]
-        mix = r["metrics"].get("mix", {})
-        lines.append(f"- {label} ({r['date']}, {r['machine']}, nice {r.get('nice', 10)}): {r['users']:,} users, "
-                     f"{r['evaluated_users']:,} of "
-                     f"{r['test_users']:,} test users evaluated, score blocks "
-                     f"{'kept in memory' if r['blocks_cached'] else 're-scored per user batch'}; "
-                     f"mix NDCG@10 {mix.get('ndcg@10', float('nan')):.4f}.")
-        for name, message in r["refused"].items():
-            lines.append(f"  - {name} refused: “{message}”")
+        r = runs[label]
+        dirty = f" + {len(r['uncommitted'])} uncommitted files (listed in the JSON)" if r["uncommitted"] else ""
+        lines.append(f"- {label}: {r['date']}, {r['machine']}, nice {r['nice']}, load average {r['load_average_after']:.1f} "
+                     f"at the end; commit {r['commit'][:10]}{dirty}; data `{r['data']}` (ratings.csv sha256 "
+                     f"{r['input_sha256']['ratings.csv'][:12]}…); {r['users']:,} users.")
         for note in r["notes"]:
-            if "sample" in note or "score blocks" in note:
-                lines.append(f"  - note: {note}")
-    largest = results[labels[-1]]
-    measured = {k: v for k, v in largest["stages"].items() if v.get("cpu_s") is not None}
-    slowest = max(measured, key=lambda k: measured[k]["wall_s"])
-    heaviest = max(measured, key=lambda k: measured[k]["peak_rss_mb"])
-    lines += ["", f"At {largest['interactions']:,} interactions the slowest stage is {slowest} "
-              f"({measured[slowest]['wall_s']:.0f} s wall / {measured[slowest]['cpu_s']:.0f} s CPU) and memory "
-              f"peaks during {heaviest} ({measured[heaviest]['peak_rss_mb'] / 1024:.1f} GB); a weight change, "
-              f"which re-scores every model for the evaluated users, takes "
-              f"{largest['stages']['weight change']['wall_s']:.0f} s there against "
-              f"{results[labels[0]]['stages']['weight change']['wall_s']:.1f} s at {labels[0]} (score blocks kept)."]
-    figure = scale_figure(results, labels)
-    saved = save_figure(figure, ROOT / "bench" / "scale")
+            lines.append(f"  - note: {note}")
+    lines += _before_after(results, labels)
+    saved = save_figure(scale_figure(runs, labels, GOALS), ROOT / "bench" / "scale")
     lines += ["", "Plot: " + ", ".join(f"`bench/{p.name}`" for p in saved) + "."]
     if any(p.suffix == ".png" for p in saved):
         lines += ["", "![scale curve](scale.png)"]
     return "\n".join(lines)
 
 
+def _with_interval(entry: dict) -> str:
+    interval = entry.get("interval")
+    return f"{entry['value']:.4f}" + (f" ± {interval:.4f}" if interval else "")
+
+
+def _ratio(row: dict) -> str:
+    return f"{row['genre_wall_s']:.1f} / {row['direct_wall_s']:.1f} ({row['ratio_wall']:.2f})"
+
+
+def _before_after(results: dict, labels: list[str]) -> list[str]:
+    """Whole run, weight change and peak RSS against the dense-block design's bench (kept in the JSON)."""
+    before = results.get("before")
+    if not before:
+        return []
+    lines = ["", f"Before / after: the dense-score-block design (bench of commit {before['commit'][:10]}: eight "
+                 f"algorithms incl. bpr, genre_pref, item_knn k=400, ease where it fits) against this run.", "",
+             "| size | whole run s, before → now | weight change s, before → now | peak RSS GB, before → now |",
+             "|---|---|---|---|"]
+    for label in labels:
+        old, new = before["results"].get(label), results["runs"][label]
+        if old:
+            lines.append(f"| {label} | {old['process_wall_s']:.0f} → {new['run_wall_s']:.0f} | "
+                         f"{old['stages']['weight change']['wall_s']:.1f} → {max(new['weight_change_s']):.2f} | "
+                         f"{old['process_peak_rss_gb']:.2f} → {new['process_peak_rss_gb']:.2f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--max-rss-gb", type=float, default=7.5)
+    parser.add_argument("--max-rss-gb", type=float, default=16.0)
     parser.add_argument("--nice", type=int, default=10, help="niceness of the child (the machine is shared)")
     parser.add_argument("--render-only", action="store_true", help="rebuild the section from the JSON")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--algorithms", nargs="+", default=ALGORITHMS)
     args = parser.parse_args()
     if args.child:
-        run_child(args.child, args.out, args.algorithms)
+        run_child(args.child, args.out)
         return
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    results.setdefault("runs", {})
     if not args.render_only:
         for label in args.sizes:
-            results[label] = run_size(label, args.max_rss_gb, args.nice)
+            results["runs"][label] = run_size(label, args.max_rss_gb, args.nice)
             RESULTS_JSON.write_text(json.dumps(results, indent=1))
-            done = results[label]
-            print(f"{label}: {done['process_wall_s']:.0f} s, peak {done['process_peak_rss_gb']:.2f} GB",
-                  file=sys.stderr)
+            done = results["runs"][label]
+            print(f"{label}: run {done['run_wall_s']:.0f} s, peak {done['process_peak_rss_gb']:.2f} GB", file=sys.stderr)
     from bench.results import write_section
 
-    body = "Command: `.venv/bin/python bench/scale.py [--sizes 100k 1m 5m] [--nice N]` (each size in its own " \
-           "child process under `nice`; synthetic data from `bench/synth.py`).\n\n" + render(results)
-    write_section(ROOT / "bench" / "RESULTS.md", "scale", "Scale: synthetic data from 100k to 5M interactions", body)
+    body = ("Command: `.venv/bin/python bench/scale.py [--sizes 100k 1m 5m 10m] [--nice N]` (each size in its own "
+            "child process under `nice`; synthetic data from `bench/synth.py`; the mix popularity + item_knn "
+            f"(k={KNN_K}) + als ({ALS_FACTORS} factors) + sequential + TF-IDF content, equal weights, temporal "
+            "split). Rendered from `bench/scale_results.json` only.\n\n" + render(results))
+    write_section(ROOT / "bench" / "RESULTS.md", "scale", "Scale: synthetic data from 100k to 10M interactions", body)
     print(body)
 
 
