@@ -56,9 +56,9 @@ def confine_path(path: str | os.PathLike[str], *, what: str) -> Path:
         ``path`` is a URL, or resolves outside every data root. The message names the rule and
         ``GENRE_DATA_ROOTS``; it never reads or quotes the file.
     """
-    text = os.fspath(path)
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if not isinstance(text, str) or not text.strip():
-        raise ConfigError(f"{what}: expected a file path, got {text!r}")
+        raise ConfigError(f"{what}: expected a file path, got {path!r}")
     refuse_url(text, what=what)
     if "\0" in text:
         raise ConfigError(f"{what}: the path contains a NUL character")

@@ -67,7 +67,7 @@ def test_urls_are_refused(url):
         confine_path(url, what="features.enrichment")
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "a\0b"])
+@pytest.mark.parametrize("bad", ["", "   ", "a\0b", 42, None, b"/etc/passwd"])
 def test_empty_or_nul_paths_are_refused(bad):
     with pytest.raises(ConfigError):
         confine_path(bad, what="data.source")
