@@ -15,13 +15,6 @@ import pandas as pd
 import streamlit as st
 
 
-def uploads_dir() -> Path:
-    """Where uploaded files are kept (``genre.uploads.uploads_dir``)."""
-    from genre.uploads import uploads_dir as store
-
-    return store()
-
-
 def save_uploads(files: list[Any], in_use: Iterable[str | Path] = ()) -> list[Path]:
     """Store uploads under the quota (``genre.uploads.save_uploads``); ``in_use``: this
     session's earlier upload paths, which pruning must keep."""
