@@ -173,9 +173,11 @@ class RunConfig:
             part = getattr(self, section)
             for name in _field_names(type(part)):
                 bound, value = bounds_for(section, name), getattr(part, name)
-                for j, item in enumerate(value) if isinstance(value, list) else [(None, value)]:
-                    if bound is not None:
-                        check(item, bound, f"config.{section}.{name}" + ("" if j is None else f"[{j}]"))
+                if bound is None:
+                    continue
+                items = enumerate(value) if isinstance(value, list) else [(None, value)]
+                for j, item in items:  # a list (evaluation.ks) is checked item by item
+                    check(item, bound, f"config.{section}.{name}" + ("" if j is None else f"[{j}]"))
 
     def algorithm(self, name: str) -> AlgorithmConfig:
         for algo in self.algorithms:
