@@ -3,9 +3,12 @@
 stdlib sqlite3 in WAL mode: readers never block the writer, and a process killed mid-write
 leaves every committed run intact (each save is one transaction).
 
+Each run records its owner (the app's session, or an operator-set user name): a session lists
+and opens its own runs, others' only when the operator sets ``GENRE_SHARE_RUNS=1``.
+
 Examples
 --------
->>> reg = RunRegistry(":memory:")                         # doctest: +SKIP
+>>> reg = RunRegistry(":memory:", owner="session-1")      # doctest: +SKIP
 >>> run_id = reg.save(result, name="ease + content")      # doctest: +SKIP
 >>> reg.compare([run_id])                                 # doctest: +SKIP
 """
