@@ -67,7 +67,7 @@ def test_a_taste_in_words_finds_matching_items(app):
     assert matches["genres"].str.contains("Animation|Children").sum() >= 3
 
 
-def test_item_images_are_shown_beside_the_recommendations(app, tmp_path):
+def test_item_images_are_shown_beside_the_recommendations(app, tmp_path, monkeypatch):
     import io
 
     import pandas as pd
@@ -88,5 +88,9 @@ def test_item_images_are_shown_beside_the_recommendations(app, tmp_path):
     check(app)
     train(app, ("popularity",))
     app.switch_page("pages/6_Recommendations.py").run()
+    check(app)
+    assert len(app.image) == 0  # the posters' folder is no data root: the server does not serve its files
+    monkeypatch.setenv("GENRE_DATA_ROOTS", str(tmp_path))  # the operator allows it
+    app.run()
     check(app)
     assert len(app.image) == 10
