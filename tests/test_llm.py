@@ -31,6 +31,30 @@ class Counting:
         return self.inner.complete(prompt, max_tokens=max_tokens, temperature=temperature)
 
 
+class CountingBatches(Counting):
+    """Wraps a batching client and records each batch that reaches it."""
+
+    def __init__(self, inner):
+        super().__init__(inner)
+        self.batch_size = inner.batch_size
+        self.batches: list[list[str]] = []
+
+    def complete_batch(self, prompts, max_tokens: int = 24, temperature: float = 0.0) -> list[str]:
+        self.batches.append(list(prompts))
+        self.prompts.extend(prompts)
+        return self.inner.complete_batch(prompts, max_tokens=max_tokens, temperature=temperature)
+
+
+class EchoBatches:
+    """A batching stand-in: answers each prompt with its last line, upper-cased."""
+
+    model_id = "echo-batches"
+    batch_size = 2
+
+    def complete_batch(self, prompts, max_tokens: int = 24, temperature: float = 0.0) -> list[str]:
+        return [p.splitlines()[-1].upper() for p in prompts]
+
+
 class Echo:
     """A deterministic stand-in model: answers with the prompt's last line, upper-cased."""
 
@@ -49,26 +73,43 @@ def three_movies() -> Dataset:
 
 # ---------------------------------------------------------------- embedded model
 @pytest.mark.slow
-def test_embedded_enrichment_is_generated_once_then_cached(three_movies, tmp_path):
-    client = Counting(EmbeddedClient(n_threads=1))
+def test_embedded_enrichment_is_batched_generated_once_then_cached(three_movies, tmp_path):
+    client = CountingBatches(EmbeddedClient(n_threads=1, batch_size=2))
     cache = OutputCache(tmp_path)
     first = enrich_items(three_movies, client, cache=cache, max_tokens=6)
     assert list(first["item_id"]) == [1, 2, 3]
     assert all(text.strip() for text in first["text"]), first
-    assert len(client.prompts) == 3 and "Toy Story (1995)" in client.prompts[0]
-    assert "Adventure, Animation" in client.prompts[0]
+    assert sorted(map(len, client.batches)) == [1, 2]  # two forward passes for three prompts
+    assert len(client.prompts) == 3 and any("Toy Story (1995)" in p for p in client.prompts)
+    assert any("Adventure, Animation" in p for p in client.prompts)
 
     again = enrich_items(three_movies, client, cache=OutputCache(tmp_path), max_tokens=6)
     assert len(client.prompts) == 3  # no second model call: every output came from disk
     pd.testing.assert_frame_equal(first, again)
     assert first.attrs["parse_report"].total == 3
+    with pytest.raises(LLMError, match="exceeds the context of 16"):
+        EmbeddedClient(n_threads=1, n_ctx=16).complete("word " * 40, max_tokens=4)
 
 
 def test_embedded_model_id_is_stable_and_missing_file_is_an_llm_error(tmp_path):
-    assert EmbeddedClient().model_id == EmbeddedClient(n_threads=1).model_id
-    assert EmbeddedClient().model_id.startswith("llama.cpp:SmolLM2-135M-Instruct")
+    assert EmbeddedClient().model_id == EmbeddedClient(n_threads=1, batch_size=4).model_id
+    assert EmbeddedClient().model_id.startswith("transformers:SmolLM2-135M-Instruct.Q4_1.gguf:")
+    assert EmbeddedClient.default_concurrency == 1
     with pytest.raises(LLMError, match="model file not found"):
         EmbeddedClient(model_path=tmp_path / "nope.gguf").complete("hi")
+
+
+@pytest.mark.slow
+def test_export_hf_folder_is_idempotent_and_atomic(tmp_path):
+    from genre.llm.embedded import export_hf_folder
+
+    folder = export_hf_folder(target=tmp_path / "hf")
+    config = (folder / "config.json").read_text()
+    assert '"LlamaForCausalLM"' in config and "quantization_config" not in config
+    assert (folder / "tokenizer_config.json").is_file()
+    stamp = (folder / "config.json").stat().st_mtime_ns
+    assert export_hf_folder(target=folder) == folder and (folder / "config.json").stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == ["hf"]  # no staging folder left behind
 
 
 # ---------------------------------------------------------------- complete_many
@@ -87,7 +128,7 @@ def test_complete_many_dedupes_reports_progress_and_resumes_after_cancel(tmp_pat
                       should_stop=should_stop)
     assert client.prompts == ["a\nx"]
     # The duplicate prompt counted as done with its twin; the estimate is in the message.
-    assert calls[-1][:2] == (2, 4) and "left" in calls[-1][2] and "s per prompt" in calls[-1][2]
+    assert calls[-1][:2] == (2, 4) and "left" in calls[-1][2] and "prompts/s" in calls[-1][2]
 
     stop_after["n"] = 99
     calls.clear()
@@ -98,6 +139,20 @@ def test_complete_many_dedupes_reports_progress_and_resumes_after_cancel(tmp_pat
     assert calls[0][:2] == (2, 4) and calls[-1][:2] == (4, 4)
 
 
+def test_complete_many_batches_similar_lengths_and_cancels_between_batches(tmp_path):
+    client = CountingBatches(EchoBatches())
+    prompts = ["long prompt\nccc", "a\nx", "mid one\nbb", "a\nx", "z"]
+    stop = {"after": 1}
+    with pytest.raises(LLMCancelled):
+        complete_many(client, prompts, cache=OutputCache(tmp_path),
+                      should_stop=lambda: len(client.batches) >= stop["after"])
+    assert client.batches == [["z", "a\nx"]]  # shortest first, two per batch, the duplicate once
+    stop["after"] = 99
+    out = complete_many(client, prompts, cache=OutputCache(tmp_path), should_stop=lambda: False)
+    assert out == ["CCC", "X", "BB", "X", "Z"]
+    assert client.batches[1:] == [["mid one\nbb", "long prompt\nccc"]]  # resumed, nothing twice
+
+
 def test_complete_many_rejects_non_text_and_bad_max_tokens():
     class Broken:
         model_id = "broken"
@@ -105,7 +160,7 @@ def test_complete_many_rejects_non_text_and_bad_max_tokens():
         def complete(self, prompt, max_tokens=24, temperature=0.0):
             return None
 
-    with pytest.raises(LLMError, match="expected text"):
+    with pytest.raises(LLMError, match="returned NoneType for 1 prompt.*expected text"):
         complete_many(Broken(), ["p"])
     with pytest.raises(ConfigError, match="max_tokens"):
         complete_many(Echo(), ["p"], max_tokens=0)

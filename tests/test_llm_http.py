@@ -1,191 +1,183 @@
-"""The OpenAI-compatible HTTP client against a real llama.cpp server, and its error paths."""
+"""The OpenAI-compatible client against a real ``transformers serve``, and against misbehaving servers.
+
+The misbehaving ones (down, slow, malformed, rate-limiting) are real HTTP servers too: a
+stdlib ``http.server`` on 127.0.0.1 whose replies each test scripts (tests/servers.py).
+"""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
-from genre.errors import LLMError
-from genre.llm import HTTPClient, OutputCache, complete_many, packaged_model_path
+from genre.errors import ConfigError, LLMError
+from genre.llm import HTTPClient, LLMCancelled, OutputCache, complete_many
+from genre.llm.embedded import export_hf_folder
+from servers import ScriptedServer, chat_reply, free_port, transformers_serve
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def ok(text: str = "ok") -> tuple[int, bytes, dict]:
+    return 200, chat_reply(text), {}
 
 
 @pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
-    """``python -m llama_cpp.server`` on the packaged SmolLM2 GGUF; yields its /v1 URL."""
-    try:
-        import llama_cpp.server  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"llama_cpp.server cannot be imported ({exc}); install llama-cpp-python[server]")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_model_path()),
-         "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "1024",
-         "--verbose", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {process.stderr.read().decode()[-800:]}")
-            try:
-                with urllib.request.urlopen(url + "/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer within 120 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def hf_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """``transformers serve`` on the packaged SmolLM2, exported once to a Hugging Face folder."""
+    folder = export_hf_folder(target=tmp_path_factory.mktemp("hf") / "smollm2")
+    assert export_hf_folder(target=folder) == folder  # idempotent: a second call reuses it
+    with transformers_serve(folder) as url:
+        yield url, str(folder)
 
 
 @pytest.mark.slow
-def test_http_client_completes_against_llama_cpp_server(llama_server, tmp_path):
-    client = HTTPClient(llama_server, model="smollm2", timeout=120)
-    prompts = ["Name one colour.", "Name one animal."]
+def test_client_completes_against_transformers_serve(hf_server, tmp_path):
+    url, model = hf_server
+    client = HTTPClient(url, model=model, timeout=300)
+    prompts = ["Name one colour.", "Name one animal.", "Name one fruit."]
     cache = OutputCache(tmp_path)
-    first = complete_many(client, prompts, max_tokens=8, cache=cache)
+    first = complete_many(client, prompts, max_tokens=6, cache=cache, max_concurrency=2)
     assert all(isinstance(text, str) and text.strip() for text in first), first
-    assert cache.models() == {f"{llama_server}#smollm2": 2}
-    assert complete_many(client, prompts, max_tokens=8, cache=cache) == first
+    assert cache.models() == {f"{url}#{model}": 3}
+    assert complete_many(client, prompts, max_tokens=6, cache=cache) == first  # from the cache
+    with pytest.raises(LLMError, match=r"has no model 'nope' \(HTTP 4\d\d: .*pinned"):
+        HTTPClient(url, model="nope", retries=0).complete("hi", max_tokens=2)
 
 
-# ---------------------------------------------------------------- error paths on a fake server
-class FakeServer:
-    """A local HTTP server whose replies a test scripts: handler(request_number) -> (status, body)."""
-
-    def __init__(self, handler: Callable[[int], tuple[int, bytes]], delay: float = 0.0):
-        self.requests: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server naming)
-                length = int(self.headers.get("Content-Length", 0))
-                server.requests.append({"path": self.path, "headers": dict(self.headers),
-                                        "body": json.loads(self.rfile.read(length))})
-                time.sleep(delay)
-                status, body = handler(len(server.requests))
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass  # the client gave up (timeout test)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def fake_server():
-    servers: list[FakeServer] = []
-
-    def start(handler, delay: float = 0.0) -> FakeServer:
-        servers.append(FakeServer(handler, delay))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def reply(text: str) -> bytes:
-    return json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
-
-
+# ---------------------------------------------------------------- failures, on scripted servers
 def test_server_down_is_a_clear_llm_error():
-    client = HTTPClient(f"http://127.0.0.1:{free_port()}/v1", retries=1, backoff=0.01)
+    client = HTTPClient(f"http://127.0.0.1:{free_port()}/v1", retries=1)
     with pytest.raises(LLMError, match=r"could not reach http://127\.0\.0\.1:\d+/v1: "
                                        r"connection refused — is the server running\?"):
         client.complete("hi")
 
 
-def test_timeout_is_a_clear_llm_error(fake_server):
-    server = fake_server(lambda n: (200, reply("late")), delay=3.0)
-    client = HTTPClient(server.url, timeout=0.3, retries=2, backoff=0.01)
-    started = time.monotonic()
-    with pytest.raises(LLMError, match=r"timed out after 0\.3 s"):
-        client.complete("hi")
-    assert time.monotonic() - started < 2.5  # a timeout is not retried
-    assert len(server.requests) == 1
+def test_slow_server_is_a_timeout_llm_error():
+    with ScriptedServer(lambda n, path, body: ok("late"), delay=2.0) as server:
+        client = HTTPClient(server.url, timeout=0.3, retries=1)
+        with pytest.raises(LLMError, match=r"timed out after 0\.3 s \(2 attempt\(s\)\).*raise the timeout"):
+            client.complete("hi")
+        assert len(server.requests) == 2  # the timeout was retried once, then reported
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"<html>not json</html>", "malformed reply from .*: not JSON"),
-    (json.dumps({"choices": []}).encode(), r"malformed reply from .*: no choices\[0\]\.message\.content"),
-    (json.dumps({"error": "x"}).encode(), r"no choices\[0\]\.message\.content"),
+@pytest.mark.parametrize("status, body, message", [
+    (200, b"<html>not json</html>", r"malformed reply from .*/v1"),
+    (200, b'{"choices": [', r"malformed reply from .*/v1"),
+    (200, json.dumps({"choices": []}).encode(), r"no choices\[0\]\.message\.content"),
+    (200, json.dumps({"error": "x"}).encode(), r"no choices\[0\]\.message\.content"),
 ])
-def test_malformed_replies_are_clear_llm_errors(fake_server, body, message):
-    server = fake_server(lambda n: (200, body))
-    with pytest.raises(LLMError, match=message):
-        HTTPClient(server.url, retries=0).complete("hi")
+def test_malformed_replies_are_clear_llm_errors(status, body, message):
+    with ScriptedServer(lambda n, path, b: (status, body, {})) as server:
+        with pytest.raises(LLMError, match=message) as caught:
+            HTTPClient(server.url, retries=0).complete("hi")
+    assert len(str(caught.value)) < 400  # a snippet, never the page
 
 
-def test_5xx_and_429_are_retried_with_backoff_then_succeed(fake_server):
-    statuses = {1: 503, 2: 429}
-    server = fake_server(lambda n: (statuses[n], b'{"error": "busy"}') if n in statuses
-                         else (200, reply("Blue")))
-    client = HTTPClient(server.url, model="m", retries=2, backoff=0.01)
-    assert client.complete("Name one colour.", max_tokens=5, temperature=0.2) == "Blue"
-    assert len(server.requests) == 3
-    sent = server.requests[-1]
-    assert sent["path"] == "/v1/chat/completions"
-    assert sent["body"] == {"model": "m", "messages": [{"role": "user", "content": "Name one colour."}],
-                            "max_tokens": 5, "temperature": 0.2}
+def test_429_waits_as_retry_after_says_then_succeeds():
+    seen: list[float] = []
+
+    def handler(number, path, body):
+        seen.append(time.monotonic())
+        return (429, b'{"error": {"message": "slow down"}}', {"Retry-After": "1"}) if number == 1 else ok("Blue")
+
+    with ScriptedServer(handler) as server:
+        client = HTTPClient(server.url, model="m", retries=2)
+        assert client.complete("Name one colour.", max_tokens=5, temperature=0.2) == "Blue"
+        assert len(server.requests) == 2 and seen[1] - seen[0] >= 0.9  # waited the second it asked for
+        sent = server.requests[-1]
+        assert sent["path"] == "/v1/chat/completions"
+        assert sent["body"]["messages"] == [{"role": "user", "content": "Name one colour."}]
+        assert (sent["body"]["model"], sent["body"]["max_tokens"], sent["body"]["temperature"]) == ("m", 5, 0.2)
 
 
-def test_persistent_5xx_and_4xx_name_status_and_fix(fake_server, monkeypatch):
-    server = fake_server(lambda n: (500, b"model crashed"))
-    with pytest.raises(LLMError, match=r"answered HTTP 500 \(model crashed\)"):
-        HTTPClient(server.url, retries=1, backoff=0.01).complete("hi")
-    assert len(server.requests) == 2
+def test_persistent_429_names_the_rate_limit_and_the_wait():
+    with ScriptedServer(lambda n, path, body: (429, b'{"error": {"message": "quota"}}',
+                                               {"Retry-After": "0"})) as server:
+        with pytest.raises(LLMError, match=r"rate-limiting \(HTTP 429: 'quota'\) after 2 attempt\(s\); "
+                                           r"it asked to wait '0' s: wait, or lower the concurrency"):
+            HTTPClient(server.url, retries=1).complete("hi")
+        assert len(server.requests) == 2
 
-    denied = fake_server(lambda n: (401, b'{"error": "bad key"}'))
+
+def test_5xx_and_4xx_name_status_short_detail_and_fix(monkeypatch):
+    with ScriptedServer(lambda n, path, body: (500, b"model crashed " + b"x" * 5000, {})) as server:
+        with pytest.raises(LLMError, match=r"answered HTTP 500 \('model crashed x+…'\); see the server's log") as caught:
+            HTTPClient(server.url, retries=1).complete("hi")
+        assert len(server.requests) == 2 and len(str(caught.value)) < 300
     monkeypatch.setenv("MY_LLM_KEY", "secret-123")
-    with pytest.raises(LLMError, match=r"HTTP 401 .*check the API key in \$MY_LLM_KEY"):
-        HTTPClient(denied.url, api_key_env="MY_LLM_KEY", retries=3).complete("hi")
-    assert len(denied.requests) == 1  # 4xx other than 429 is not retried
-    assert denied.requests[0]["headers"]["Authorization"] == "Bearer secret-123"
+    with ScriptedServer(lambda n, path, body: (401, b'{"error": "bad key"}', {})) as denied:
+        with pytest.raises(LLMError, match=r"HTTP 401 \('bad key'\); check the API key \(\$MY_LLM_KEY\)"):
+            HTTPClient(denied.url, api_key_env="MY_LLM_KEY", retries=3).complete("hi")
+        assert len(denied.requests) == 1  # 4xx other than 408/409/429 is not retried
+        assert denied.requests[0]["headers"]["authorization"] == "Bearer secret-123"
 
 
-def test_no_api_key_means_no_authorization_header(fake_server, monkeypatch):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    server = fake_server(lambda n: (200, reply("ok")))
-    assert HTTPClient(server.url.removesuffix("/v1")).complete("hi") == "ok"  # /v1 appended
-    assert "Authorization" not in server.requests[0]["headers"]
-    with pytest.raises(LLMError, match="base_url must look like"):
+def test_which_key_is_sent(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "server-secret")
+    with ScriptedServer(lambda n, path, body: ok()) as server:
+        assert HTTPClient(server.url.removesuffix("/v1")).complete("hi") == "ok"  # /v1 appended
+        HTTPClient(server.url, api_key="typed-key").complete("hi")
+        HTTPClient(server.url, api_key_env=None).complete("hi")
+        sent = [r["headers"].get("authorization") for r in server.requests]
+        assert sent == ["Bearer server-secret", "Bearer typed-key", None]
+        assert "server-secret" not in repr(HTTPClient(server.url))
+    with pytest.raises(LLMError, match="must look like http://host:port/v1"):
         HTTPClient("127.0.0.1:8000").complete("hi")
+
+
+def test_redirects_are_not_followed():
+    with ScriptedServer(lambda n, path, body: ok("elsewhere")) as target:
+        with ScriptedServer(lambda n, path, body: (307, b"", {"Location": target.url + "/chat/completions"})) as hop:
+            with pytest.raises(LLMError, match="HTTP 307"):
+                HTTPClient(hop.url, retries=0).complete("hi")
+        assert target.requests == []
+
+
+# ---------------------------------------------------------------- bounded concurrency
+def test_complete_many_runs_requests_concurrently_in_order_and_resumes(tmp_path):
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def handler(number, path, body):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.2)
+        with lock:
+            active[0] -= 1
+        return ok(body["messages"][0]["content"].upper())
+
+    prompts = [f"p{i}" for i in range(12)] + ["p0"]
+    with ScriptedServer(handler) as server:
+        client = HTTPClient(server.url, model="m")
+        calls: list[tuple[int, int, str]] = []
+        stop = {"after": 5}
+        with pytest.raises(LLMCancelled):
+            complete_many(client, prompts, cache=OutputCache(tmp_path), max_concurrency=3,
+                          should_stop=lambda: len(server.requests) >= stop["after"])
+        first_round = len(server.requests)
+        assert 5 <= first_round <= 7  # units in flight finished; nothing new started
+        stop["after"] = 10 ** 6
+        out = complete_many(client, prompts, cache=OutputCache(tmp_path), max_concurrency=3,
+                            progress=lambda *a: calls.append(a))
+        assert out == [p.upper() for p in prompts]  # input order, duplicate answered once
+        assert len(server.requests) == 12  # resumed: nothing generated twice
+        assert peak[0] == 3  # bounded
+        assert calls[0][:2] == (first_round + 1, 13) and calls[-1][:2] == (13, 13)
+        assert "prompts/s" in calls[-1][2] or "s per prompt" in calls[-1][2]
+        with pytest.raises(ConfigError, match="max_concurrency must be at least 1"):
+            complete_many(client, ["x"], max_concurrency=0)
+
+
+def test_complete_many_stops_at_the_first_failure_and_keeps_finished_outputs(tmp_path):
+    def handler(number, path, body):
+        content = body["messages"][0]["content"]
+        return (400, b'{"error": {"message": "bad prompt"}}', {}) if content == "p3" else ok(content)
+
+    with ScriptedServer(handler) as server:
+        client = HTTPClient(server.url, model="m", retries=0)
+        cache = OutputCache(tmp_path)
+        with pytest.raises(LLMError, match=r"HTTP 400 \('bad prompt'\)"):
+            complete_many(client, [f"p{i}" for i in range(8)], cache=cache, max_concurrency=2)
+        assert 1 <= len(cache) < 8 and cache.get(client.model_id, "p0", 24, 0.0) == "p0"
