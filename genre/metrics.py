@@ -178,9 +178,12 @@ def intra_list_diversity_at_k(top_items: np.ndarray, item_vectors: np.ndarray | 
     owner = sp.csr_matrix((np.ones(top.size), (np.repeat(np.arange(n_users), width), np.arange(top.size))),
                           shape=(n_users, top.size))
     summed = owner @ chosen
-    summed = summed.toarray() if sp.issparse(summed) else np.asarray(summed)
+    if sp.issparse(summed):  # squared norms straight from the sparse sums: no dense users × dim copy
+        squared = np.asarray(summed.multiply(summed).sum(axis=1)).ravel()
+    else:
+        squared = (np.asarray(summed) ** 2).sum(axis=1)
     self_sim = (norms[top] > 0).sum(axis=1)
-    pair_sim = ((summed ** 2).sum(axis=1) - self_sim) / (width * (width - 1))
+    pair_sim = (squared - self_sim) / (width * (width - 1))
     return np.clip(1.0 - pair_sim, 0.0, 2.0)  # 1 − cosine lies in [0, 2]; clip rounding noise
 
 
