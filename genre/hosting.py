@@ -47,6 +47,37 @@ def data_roots() -> list[Path]:
     return [_resolve(r) for r in roots]
 
 
+#: Set by the app (``confine_paths_in_data``): paths found inside uploaded data rows must lie
+#: in a data root too. The CLI never sets it, so the machine's owner may name any file.
+_PATHS_IN_DATA_CONFINED = False
+
+
+def confine_paths_in_data() -> None:
+    """Put this process in hosted mode for paths that data rows name (an image-path column).
+
+    Why a process switch: those paths reach the encoders deep inside a run, long after the config
+    was checked; the app process serves strangers, the CLI process serves the machine's owner.
+    """
+    global _PATHS_IN_DATA_CONFINED
+    _PATHS_IN_DATA_CONFINED = True
+
+
+def path_in_data(value: Any) -> Path | None:
+    """A file path read from a data row, or None when it is blank or, in hosted mode, refused.
+
+    A refused path counts as a missing file whether or not it exists, so the report's
+    missing/unreadable counts reveal nothing about the server's files.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if not _PATHS_IN_DATA_CONFINED:
+        return Path(value)
+    try:
+        return confine_path(value, what="image path")
+    except ConfigError:
+        return None
+
+
 def confine_path(path: str | os.PathLike[str], *, what: str) -> Path:
     """``path`` resolved (symlinks and ``..`` followed) if it lies inside a data root.
 

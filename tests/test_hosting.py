@@ -132,3 +132,25 @@ def test_enrichment_and_profile_urls_are_never_fetched_even_from_the_cli(tmp_pat
             user_profile_vectors(dataset, FeaturesConfig(profiles=url), cache=None)
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody connected
+
+
+def test_image_paths_inside_data_rows_are_confined_in_the_app_process(monkeypatch, tmp_path):
+    """An uploaded item file whose image column names server files: in hosted mode those paths
+    count as missing whether or not they exist (no existence oracle); the CLI reads them."""
+    import pandas as pd
+
+    from genre import hosting
+    from genre.data import Dataset
+    from genre.encoders.modalities import Modality, modality_inputs
+
+    inside = tmp_path / "root" / "1.png"
+    inside.parent.mkdir()
+    inside.write_bytes(b"png")
+    monkeypatch.setenv("GENRE_DATA_ROOTS", str(tmp_path / "root"))
+    items = pd.DataFrame({"item_id": [1, 2, 3], "poster": [str(inside), "/etc/hostname", "/no/such/file.png"]})
+    rows = pd.DataFrame({"user": [1, 1, 2], "item": [1, 2, 3], "rating": 1.0, "timestamp": [1, 2, 3]})
+    dataset = Dataset.from_frame(rows, items)
+    poster = Modality("poster", ["poster"], encoder="image")
+    assert [p is not None for p in modality_inputs(dataset, poster)] == [True, True, True]  # CLI: any path
+    monkeypatch.setattr(hosting, "_PATHS_IN_DATA_CONFINED", True)
+    assert modality_inputs(dataset, poster) == [inside.resolve(), None, None]

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from genre.encoders.base import Progress, Vectors, l2_normalize
 from genre.encoders.cache import EmbeddingCache, encode_with_report
 from genre.encoders.image import images_from_folder, images_from_zip
+from genre.hosting import path_in_data
 from genre.encoders.registry import ENCODER_NAMES, input_kind, make_encoder
 from genre.errors import ConfigError, DataError
 
@@ -178,8 +179,7 @@ def modality_inputs(dataset: Any, modality: Modality,
 def _image_inputs(dataset: Any, modality: Modality) -> list[Any]:
     source = modality.params.get("images")
     if source is None:
-        return [Path(v) if isinstance(v, str) and v.strip() else None
-                for v in _field_values(dataset, modality.fields[0], None)]
+        return [path_in_data(v) for v in _field_values(dataset, modality.fields[0], None)]
     if isinstance(source, bytes) or Path(source).is_file():
         found: dict[Any, Any] = images_from_zip(source, dataset.item_ids)
     else:
