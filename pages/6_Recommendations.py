@@ -3,6 +3,7 @@
 import streamlit as st
 
 from genre import viz
+from genre.uploads import safe_file_name
 from ui import widgets
 
 widgets.header("Recommendations", "Pick a user to see what they had and what the mix recommends — and why; "
@@ -68,8 +69,8 @@ with right:
             st.session_state["feedback"].pop(str(user))
             st.rerun()
     export = recs.assign(genres=recs["genres"].map("|".join))
-    st.download_button("Download as CSV", export.to_csv(index=False).encode(), f"recommendations_user_{user}.csv",
-                       "text/csv", key="rec_csv")
+    st.download_button("Download as CSV", export.to_csv(index=False).encode(),
+                       safe_file_name(f"recommendations_user_{user}.csv"), "text/csv", key="rec_csv")
 
 if any(c.startswith("contrib_") for c in recs.columns):
     st.plotly_chart(viz.contributions_figure(recs))
