@@ -95,6 +95,7 @@ BOUNDS: dict[str, dict[str, Bound]] = {
     "encoder:sentence-transformers": {"batch_size": Bound(1, 4096, int)},
     "encoder:transformers": {"batch_size": Bound(1, 4096, int), "max_length": Bound(1, 8192, int)},
     "encoder:use-multilingual": {"threads": _THREADS, "batch_size": Bound(1, 4096, int)},
+    "encoder:openai-embeddings": {"batch_size": Bound(1, 2048, int), "timeout": Bound(0.0, 3600.0, low_open=True)},
     "encoder:multi-hot": {"max_dense": Bound(0, 65_536, int)},
     "encoder:tfidf": {"max_features": Bound(1, 1_000_000, int, none_ok=True), "min_df": Bound(0.0, 1e6)},
     "encoder:image": {"batch_size": Bound(1, 256, int), "size": Bound(32, 1024, int)},

@@ -130,6 +130,9 @@ def confine_config(config: Any) -> None:
     if config.features.profiles:
         confine_path(config.features.profiles, what="features.profiles")
     for modality in config.features.modalities:
+        if modality.encoder == "openai-embeddings":  # outbound requests: the LLM server allow-list
+            from genre.encoders.openai_embeddings import confine_params
+            confine_params(modality.params, what=f"features.modalities[{modality.name}].params")
         for name, value in modality.params.items():
             where = f"features.modalities[{modality.name}].params.{name}"
             if name in _PATH_PARAMS and value is not None:

@@ -16,6 +16,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "sentence-transformers": ("sentence", "SentenceTransformerEncoder", "text"),
     "transformers": ("hf_pooling", "TransformersEncoder", "text"),
     "use-multilingual": ("multilingual", "MultilingualUSEEncoder", "text"),
+    "openai-embeddings": ("openai_embeddings", "OpenAIEmbeddingsEncoder", "text"),
     "tfidf": ("tfidf", "TfidfEncoder", "text"),
     "multi-hot": ("categorical", "MultiHotEncoder", "categories"),
     "image": ("image", "ImageEncoder", "image"),
