@@ -235,6 +235,7 @@ def test_upload_train_and_every_page_renders(server, tmp_path):
             _shot(page, "2_encoders_llm")
 
             _open(page, "Train")
+            _shot(page, "3_train_setup")  # the algorithms' parameter widgets, limited by genre.bounds
             start = time.perf_counter()
             page.get_by_role("button", name="Train", exact=True).click()
             page.get_by_text("Mix weights — live").wait_for(timeout=300_000)
