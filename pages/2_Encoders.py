@@ -10,7 +10,8 @@ from ui import cache, llm, state, widgets
 
 ENCODERS = {"tfidf": "TF-IDF words (fast)", "minilm": "MiniLM sentences (384-d, ~45 s / 10k items, cached)",
             "use-multilingual": "Multilingual USE (512-d)", "multi-hot": "Categories as flags (genres, tags)",
-            "image": "Images (EfficientNet)", "precomputed": "Your own vectors (Parquet)"}
+            "image": "Images (EfficientNet)", "precomputed": "Your own vectors (Parquet)",
+            "openai-embeddings": "LLM server embeddings (/v1/embeddings)"}
 widgets.header("Encoders & LLM", "Turn item content into vectors for the content-aware algorithms, and let a "
                                  "language model write extra item text or user profiles.")
 widgets.need_data()
@@ -24,11 +25,13 @@ with tab_enc:
     a, b = st.expander("Item images or your own vectors (optional)").columns(2)
     images = a.file_uploader("Item images (a zip of files named by item id, e.g. 42.jpg)", type=["zip"], key="images_zip")
     vectors = b.file_uploader("Precomputed vectors (Parquet: item_id, vector)", type=["parquet"], key="vectors_file")
-    extra = {"image": None, "precomputed": None}
+    extra = {"image": None, "precomputed": None, "openai-embeddings": None}
+    with st.expander("Embedding server (optional: Ollama, vLLM, text-embeddings-inference…)"), widgets.user_errors():
+        extra["openai-embeddings"] = llm.embedding_server_widget()
     with widgets.user_errors():
         kept = state.files_in_use()
-        extra = {"image": {"images": str(cache.save_uploads([images], in_use=kept)[0])} if images else None,
-                 "precomputed": {"path": str(cache.save_uploads([vectors], in_use=kept)[0])} if vectors else None}
+        extra.update({"image": {"images": str(cache.save_uploads([images], in_use=kept)[0])} if images else None,
+                      "precomputed": {"path": str(cache.save_uploads([vectors], in_use=kept)[0])} if vectors else None})
     choices = [e for e in ENCODERS if e not in extra or extra[e] or any(m.encoder == e for m in features.modalities)]
     rows = features.modalities + [ModalityConfig(name=f"part{len(features.modalities) + 1}", fields=[], weight=1.0)]
     with st.form("modalities"):
@@ -86,7 +89,7 @@ with tab_llm:
     if preview or run:
         target = selected[:5] if preview else selected
         with widgets.user_errors():
-            client = cache.llm_client(kind, tuple(options.items()))
+            client = llm.client(kind, options)
             frame = enrich_items(dataset, client, items=target, template=template, fields=used, max_tokens=int(max_tokens),
                                  cache=cache.output_cache(), progress=widgets.StageProgress(1, "Generating…"))
             shown = frame.assign(title=dataset.items["title"].to_numpy()[target])
@@ -128,7 +131,7 @@ with tab_prof:
         st.caption(llm.estimate(kind, int(count), 24) + " The model is chosen on the LLM item text tab.")
         if st.button("Write profiles", type="primary", key="prof_run"):
             with widgets.user_errors():
-                client = cache.llm_client(kind, tuple(options.items()))
+                client = llm.client(kind, options)
                 profiles = profile_users(dataset, experiment.split_.train_matrix(), client, users=users[: int(count)],
                                          template=p_template, cache=cache.output_cache(),
                                          progress=widgets.StageProgress(1, "Writing profiles…"))

@@ -210,3 +210,16 @@ def test_zero_shot_genres_picks_nearest_labels():
         zero_shot_genres(items, labels, names, top_n=2, threshold=0.5)
     with pytest.raises(DataError, match="same encoder"):
         zero_shot_genres(items, np.eye(2, dtype=np.float32), names[:2])
+
+
+def test_llm_genres_keeps_only_known_labels_in_the_order_named(tmp_path):
+    from genre.llm import OutputCache, llm_genres
+
+    client = Recorder("Comedy and DRAMA, maybe sci-fi; not Action-packed Romance")
+    labels = ["Action", "Comedy", "Drama", "Sci-Fi", "Horror", "Romance"]
+    tags = llm_genres(["Heat (1995)", "Up (2009)"], labels, client, cache=OutputCache(tmp_path), max_concurrency=2)
+    assert tags == [["Comedy", "Drama", "Sci-Fi", "Action", "Romance"]] * 2
+    assert client.prompts[0].startswith("Movie: Heat (1995)\nChoose its genres from this list: Action, Comedy,")
+    assert llm_genres(["X"], ["Horror"], Recorder("no idea")) == [[]]
+    with pytest.raises(ConfigError, match="available fields: {title}, {labels}"):
+        llm_genres(["X"], labels, client, template="{plot}")

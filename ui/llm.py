@@ -9,30 +9,72 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-#: Measured speed of the embedded SmolLM2-135M on 2 busy cores (STACK.md), tokens per second.
-EMBEDDED_TOKENS_PER_SECOND = 15.0
-#: Prompt reading and set-up per call, seconds (rough).
-EMBEDDED_OVERHEAD = 0.5
+#: Measured throughput of the built-in SmolLM2-135M, batched, 24-token answers, on 2 busy cores
+#: (bench/llm_throughput.py → bench/RESULTS.md), items per second; plus loading it once.
+EMBEDDED_ITEMS_PER_SECOND = 0.6
+EMBEDDED_LOAD_SECONDS = 60.0
 
 
 def client_widget() -> tuple[str, dict[str, Any]]:
-    """Pick the embedded model or an OpenAI-compatible server; returns (kind, options)."""
+    """Pick the built-in model or an OpenAI-compatible server; returns (kind, options for ``client``).
+
+    The key typed here lives in this browser session only and is sent only to the server typed
+    beside it; the URL must pass the operator's allow-list (``genre.llm.endpoints``).
+    """
+    from genre.llm.endpoints import allowed_entries, operator_url
+
     kind = st.radio("Language model", ["embedded", "http"], horizontal=True, key="llm_kind",
                     format_func={"embedded": "Built-in SmolLM2-135M (offline, slow, toy quality)",
-                                 "http": "OpenAI-compatible server (llama.cpp, Ollama, vLLM…)"}.get)
+                                 "http": "OpenAI-compatible server (vLLM, Ollama, llama.cpp, transformers serve…)"}.get)
     if kind == "embedded":
         return kind, {}
+    left, middle, right = st.columns([2, 1, 1])
+    url = left.text_input("Server URL", operator_url() or "http://127.0.0.1:8000/v1", key="llm_url",
+                          help=f"Servers this app may call: {', '.join(allowed_entries())} "
+                               f"(the operator sets GENRE_LLM_HOSTS).")
+    model = middle.text_input("Model name", "default", key="llm_model")
+    key = right.text_input("API key (optional)", type="password", key="llm_api_key",
+                           help="Sent only to the server typed here, kept in this browser session only.")
+    return kind, {"base_url": url, "model": model, "user_key": key}
+
+
+def client(kind: str, options: dict[str, Any]) -> Any:
+    """The client for ``client_widget``'s choice: the shared built-in model, or an HTTP client
+    for a server the allow-list admits (LLMError otherwise), with the right key."""
+    if kind == "embedded":
+        from ui.cache import llm_client
+
+        return llm_client("embedded")
+    from genre.llm import HTTPClient
+    from genre.llm.endpoints import app_client_options
+
+    return HTTPClient(**app_client_options(options["base_url"], options["model"], options.get("user_key", "")))
+
+
+def embedding_server_widget() -> dict[str, Any] | None:
+    """Server URL and model for the ``openai-embeddings`` encoder; its params, or None when unset.
+
+    No key field: encoder params end up in configs and saved runs. Only the operator's server
+    (GENRE_LLM_BASE_URL) receives the machine's key; other allowed servers get none.
+    """
+    from genre.llm.endpoints import allowed_entries, app_client_options, operator_url
+
     left, right = st.columns([2, 1])
-    url = left.text_input("Server URL", "http://127.0.0.1:8000/v1", key="llm_url")
-    model = right.text_input("Model name", "default", key="llm_model")
-    return kind, {"base_url": url, "model": model}
+    url = left.text_input("Embedding server URL (for the encoder “LLM server embeddings”)", operator_url() or "",
+                          key="emb_url", placeholder="http://127.0.0.1:11434/v1",
+                          help=f"Any /v1/embeddings server this app may call: {', '.join(allowed_entries())}.")
+    model = right.text_input("Embedding model", "", key="emb_model", placeholder="nomic-embed-text")
+    if not url.strip() or not model.strip():
+        return None
+    options = app_client_options(url, model.strip())
+    return {"base_url": options["base_url"], "model": options["model"], "api_key_env": options["api_key_env"]}
 
 
 def estimate(kind: str, n_prompts: int, max_tokens: int) -> str:
-    """Human estimate of the generation time (the embedded model is slow; servers vary)."""
+    """Human estimate of the generation time (the built-in model is slow; servers vary)."""
     if kind != "embedded":
-        return f"{n_prompts:,} prompts; the time depends on the server."
-    seconds = n_prompts * (max_tokens / EMBEDDED_TOKENS_PER_SECOND + EMBEDDED_OVERHEAD)
+        return f"{n_prompts:,} prompts, up to 8 requests at a time; the time depends on the server."
+    seconds = EMBEDDED_LOAD_SECONDS + n_prompts * (max_tokens / 24) / EMBEDDED_ITEMS_PER_SECOND
     pretty = f"{seconds:.0f} s" if seconds < 120 else (f"{seconds / 60:.0f} min" if seconds < 7200
                                                           else f"{seconds / 3600:.1f} h")
     return f"{n_prompts:,} prompts ≈ {pretty} with the built-in model (cached outputs are free)."

@@ -85,6 +85,7 @@ def enrich_items(
     cache: OutputCache | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    max_concurrency: int | None = None,
 ) -> pd.DataFrame:
     """Generated text for ``items`` (default: all) as a frame ``item_id, text``.
 
@@ -106,7 +107,8 @@ def enrich_items(
     values = item_fields(dataset, fields)
     prompts = [render(template, {name: values[name][i] for name in fields}) for i in index]
     replies = complete_many(client, prompts, max_tokens=max_tokens, temperature=temperature,
-                            cache=cache, progress=progress, should_stop=should_stop)
+                            cache=cache, progress=progress, should_stop=should_stop,
+                            max_concurrency=max_concurrency)
     report = ParseReport()
     texts = [parse_reply(r, max_chars=max_chars, report=report) for r in replies]
     logger.info("item enrichment with %s: %s", client.model_id, report)

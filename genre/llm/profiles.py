@@ -51,6 +51,7 @@ def profile_users(
     cache: OutputCache | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    max_concurrency: int | None = None,
 ) -> pd.DataFrame:
     """A short taste description per user from their ``max_titles`` most recent training items.
 
@@ -88,7 +89,8 @@ def profile_users(
             prompts[int(user)] = render(template, _fields(recent, titles, genres))
     replies = complete_many(client, list(prompts.values()), max_tokens=max_tokens,
                             temperature=temperature, cache=cache, progress=progress,
-                            should_stop=should_stop)
+                            should_stop=should_stop,
+                            max_concurrency=max_concurrency)
     report = ParseReport()
     by_user = {u: parse_reply(r, max_chars=max_chars, report=report)
                for u, r in zip(prompts, replies)}

@@ -1,26 +1,30 @@
-"""Genre tagging: give items without genres some, from their content vectors.
+"""Genre tagging: give items without genres some, from their content vectors or a language model.
 
-Two ways: zero-shot (nearest genre-label descriptions in the same embedding space; needs no
-labelled items) and supervised (one-vs-rest logistic regression trained on the items that
-have genres). ``evaluate_tagging`` measures both on held-out labelled items so the user can
-see which to trust.
+Three ways: zero-shot (nearest genre-label descriptions in the same embedding space; needs no
+labelled items), supervised (one-vs-rest logistic regression trained on the items that have
+genres), and asking a language model to pick from the label list (``llm_genres``, through the
+same batched / concurrent ``complete_many`` as the other LLM uses). ``evaluate_tagging``
+measures the first two on held-out labelled items so the user can see which to trust.
 """
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+import re
+from typing import Any, Sequence, Union
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from genre.errors import ConfigError, DataError, NotFittedError
-from genre.llm.prompts import check_template
+from genre.llm.prompts import check_template, render
 
 #: Item vectors: dense, or sparse when too wide to densify (TF-IDF).
 Vectors = Union[np.ndarray, sp.spmatrix]
 #: Text that stands for a genre when embedding labels for zero-shot tagging.
 LABEL_TEMPLATE = "a {genre} movie"
+#: Prompt of ``llm_genres``: the item's title and the allowed labels.
+TAG_TEMPLATE = "Movie: {title}\nChoose its genres from this list: {labels}.\nAnswer with genre names only."
 
 
 def label_texts(labels: Sequence[str], template: str = LABEL_TEMPLATE) -> list[str]:
@@ -188,3 +192,25 @@ def _float32(vectors: Vectors) -> Vectors:
     if sp.issparse(vectors):
         return sp.csr_matrix(vectors, dtype=np.float32)
     return np.asarray(vectors, dtype=np.float32)
+
+
+def llm_genres(titles: Sequence[str], labels: Sequence[str], client: Any, *,
+               template: str = TAG_TEMPLATE, max_tokens: int = 16, **options: Any) -> list[list[str]]:
+    """Genres per item chosen by a language model from ``labels``, in the order it names them.
+
+    Labels are matched in the reply case-insensitively as whole words; a reply naming none
+    gives an empty list (counted, not guessed). ``options`` go to ``complete_many`` (cache,
+    progress, should_stop, max_concurrency).
+    """
+    from genre.llm.base import complete_many
+
+    check_template(template, ["title", "labels"])
+    listed = ", ".join(labels)
+    prompts = [render(template, {"title": str(t), "labels": listed}) for t in titles]
+    replies = complete_many(client, prompts, max_tokens=max_tokens, **options)
+    patterns = [(label, re.compile(rf"(?<!\w){re.escape(label)}(?!\w)", re.IGNORECASE)) for label in labels]
+    result = []
+    for reply in replies:
+        found = sorted((m.start(), label) for label, p in patterns if (m := p.search(reply)))
+        result.append([label for _, label in found])
+    return result
