@@ -8,13 +8,12 @@ HTML, JavaScript and Markdown are shown as text. Two sessions never see each oth
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from app_helpers import APP, ROOT, TIMEOUT, app, button, check, plain, sample_slice, upload_slice  # noqa: F401
+from app_helpers import APP, TIMEOUT, app, button, check, plain, sample_slice, upload_slice  # noqa: F401
 
 CORPUS = Path(__file__).parent / "corpus"
 sys.path.insert(0, str(CORPUS))
@@ -159,8 +158,3 @@ def test_two_sessions_never_see_each_others_data(app):
     assert app.session_state["config"].data.source != other.session_state["config"].data.source
     assert not any("clicks.csv" in body for _, body in _shown_text(app))
 
-
-def test_upload_limit_and_xsrf_protection_are_configured():
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
-    assert 0 < config["server"]["maxUploadSize"] <= 200  # MB per file; the server refuses larger
-    assert config["server"]["enableXsrfProtection"] is True
