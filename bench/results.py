@@ -14,3 +14,29 @@ def write_section(path: Path, key: str, title: str, body: str) -> None:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+def provenance(root: Path, inputs: dict[str, Path], argv: list[str]) -> dict:
+    """What a results JSON needs to be reproduced: argv, git commit (+ dirty files), UTC date,
+    machine, load average, sha256 of each input file."""
+    import datetime as dt
+    import hashlib
+    import os
+    import platform
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True).stdout.strip()
+
+    def sha256(path: Path) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 24), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    return {"argv": list(argv), "commit": git("rev-parse", "HEAD"),
+            "uncommitted": git("status", "--porcelain", "--", "genre", "bench").splitlines(),
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores", "load_average": os.getloadavg()[0],
+            "input_sha256": {name: sha256(path) for name, path in inputs.items()}}
