@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from genre.config import DataConfig
-from genre.data import detect_preset, guess_mapping
+from genre.data import detect_preset, guess_tables
 from ui import cache, state, widgets
 
 TYPES = ["csv", "tsv", "tab", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "inter", "item", "data", "dat"]
@@ -36,15 +36,16 @@ if source == "Upload files":
             for name, head in heads.items():
                 with st.expander(f"Preview of {widgets.md(name)}"):
                     st.dataframe(head.head(10), hide_index=True)
-            if main.name in heads:
-                columns["interactions"] = list(heads[main.name].columns)
-                guess.update({k: v for k, v in guess_mapping(columns["interactions"]).to_dict().items()
-                              if k in ("user", "item", "rating", "timestamp")})
             item_file = next((f for f in uploads[1:] if f.name in heads and "tag" not in f.name.lower()), None)
-            if item_file:
-                columns["items"] = list(heads[item_file.name].columns)
-                guess.update({k: v for k, v in guess_mapping(columns["items"]).to_dict().items()
-                              if k in ("item_id", "title", "genres", "description", "image")})
+            if main.name in heads:
+                item_head = heads[item_file.name] if item_file else None
+                guessed = guess_tables(heads[main.name], item_head,
+                                       names=(main.name, item_file.name if item_file else ""))
+                guess = guessed.mapping.to_dict()
+                columns["interactions"] = list(heads[main.name].columns)
+                if item_file:
+                    columns["items"] = list(item_head.columns)
+                st.caption(f"Guess: {widgets.md(guessed.explanation)}")
 
 with st.form("load_form", border=True):
     chosen = {}
@@ -116,7 +117,7 @@ with tab_charts:
     if summary["has_timestamps"]:
         b.plotly_chart(viz.activity_figure(inter["timestamp"].to_numpy()))
     else:
-        b.info("No timestamps: time-based splits fall back to file order.")
+        b.info("No timestamps: no activity over time to show (the notes above say what needs time).")
     if summary["n_genres"]:
         st.plotly_chart(viz.genre_counts_figure(items["genres"]))
 with tab_items:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from genre.algorithms import ALGORITHM_NAMES
 from genre.config import AlgorithmConfig
+from genre.split import has_time, needs_time, time_free, time_note
 from ui import algorithms, state, widgets
 
 SPLITS = {"temporal": "Temporal — each user's latest interactions are the test",
@@ -21,12 +22,16 @@ widgets.need_data()
 cfg = state.config()
 current = {a.name: a for a in cfg.algorithms}
 experiment = st.session_state["experiment"]
+interactions = st.session_state["dataset"].interactions
+timeless = not has_time(interactions)  # then time-ordered splits and algorithms are off by default
 
 setup = st.expander("Training setup — hold-out and algorithms", expanded=experiment is None)
 with setup, st.form("train_form", border=False):
     left, right = st.columns([2, 1])
     method = left.selectbox("Hold-out", list(SPLITS), format_func=SPLITS.get, key="split_method",
-                            index=list(SPLITS).index(cfg.split.method))
+                            index=list(SPLITS).index(time_free(cfg.split.method, interactions)))
+    if timeless:
+        left.caption(time_note())
     share_name = "cold_fraction" if method == "cold_items" else "test_fraction"
     share = right.slider("Held-out share", 0.05, 0.5, float(cfg.split.params.get(share_name, 0.2)), 0.05,
                          key="split_share", disabled=method == "leave_last_out",
@@ -38,9 +43,10 @@ with setup, st.form("train_form", border=False):
         algo = current.get(name)
         with grid[i % 2].container(border=True):
             problem = algorithms.unavailable(name)
-            on = st.toggle(f"**{name}**", value=algo is not None and algo.enabled and not problem,
+            untimed = timeless and not problem and needs_time(name)
+            on = st.toggle(f"**{name}**", value=algo is not None and algo.enabled and not problem and not untimed,
                            key=f"on_{name}", disabled=bool(problem))
-            st.caption(problem or algorithms.DESCRIPTIONS.get(name, ""))
+            st.caption(problem or algorithms.DESCRIPTIONS.get(name, "") + (" Needs timestamps." * untimed))
             if problem:
                 continue
             params = dict(algo.params) if algo else {}

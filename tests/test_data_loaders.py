@@ -116,7 +116,7 @@ def test_column_not_found_lists_the_columns():
     assert _error(load_interactions, source, {"user": "userId"}) == (
         "ratings.csv: column 'userId' not found; the columns are: a, b, c")
     assert _error(load_interactions, source) == (
-        "ratings.csv: no column for the user ids was found (looked for user_id, user, uid, customer_id ...); "
+        "ratings.csv: no column for the user ids was found (looked for user_id, userId, customer_id, visitorid ...); "
         "the columns are: a, b, c; name it in the column mapping (user=...)")
 
 

@@ -96,8 +96,10 @@ def missing_ids(frame: pd.DataFrame, *, drop: bool, source: str,
         return frame, []
     count = int(empty.sum())
     if count == len(frame):
-        blank = [label for column, label in labels.items() if _all_blank(frame[column])]
-        which = f"column {blank[0]!r} is empty" if blank else "no row has all of its ids"
+        blank = [(column, label) for column, label in labels.items() if _all_blank(frame[column])]
+        words = _words(frame, [blank[0][0]], empty)[1] if blank else ""
+        which = (f"column {blank[0][1]!r} is empty{f' (or {words})' if words else ''}" if blank
+                 else "no row has all of its ids")
         raise DataError(f"{source}: {which} in every row; map the column that holds the ids")
     if not drop:
         label = frame.index[first[0]]
@@ -105,18 +107,35 @@ def missing_ids(frame: pd.DataFrame, *, drop: bool, source: str,
         raise DataError(f"{source}: column {first[1]!r} row {row} has no id ({count} row"
                         f"{'s' * (count > 1)} without an id in all); fill the ids in, or drop such rows "
                         f"(cleaning option drop_missing_ids)")
-    return frame[~empty], [f"{source}: dropped {count} row{'s' * (count > 1)} without an id"]
+    n_words, words = _words(frame, list(labels), empty)
+    written = f" ({n_words} written as {words})" if n_words else ""
+    return frame[~empty], [f"{source}: dropped {count} row{'s' * (count > 1)} without an id{written}"]
+
+
+#: Id cells that mean "missing" (compared without case or surrounding spaces), besides empty ones:
+#: what spreadsheets, pandas and databases write for a missing value.
+MISSING_WORDS = frozenset({"nan", "none", "null", "n/a", "na", "<na>", "#n/a", "nat", "-nan"})
 
 
 def _blank(values: pd.Series) -> np.ndarray:
-    """Missing or whitespace-only cells. Bytes, lists and maps are not blank (``checked_ids``
-    refuses them with a message); ``astype(str)`` would try to decode bytes as UTF-8."""
+    """Missing, whitespace-only or missing-word (``nan``, ``NULL``, ``N/A`` ...) cells. Bytes,
+    lists and maps are not blank (``checked_ids`` refuses them with a message); ``astype(str)``
+    would try to decode bytes as UTF-8."""
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.isna().to_numpy()
     if values.dtype == object:
-        return values.map(lambda v: (isinstance(v, str) and not v.strip())
+        return values.map(lambda v: (isinstance(v, str) and v.strip().lower() in MISSING_WORDS | {""})
                           or (pd.api.types.is_scalar(v) and pd.isna(v))).to_numpy(dtype=bool)
-    return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy(dtype=bool)
+    words = values.astype(str).str.strip().str.lower()
+    return (values.isna() | (words == "") | words.isin(MISSING_WORDS)).to_numpy(dtype=bool)
+
+
+def _words(frame: pd.DataFrame, columns: list[str], rows: np.ndarray) -> tuple[int, str]:
+    """How many of the ``rows`` ids were a missing word, and those words (``'nan', 'NULL'``)."""
+    written = pd.concat([frame[c][rows] for c in columns])
+    written = pd.Series([v.strip() for v in written.tolist() if isinstance(v, str)], dtype=object)
+    written = written[written.str.lower().isin(MISSING_WORDS)] if len(written) else written
+    return len(written), ", ".join(map(repr, sorted(written.unique())[:4]))
 
 
 def _all_blank(values: pd.Series) -> bool:

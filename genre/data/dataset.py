@@ -257,15 +257,13 @@ def _align_items(items: pd.DataFrame | None, item_ids: np.ndarray, notes: list[s
     if "item_id" not in items.columns:
         raise DataError(f"the item table lacks an 'item_id' column; its columns are: "
                         f"{', '.join(map(str, items.columns))}")
-    table = items.drop_duplicates("item_id", keep="first")
-    try:
-        table = table.astype({"item_id": np.asarray(item_ids).dtype})
-    except (ValueError, TypeError):
-        pass  # ids of another type simply won't match; counted below
+    table = _same_id_type(items.drop_duplicates("item_id", keep="first"), item_ids, notes)
     known = table["item_id"].isin(item_ids)
     if (~known).any():
         notes.append(f"{int((~known).sum())} item-table rows have no interactions and were left out of the catalog")
-    merged = base.merge(table[known], on="item_id", how="left")
+    rows = table[known]
+    merged = base.merge(rows.astype({"item_id": np.int64}) if np.asarray(item_ids).dtype.kind in "iu" else rows,
+                        on="item_id", how="left")
     missing = merged.columns.difference(["item_id"])
     if len(missing) and merged[missing].isna().all(axis=1).any():
         count = int(merged[missing].isna().all(axis=1).sum())
@@ -277,6 +275,31 @@ def _align_items(items: pd.DataFrame | None, item_ids: np.ndarray, notes: list[s
     merged["genres"] = [_as_list(g) for g in (merged["genres"] if "genres" in merged.columns
                                               else [None] * len(merged))]
     return merged
+
+
+def _same_id_type(table: pd.DataFrame, item_ids: np.ndarray, notes: list[str]) -> pd.DataFrame:
+    """The item table with ids comparable to the catalog's, so that ``4`` matches ``"4"``.
+
+    One side may be numbers and the other text (an item file with some ids that are not
+    numbers); such ids are compared as text (``"1.0"`` was already written ``"1"`` by the
+    loader). An unmatched item-table id that is a catalog id's number spelled another way
+    (``"01"`` for ``1``) is named in a note.
+    """
+    catalog = np.asarray(item_ids)
+    ids = table["item_id"]
+    numeric = catalog.dtype.kind in "iu"
+    if numeric != (ids.dtype.kind in "iu"):
+        text = ids.astype(str).str.strip()
+        lookup = dict(zip(pd.Series(catalog).astype(str), catalog)) if numeric else {}
+        table = table.assign(item_id=[lookup.get(v, v) for v in text] if numeric else text)
+    unmatched = pd.Series(table["item_id"][~table["item_id"].isin(catalog)].unique())
+    numbers = pd.to_numeric(unmatched.astype(str), errors="coerce")
+    apart = unmatched[numbers.isin(pd.to_numeric(pd.Series(catalog).astype(str), errors="coerce").dropna())]
+    if len(apart):
+        notes.append(f"item-table id {apart.iloc[0]!r} is an interacted item's number written another way, "
+                     f"so it is not matched ({len(apart)} such id{'s' * (len(apart) > 1)}); write each id "
+                     f"the same way in both files")
+    return table
 
 
 def _as_list(value: Any) -> list[str]:

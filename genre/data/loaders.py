@@ -11,6 +11,7 @@ import pandas as pd
 
 from genre.data.cleaning import CleaningOptions, clean
 from genre.data.dataset import Dataset
+from genre.data.guess import guess_tables
 from genre.data.mapping import ColumnMapping, guess_mapping, interactions_from_table, items_from_table
 from genre.data.presets import Loaded, detect_preset, load_preset
 from genre.data.readers import DEFAULT_MAX_BYTES, Source, list_sources, read_table, source_name
@@ -118,6 +119,7 @@ def load_dataset(
     else:
         loaded = _load_tables(files, items, mapping, options.drop_missing_ids, read)
     frame, notes = clean(loaded.interactions, options)
+    notes.extend(_time_notes(frame))
     dataset = Dataset.from_frame(frame, loaded.items, name=name or _default_name(source, files),
                                  preset=preset, notes=loaded.notes + notes)
     if loaded.tags is not None:
@@ -143,15 +145,25 @@ def _load_tables(files: list[Source], items: Source | None, mapping: ColumnMappi
     else:
         chosen, item_table = _roles(tables, mapping)
     name, raw = tables[chosen]
-    frame, notes = interactions_from_table(raw, mapping, source=name, drop_missing_ids=drop_missing_ids)
+    item_name, item_raw = tables[item_table] if item_table is not None else ("", None)
+    guess = guess_tables(raw, item_raw, mapping, names=(name, item_name))
+    frame, notes = interactions_from_table(raw, guess.mapping, source=name, drop_missing_ids=drop_missing_ids)
+    notes.insert(0, guess.explanation)
     table = None
-    if item_table is not None:
-        table, more = items_from_table(tables[item_table][1], mapping, source=tables[item_table][0])
+    if item_raw is not None:
+        table, more = items_from_table(item_raw, guess.mapping, source=item_name)
         notes.extend(more)
     ignored = [n for i, (n, _) in enumerate(tables) if i not in (chosen, item_table)]
     if ignored:
         notes.append(f"not used: {', '.join(ignored)} (neither interactions nor the item table)")
     return Loaded(frame, table, notes=notes)
+
+
+def _time_notes(frame: pd.DataFrame) -> list[str]:
+    """What the data's lack of time rules out (``genre.split.needs_time``), or nothing."""
+    from genre.split import has_time, time_note
+
+    return [] if has_time(frame) else [time_note()]
 
 
 def _roles(tables: list[tuple[str, pd.DataFrame]], mapping: ColumnMapping) -> tuple[int, int | None]:
@@ -160,6 +172,8 @@ def _roles(tables: list[tuple[str, pd.DataFrame]], mapping: ColumnMapping) -> tu
     names = [name for name, _ in tables]
     interactions = [i for i, ((_, raw), g) in enumerate(zip(tables, guesses))
                     if g.user in raw.columns and g.item in raw.columns]
+    if not interactions:  # one file with users, whose item column pairing by value may find
+        interactions = [i for i, ((_, raw), g) in enumerate(zip(tables, guesses)) if g.user in raw.columns]
     if len(interactions) != 1:
         found = ", ".join(names[i] for i in interactions) or "none"
         raise DataError(f"expected one file with user and item columns among {', '.join(names)} "

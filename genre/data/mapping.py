@@ -1,7 +1,7 @@
 """Which column means what, and turning a raw table into GENRE's canonical columns.
 
 A ``ColumnMapping`` names the source columns; any field left as None is guessed from common
-names (``userId``, ``movieId``, ``rating``, ``timestamp``, ``title``, ``genres`` ...). The
+names in many domains' spellings (``genre.data.guess``). The
 ``*_from_table`` functions apply a mapping: they type ids (all-integer ids become int64, any
 other id stays text, so mixed ids never crash), ratings (float32) and times (int64 epoch
 seconds), and raise a ``DataError`` naming the file, column and row of any value they cannot use
@@ -22,25 +22,9 @@ import pyarrow.compute as pc
 
 from genre.data.cleaning import missing_ids
 from genre.data.dataset import _as_list
+from genre.data.guess import EXAMPLES, INTERACTION_FIELDS, ITEM_FIELDS, guess_mapping, id_text
 from genre.errors import ConfigError, DataError
 
-INTERACTION_FIELDS = ("user", "item", "rating", "timestamp")
-ITEM_FIELDS = ("item_id", "title", "genres", "tags", "description", "image")
-_ITEM_IDS = ("item_id", "item", "movie_id", "news_id", "product_id", "iid", "asin", "book_id", "isbn",
-             "track_id")
-#: Common column names per field, most specific first (compared without case, ``_`` or ``:type``).
-CANDIDATES: dict[str, tuple[str, ...]] = {
-    "user": ("user_id", "user", "uid", "customer_id", "visitor_id", "reviewer_id"),
-    "item": _ITEM_IDS,
-    "rating": ("rating", "ratings", "weight", "score", "stars"),
-    "timestamp": ("timestamp", "ts", "time", "date", "datetime", "unix_time", "unix_review_time"),
-    "item_id": _ITEM_IDS + ("id",),
-    "title": ("title", "name", "movie_title", "item_name", "product_title"),
-    "genres": ("genres", "genre", "category", "categories", "class"),
-    "tags": ("tags", "tag", "keywords"),
-    "description": ("description", "abstract", "overview", "summary", "plot", "synopsis"),
-    "image": ("image", "image_path", "poster", "poster_path", "image_url", "img"),
-}
 _LABELS = {"user": "user ids", "item": "item ids", "item_id": "item ids", "tags": "tag text"}
 
 
@@ -104,35 +88,6 @@ class ColumnMapping:
         return cls(**data)
 
 
-def guess_mapping(columns: Iterable[str], mapping: ColumnMapping | None = None) -> ColumnMapping:
-    """Fill every unset field of ``mapping`` from common column names.
-
-    Names the caller gave are kept as they are (checked only when a loader uses them); ``""``
-    becomes None. One column serves at most one interaction field and one item field.
-    """
-    mapping = mapping or ColumnMapping()
-    columns = [str(c) for c in columns]
-    by_key: dict[str, str] = {}
-    for column in columns:
-        by_key.setdefault(_key(column), column)
-    result = ColumnMapping(extra=list(mapping.extra))
-    for group in (INTERACTION_FIELDS, ITEM_FIELDS):
-        used = {getattr(mapping, f) for f in group} - {None, ""}
-        for name in group:
-            given = getattr(mapping, name)
-            if given is None:
-                found = (by_key.get(_key(c)) for c in CANDIDATES[name])
-                given = next((c for c in found if c is not None and c not in used), None)
-                used.add(given)
-            setattr(result, name, given or None)
-    return result
-
-
-def _key(name: str) -> str:
-    """``"userId"``, ``"user_id:token"`` and ``"User ID"`` all compare as ``"userid"``."""
-    return re.sub(r"[^0-9a-z]", "", name.split(":", 1)[0].lower())
-
-
 def _resolve(raw: pd.DataFrame, mapping: ColumnMapping | None, wanted: tuple[str, ...],
              required: tuple[str, ...], source: str) -> dict[str, str | None]:
     """Column per wanted field; a named column that is absent, or a required one not found, fails."""
@@ -149,7 +104,7 @@ def _resolve(raw: pd.DataFrame, mapping: ColumnMapping | None, wanted: tuple[str
                                 f"the file seems to have no header row; add one (e.g. user,item,rating)")
             raise DataError(
                 f"{source}: no column for the {_LABELS.get(name, name)} was found (looked for "
-                f"{', '.join(CANDIDATES[name][:4])} ...); the columns are: {listing}; "
+                f"{', '.join(EXAMPLES[name])} ...); the columns are: {listing}; "
                 f"name it in the column mapping ({name}=...)"
             )
         chosen[name] = column
@@ -188,8 +143,7 @@ def interactions_from_table(
                                                source, time_format)
         notes.extend(more)
     else:
-        out["timestamp"] = np.int64(0)
-        notes.append(f"{source}: no timestamp column, so time-based splits have no order to use")
+        out["timestamp"] = np.int64(0)  # load_dataset notes what needs time (genre.split.time_note)
     return out.reset_index(drop=True), notes
 
 
@@ -269,12 +223,13 @@ def _cast(values: pd.Series, arrow_type: pa.DataType) -> np.ndarray | None:
 
 
 def to_ids(values: pd.Series) -> pd.Series:
-    """Raw ids typed consistently: int64 when every id is an integer, else text."""
+    """Raw ids typed consistently: int64 when every id is an integer (``1`` and ``1.0`` alike),
+    else text (with ``"1.0"`` written ``"1"``, so the two spellings stay one id)."""
     if pd.api.types.is_integer_dtype(values.dtype):
         return values.astype("int64")
     if pd.api.types.is_float_dtype(values.dtype) and (values == np.round(values)).all():
         return values.astype("int64")
-    text = values.astype(str).str.strip()
+    text = id_text(values)  # "1.0" is the id 1: a float column written out with its ".0"
     integers = _cast(text, pa.int64())
     return text if integers is None else pd.Series(integers, index=values.index)
 
@@ -287,7 +242,8 @@ def checked_ids(values: pd.Series, column: str, source: str) -> tuple[pd.Series,
     """``to_ids`` after refusing values that cannot be ids: nested values (lists, objects),
     text over ``MAX_ID_LENGTH`` characters and text with a line break (an unclosed quote).
 
-    Also returns a note when several spellings became one number (``"01"`` and ``"1"``).
+    Also returns a note when several spellings became one id (``"01"``, ``"1"`` and ``"1.0"``),
+    and one naming ids that stay apart (``"01"`` and ``"1"`` among text ids).
     """
     if values.dtype == object:
         nested = values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray, bytes))).to_numpy()
@@ -306,13 +262,34 @@ def checked_ids(values: pd.Series, column: str, source: str) -> tuple[pd.Series,
         raise _bad_value(values, broken, column, source, "with a line break",
                          "an id has no line breaks: look for an unclosed quote (\") above that row")
     ids = to_ids(values)
-    if ids.dtype != np.int64 or ids.nunique() == text.nunique():
-        return ids, []
-    spellings = pd.DataFrame({"id": ids.to_numpy(), "text": text.to_numpy()}).drop_duplicates()
-    merged = spellings[spellings["id"].duplicated(keep=False)]  # not empty: fewer ids than texts
-    example = merged.loc[merged["id"] == merged["id"].iloc[0], "text"].tolist()[:3]
-    return ids, [f"{source}: column {column!r} spells one number in several ways "
-                 f"({', '.join(map(repr, example))}); they are read as the same id"]
+    notes = []
+    if ids.nunique() < text.nunique():
+        spellings = pd.DataFrame({"id": ids.to_numpy(), "text": text.to_numpy()}).drop_duplicates()
+        merged = spellings[spellings["id"].duplicated(keep=False)]  # not empty: fewer ids than texts
+        example = merged.loc[merged["id"] == merged["id"].iloc[0], "text"].tolist()[:3]
+        notes.append(f"{source}: column {column!r} spells one number in several ways "
+                     f"({', '.join(map(repr, example))}); they are read as the same id")
+    if ids.dtype != np.int64:
+        notes.extend(_split_numbers(ids, column, source))
+    return ids, notes
+
+
+def _split_numbers(ids: pd.Series, column: str, source: str) -> list[str]:
+    """A note naming ids that are one number written two ways (``"01"``, ``"1"``) but stay apart,
+    because the column also holds ids that are not numbers (so it is read as text)."""
+    distinct = pd.Series(ids.unique())
+    numbers = pd.to_numeric(distinct, errors="coerce")
+    if numbers.notna().all() or numbers.notna().sum() < 2:
+        return []
+    same = distinct[numbers.notna() & numbers.duplicated(keep=False)]
+    if same.empty:
+        return []
+    first = numbers[same.index[0]]
+    apart = same[numbers[same.index] == first].tolist()[:3]
+    text = distinct[numbers.isna()].iloc[0]
+    return [f"{source}: column {column!r} holds {' and '.join(map(repr, apart))}, kept as different ids "
+            f"because the column also holds ids that are not numbers (such as {text!r}); write each id "
+            f"one way to join them"]
 
 
 def _bad_value(values: pd.Series, bad: np.ndarray, column: str, source: str, expected: str,
