@@ -79,10 +79,12 @@ def param_input(container: Any, algorithm: str, param: str, default: Any, value:
         high = math.nextafter(high, -math.inf) if bound.high_open else high
     start = next((n for n in (_number(value, integer), _number(default, integer)) if n is not None), low)
     start = max(start, low) if high is None else min(max(start, low), high)
+    tip = f"{bound.describe().capitalize()}." if bound else None
     if integer:
-        return int(container.number_input(param, int(low), None if high is None else int(high), int(start), key=key))
+        return int(container.number_input(param, int(low), None if high is None else int(high), int(start),
+                                          help=tip, key=key))
     return float(container.number_input(param, float(low), None if high is None else float(high), float(start),
-                                        format="%g", key=key))
+                                        format="%g", help=tip, key=key))
 
 
 def _number(value: Any, integer: bool) -> int | float | None:
