@@ -135,7 +135,7 @@ def _words(frame: pd.DataFrame, columns: list[str], rows: np.ndarray) -> tuple[i
     written = pd.concat([frame[c][rows] for c in columns])
     written = pd.Series([v.strip() for v in written.tolist() if isinstance(v, str)], dtype=object)
     written = written[written.str.lower().isin(MISSING_WORDS)] if len(written) else written
-    return len(written), ", ".join(map(repr, sorted(written.unique())[:4]))
+    return len(written), ", ".join(map(repr, sorted(written.unique())[:6]))
 
 
 def _all_blank(values: pd.Series) -> bool:

@@ -34,7 +34,7 @@ _IMPLICIT = ("playcount", "plays", "play", "listens", "listencount", "scrobbles"
              "quantity", "qty", "clicks", "views", "watches", "purchases", "frequency", "freq", "times",
              "hours", "playtime", "playtimeforever")
 _TIMES = ("timestamp", "ts", "time", "date", "datetime", "unixtime", "unixreviewtime", "epoch", "created",
-          "createdat", "eventtime", "playedat", "ratedat", "clickedat", "viewedat", "watchedat", "purchasedat")
+          "eventtime")
 _NOT_TIMES = ("runtime", "playtime", "update", "preptime", "cooktime", "totaltime", "readtime", "watchtime")
 
 #: A few names per field, for messages ("looked for ...").
@@ -94,6 +94,9 @@ def _rank(field: str, key: str) -> tuple[int, str] | None:
             return 2, "plain id"
         if _word(key, DOMAINS):
             return 3, f"{_word(key, DOMAINS)}s are the items"
+        named = re.fullmatch(r"(\w+?)(name|title)", key)
+        if field == "item" and named and _word(named[1], DOMAINS):
+            return 4, f"no id column: {_word(named[1], DOMAINS)} {named[2]}s are the items"
         return None
     if field == "rating":
         if key in ("rating", "ratings", "score", "stars", "star", "overall", "grade", "rate") or \
@@ -105,7 +108,7 @@ def _rank(field: str, key: str) -> tuple[int, str] | None:
     if field == "timestamp":
         if key in _TIMES:
             return 0, "time"
-        if key.endswith(("timestamp", "time", "date")) and key not in _NOT_TIMES:
+        if key.endswith(("timestamp", "time", "date", "edat")) and key not in _NOT_TIMES:  # "edat": enrolled_at
             return 1, "time"
         return None
     return _rank_item_text(field, key)
