@@ -155,13 +155,15 @@ class HTTPClient:
 
     def _status_message(self, route: str, exc: Any) -> str:
         code = int(exc.status_code)
-        detail = _server_message(exc)
+        said = _server_text(exc)
+        detail = snippet(said) if said else "no detail"
         if code == 429:
             wait = exc.response.headers.get("retry-after")
             return (f"{self.api_root} is rate-limiting (HTTP 429: {detail}) after {int(self.retries) + 1} "
                     f"attempt(s){f'; it asked to wait {snippet(wait, 20)} s' if wait else ''}: "
                     f"wait, or lower the concurrency")
-        if code in (400, 404) and (route == "embeddings" or "model" in detail.lower()):
+        if code in (400, 404) and (route == "embeddings" or "model" in said.lower()
+                                   or repr(self.model).lower() in said.lower()):
             what = "embedding model" if route == "embeddings" else "model"
             return (f"{self.api_root} has no {what} {self.model!r} (HTTP {code}: {detail}); name one "
                     f"the server lists at {self.api_root}/models")
@@ -188,22 +190,21 @@ def snippet(value: object, limit: int = SNIPPET_CHARS) -> str:
     return repr(cut)
 
 
-def _server_message(exc: Any) -> str:
-    """The server's own short message: ``error.message`` / ``error`` / ``detail``, else the body."""
+def _server_text(exc: Any) -> str:
+    """The server's own message: ``error.message`` / ``error`` / ``detail``, else the body; "" if none."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         error = body.get("error", body.get("detail", body.get("message")))
         if isinstance(error, dict):
             error = error.get("message", error)
         if error:
-            return snippet(error)
+            return str(error)[:2000]
     if isinstance(body, str) and body.strip():
-        return snippet(body)
+        return body[:2000]
     try:
-        text = exc.response.text
+        return exc.response.text[:2000].strip()
     except Exception:  # noqa: BLE001 - a body we cannot read is "no detail"
-        text = ""
-    return snippet(text) if text.strip() else "no detail"
+        return ""
 
 
 def _reason(exc: BaseException) -> str:
