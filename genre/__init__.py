@@ -1,7 +1,7 @@
 """GENRE: explore and configure LLM-powered recommenders.
 
 The package never imports streamlit; heavy dependencies (torch, sentence-transformers,
-umap, llama-cpp) are imported lazily inside the functions that need them.
+umap, transformers) are imported lazily inside the functions that need them.
 """
 
 from genre.errors import ConfigError, DataError, GenreError, NotFittedError
