@@ -119,7 +119,7 @@ def load_dataset(
     else:
         loaded = _load_tables(files, items, mapping, options.drop_missing_ids, read)
     frame, notes = clean(loaded.interactions, options)
-    notes.extend(_time_notes(frame))
+    notes = _time_notes(frame) + notes
     dataset = Dataset.from_frame(frame, loaded.items, name=name or _default_name(source, files),
                                  preset=preset, notes=loaded.notes + notes)
     if loaded.tags is not None:
