@@ -35,7 +35,8 @@ _IMPLICIT = ("playcount", "plays", "play", "listens", "listencount", "scrobbles"
              "hours", "playtime", "playtimeforever")
 _TIMES = ("timestamp", "ts", "time", "date", "datetime", "unixtime", "unixreviewtime", "epoch", "created",
           "eventtime")
-_NOT_TIMES = ("runtime", "playtime", "update", "preptime", "cooktime", "totaltime", "readtime", "watchtime")
+_NOT_TIMES = ("runtime", "playtime", "update", "preptime", "cooktime", "totaltime", "readtime", "watchtime",
+              "lifetime", "candidate", "validate")
 
 #: A few names per field, for messages ("looked for ...").
 EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -102,7 +103,7 @@ def _rank(field: str, key: str) -> tuple[int, str] | None:
         if key in ("rating", "ratings", "score", "stars", "star", "overall", "grade", "rate") or \
                 key.endswith(("rating", "score", "stars")):
             return 0, "rating"
-        if key in _IMPLICIT or key.endswith(("count", "plays")):
+        if key in _IMPLICIT or (key.endswith(("count", "plays")) and not key.endswith("discount")):
             return 1, "implicit strength: counts, not ratings"
         return None
     if field == "timestamp":
@@ -114,22 +115,27 @@ def _rank(field: str, key: str) -> tuple[int, str] | None:
     return _rank_item_text(field, key)
 
 
+#: Item-table text fields: exact names, then name endings.
+_TEXT_NAMES = {
+    "title": ("title", "name", "itemname", "itemtitle", "headline"),
+    "genres": ("genres", "genre", "category", "categories", "class", "subject", "subjects", "topic", "topics",
+               "cuisine", "cuisines"),
+    "tags": ("tags", "tag", "keywords", "keyword"),
+    "description": ("description", "abstract", "overview", "summary", "plot", "synopsis", "text", "body", "about",
+                    "blurb", "details", "content"),
+    "image": ("image", "imagepath", "poster", "posterpath", "imageurl", "img", "picture", "pictureurl",
+              "thumbnail", "cover", "coverurl"),
+}
+_TEXT_ENDINGS = {"title": ("title", "name"), "genres": ("genre", "genres", "category", "categories"),
+                 "tags": ("tags",), "description": ("description", "summary"), "image": ()}
+
+
 def _rank_item_text(field: str, key: str) -> tuple[int, str] | None:
-    exact = {"title": ("title", "name", "itemname", "itemtitle", "headline"),
-             "genres": ("genres", "genre", "category", "categories", "class", "subject", "subjects", "topic",
-                        "topics", "cuisine", "cuisines"),
-             "tags": ("tags", "tag", "keywords", "keyword"),
-             "description": ("description", "abstract", "overview", "summary", "plot", "synopsis", "text",
-                             "body", "about", "blurb", "details", "content"),
-             "image": ("image", "imagepath", "poster", "posterpath", "imageurl", "img", "picture", "pictureurl",
-                       "thumbnail", "cover", "coverurl")}
-    loose = {"title": ("title", "name"), "genres": ("genre", "genres", "category", "categories"),
-             "tags": ("tags",), "description": ("description", "summary"), "image": ()}
-    if key in exact[field]:
+    if key in _TEXT_NAMES[field]:
         return 0, field.rstrip("s")
     if field == "image" and key.startswith(("image", "img", "poster", "picture", "thumbnail", "cover")):
         return 1, "image"
-    if key.endswith(loose[field]) and not any(key.startswith(u) for u in ("user",) + _USERS):
+    if key.endswith(_TEXT_ENDINGS[field]) and not key.startswith(("user",) + _USERS):
         return 1, field.rstrip("s")
     return None
 
