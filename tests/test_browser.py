@@ -284,6 +284,20 @@ def _hostile_markup(page, base: str) -> list[str]:
                          base)
 
 
+def _hover_first_point(page) -> str:
+    """Move the mouse onto the first point of the first chart; the hover label's text."""
+    x, y = page.evaluate("""() => {
+        const gd = document.querySelector('.js-plotly-plot'), trace = gd._fullData[0];
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+        return [box.left + xa._offset + xa.l2p(trace.x[0]), box.top + ya._offset + ya.l2p(trace.y[0])];
+    }""")
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y)
+    label = page.locator(".js-plotly-plot .hoverlayer .hovertext").first
+    label.wait_for(timeout=10_000)
+    return label.text_content()
+
+
 def test_hostile_dataset_reaches_no_host_and_renders_no_markup(server, listener, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -333,6 +347,8 @@ def test_hostile_dataset_reaches_no_host_and_renders_no_markup(server, listener,
             _open(page, "Embeddings")
             page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
             page.wait_for_timeout(1000)
+            hover = _hover_first_point(page)  # a hostile title in Plotly's hover label
+            assert "<img src=http" in hover.replace("\u2060", "") or "](http" in hover.replace("\u2060", ""), hover
             inert("9_hostile_embeddings")
 
             _open(page, "Metrics")
