@@ -129,4 +129,5 @@ with tab_rows:
     st.dataframe(pd.DataFrame({
         "user": dataset.user_ids[head["user"]], "item": dataset.item_ids[head["item"]],
         "title": items["title"].to_numpy()[head["item"]], "rating": head["rating"],
-        "time": pd.to_datetime(head["timestamp"], unit="s")}), hide_index=True)
+        **({"time": pd.to_datetime(head["timestamp"], unit="s")} if summary["has_timestamps"] else {})}),
+        hide_index=True)
