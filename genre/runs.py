@@ -76,13 +76,16 @@ class RunRegistry:
     def __init__(self, path: str | Path | None = None, owner: str | None = None):
         self.path = str(path) if path is not None else str(default_registry_path())
         self.owner = owner
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._memory = sqlite3.connect(":memory:") if self.path == ":memory:" else None
         if self._memory is not None:
             self._prepare(self._memory)
         else:
-            open_or_set_aside(self.path, self._open_checked, "run registry")
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                open_or_set_aside(self.path, self._open_checked, "run registry")
+            except (sqlite3.OperationalError, OSError) as error:  # unwritable, locked, a folder: not damage
+                raise GenreError(f"the run registry {self.path} cannot be opened ({error}); check the "
+                                 f"folder's permissions or point GENRE_HOME elsewhere") from None
 
     def _open_checked(self) -> None:
         db = self._connect()

@@ -132,3 +132,15 @@ def test_a_corrupt_registry_is_set_aside_and_rebuilt(tmp_path, damage, caplog):
     assert "moved to" in caplog.text and "rebuilt empty" in caplog.text
     registry.save(_result(0.1))
     assert len(RunRegistry(path, owner="s").list()) == 1
+
+
+
+@pytest.mark.parametrize("where", ["a folder", "under a file"])
+def test_a_registry_that_cannot_be_opened_is_one_genre_error(tmp_path, where):
+    """Not damage (nothing is set aside): a path that is a folder, or whose parent is a file."""
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "folder").mkdir()
+    path = tmp_path / "folder" if where == "a folder" else tmp_path / "file" / "runs.sqlite"
+    with pytest.raises(GenreError, match="run registry.*cannot be opened"):
+        RunRegistry(path)
+    assert (tmp_path / "file").read_text() == "x" and (tmp_path / "folder").is_dir()
