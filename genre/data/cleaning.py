@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from genre.errors import ConfigError, DataError
 
@@ -115,6 +117,7 @@ def missing_ids(frame: pd.DataFrame, *, drop: bool, source: str,
 #: Id cells that mean "missing" (compared without case or surrounding spaces), besides empty ones:
 #: what spreadsheets, pandas and databases write for a missing value.
 MISSING_WORDS = frozenset({"nan", "none", "null", "n/a", "na", "<na>", "#n/a", "nat", "-nan"})
+_MISSING_SET = pa.array(sorted(MISSING_WORDS | {""}))
 
 
 def _blank(values: pd.Series) -> np.ndarray:
@@ -126,8 +129,8 @@ def _blank(values: pd.Series) -> np.ndarray:
     if values.dtype == object:
         return values.map(lambda v: (isinstance(v, str) and v.strip().lower() in MISSING_WORDS | {""})
                           or (pd.api.types.is_scalar(v) and pd.isna(v))).to_numpy(dtype=bool)
-    words = values.astype(str).str.strip().str.lower()
-    return (values.isna() | (words == "") | words.isin(MISSING_WORDS)).to_numpy(dtype=bool)
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(values.astype(str), from_pandas=True)))
+    return values.isna().to_numpy(dtype=bool) | np.asarray(pc.is_in(text, value_set=_MISSING_SET), dtype=bool)
 
 
 def _words(frame: pd.DataFrame, columns: list[str], rows: np.ndarray) -> tuple[int, str]:

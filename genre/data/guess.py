@@ -199,6 +199,8 @@ PAIRING_ROWS = 200_000
 def id_text(values: pd.Series) -> pd.Series:
     """Ids as comparable text: stripped, and ``"1.0"`` written ``"1"`` (what ``to_ids`` does)."""
     text = values.astype(str).str.strip()
+    if not text.str.contains(".", regex=False).any():
+        return text
     return text.str.replace(r"^([-+]?\d+)\.0*$", r"\1", regex=True)
 
 

@@ -229,8 +229,11 @@ def to_ids(values: pd.Series) -> pd.Series:
         return values.astype("int64")
     if pd.api.types.is_float_dtype(values.dtype) and (values == np.round(values)).all():
         return values.astype("int64")
-    text = id_text(values)  # "1.0" is the id 1: a float column written out with its ".0"
+    text = values.astype(str).str.strip()
     integers = _cast(text, pa.int64())
+    if integers is None:
+        text = id_text(text)  # "1.0" is the id 1: a float column written out with its ".0"
+        integers = _cast(text, pa.int64())
     return text if integers is None else pd.Series(integers, index=values.index)
 
 
