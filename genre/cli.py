@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true")
     run.add_argument("--registry", help="run registry file (default: the user's data directory)")
     run.add_argument("--no-save", action="store_true", help="do not save the run in the registry")
+    run.add_argument("--engine", choices=("local", "spark"), help="override the config's engine (default: local)")
+    run.add_argument("--master", help="Spark master for --engine spark, e.g. local[2], spark://host:7077, yarn")
     run.set_defaults(handler=cmd_run)
 
     recommend = sub.add_parser("recommend", help="top-k for one user, with explanations")
@@ -107,7 +109,13 @@ def cmd_run(args: argparse.Namespace) -> None:
     from genre.runs import RunRegistry
 
     config = load_config(args.config)
-    result = Experiment(config).run(progress=_stderr_progress if args.verbose else None)
+    progress = _stderr_progress if args.verbose else None
+    if (args.engine or config.engine) == "spark":
+        from genre.spark import run_on_spark
+
+        result = run_on_spark(config, master=args.master, progress=progress)
+    else:
+        result = Experiment(config).run(progress=progress)
     record = result.to_json()
     if not args.no_save:
         record["run_id"] = RunRegistry(args.registry).save(result)

@@ -109,6 +109,17 @@ class EvaluationConfig:
 
 
 @dataclass
+class SparkConfig:
+    """Where an ``engine: spark`` run goes (genre.spark); ignored by the local engine."""
+
+    master: str = "local[*]"                 # local[N] | spark://host:port | yarn | k8s://...
+    driver_memory: str = "2g"                # spark.driver.memory (in local mode: the whole JVM)
+    shuffle_partitions: int = 8              # spark.sql.shuffle.partitions (a few per core)
+    knn_history: int = 200                   # item_knn: each user's latest N interactions (cost ∝ N²)
+    output: str | None = None                # folder for the top-k Parquet; None = GENRE's data dir
+
+
+@dataclass
 class RunConfig:
     """Everything one run needs; ``Experiment(RunConfig(...)).run()`` executes it."""
 
@@ -121,6 +132,8 @@ class RunConfig:
     tuning: TuningConfig = field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     seed: int = 42
+    engine: str = "local"                    # local (in-process) | spark (genre.spark)
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "RunConfig":
@@ -155,6 +168,12 @@ class RunConfig:
                               f"got {self.fusion.normalization!r}")
         if not self.evaluation.ks:
             raise ConfigError("config.evaluation.ks is empty: list at least one cut-off, e.g. [10, 20]")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"config.engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if not 1 <= self.spark.shuffle_partitions <= 100_000:
+            raise ConfigError(f"config.spark.shuffle_partitions must be 1..100000, got {self.spark.shuffle_partitions}")
+        if not 2 <= self.spark.knn_history <= 100_000:
+            raise ConfigError(f"config.spark.knn_history must be 2..100000, got {self.spark.knn_history}")
         self._check_bounds()
         _check_tuning_metric(self.tuning.metric)
         _check_encoding(self.data.encoding)
@@ -188,6 +207,7 @@ class RunConfig:
 
 
 NORMALIZATIONS = ("minmax", "zscore", "rank", "none")
+ENGINES = ("local", "spark")
 
 
 def _param_owners(config: RunConfig) -> list[Any]:
