@@ -76,6 +76,14 @@ class AlgorithmConfig:
     params: dict[str, Any] = field(default_factory=dict)
     weight: float = 1.0
     enabled: bool = True
+    features: FeaturesConfig | None = None   # its own item-vector space; None = the run's ``features``
+    algorithm: str | None = None             # the registered algorithm when ``name`` is a label, so one
+                                             # algorithm can appear twice (e.g. on two vector spaces)
+
+    @property
+    def kind(self) -> str:
+        """The registered algorithm this entry fits (``algorithm``, else ``name``)."""
+        return self.algorithm or self.name
 
 
 @dataclass
@@ -155,12 +163,19 @@ class RunConfig:
             raise ConfigError("config.algorithms is empty: list at least one algorithm, e.g. "
                               "[{name: ease}]")
         for i, algo in enumerate(self.algorithms):
-            if algo.name not in ALGORITHM_NAMES:
-                raise ConfigError(f"config.algorithms[{i}].name: unknown algorithm {algo.name!r}; "
+            if algo.kind not in ALGORITHM_NAMES:
+                where = "algorithm" if algo.algorithm else "name"
+                raise ConfigError(f"config.algorithms[{i}].{where}: unknown algorithm {algo.kind!r}; "
                                   f"valid names: {', '.join(ALGORITHM_NAMES)}")
+            if not algo.name.strip():
+                raise ConfigError(f"config.algorithms[{i}].name is empty: give the entry a label")
+            if algo.features is not None and not algo.features.modalities:
+                raise ConfigError(f"config.algorithms[{i}].features lists no modalities: give at least "
+                                  f"one, or leave features out to use the run's")
         names = [a.name for a in self.algorithms]
         if len(set(names)) != len(names):
-            raise ConfigError(f"config.algorithms lists an algorithm twice: {names}")
+            raise ConfigError(f"config.algorithms lists a name twice: {names}; to use one algorithm twice, "
+                              f"give each entry its own name and set algorithm: <registered name>")
         if not any(a.enabled for a in self.algorithms):
             raise ConfigError("every algorithm is disabled: enable at least one")
         if self.fusion.normalization not in NORMALIZATIONS:
@@ -185,8 +200,8 @@ class RunConfig:
         check(self.seed, bounds_for("config", "seed"), "config.seed")
         for i, part in enumerate(self.algorithms):
             check(part.weight, bounds_for("weights", "weight"), f"config.algorithms[{i}].weight")
-        for i, part in enumerate(self.features.modalities):
-            check(part.weight, bounds_for("weights", "weight"), f"config.features.modalities[{i}].weight")
+        for where, part in _modalities(self):
+            check(part.weight, bounds_for("weights", "weight"), f"{where}.weight")
         _bounded_params(self)
         for section in ("fusion", "tuning", "evaluation"):
             part = getattr(self, section)
@@ -210,18 +225,28 @@ NORMALIZATIONS = ("minmax", "zscore", "rank", "none")
 ENGINES = ("local", "spark")
 
 
+def _modalities(config: RunConfig) -> list[tuple[str, ModalityConfig]]:
+    """Every modality of the config (the run's, then each algorithm's own space) with its path."""
+    found = [(f"config.features.modalities[{i}]", m) for i, m in enumerate(config.features.modalities)]
+    for j, algo in enumerate(config.algorithms):
+        if algo.features is not None:
+            found += [(f"config.algorithms[{j}].features.modalities[{i}]", m)
+                      for i, m in enumerate(algo.features.modalities)]
+    return found
+
+
 def _param_owners(config: RunConfig) -> list[Any]:
     """The parts of a config that carry a ``params`` dict, in ``_bounded_params`` order."""
-    return [*config.algorithms, *config.features.modalities, config.split]
+    return [*config.algorithms, *(m for _, m in _modalities(config)), config.split]
 
 
 def _bounded_params(config: RunConfig) -> list[dict[str, Any]]:
     """Each ``params`` dict of ``_param_owners`` checked against genre.bounds (normalised copies)."""
     from genre.bounds import check_params
 
-    checked = [check_params(a.name, a.params, a.name) for a in config.algorithms]
-    checked += [check_params(f"encoder:{m.encoder}", m.params, f"config.features.modalities[{i}].params")
-                for i, m in enumerate(config.features.modalities)]
+    checked = [check_params(a.kind, a.params, a.name) for a in config.algorithms]
+    checked += [check_params(f"encoder:{m.encoder}", m.params, f"{where}.params")
+                for where, m in _modalities(config)]
     return checked + [check_params("split", config.split.params, "config.split.params")]
 
 

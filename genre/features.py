@@ -29,6 +29,9 @@ class Features:
         Latest rating of each training pair, for rating weighting.
     user_vectors : ndarray, shape (n_users, d), float32, or None
         Per-user text vectors (e.g. an embedded LLM-written profile) in the item-vector space.
+    spaces : dict of str to item vectors
+        Per-algorithm item-vector spaces (``AlgorithmConfig.features``), keyed by the entry's
+        name; an algorithm named here is fitted on its own vectors instead of ``item_vectors``.
     """
 
     item_vectors: np.ndarray | sp.csr_matrix | None = None
@@ -37,3 +40,12 @@ class Features:
     interaction_times: sp.csr_matrix | None = None
     interaction_ratings: sp.csr_matrix | None = None
     user_vectors: np.ndarray | None = None
+    spaces: dict[str, np.ndarray | sp.csr_matrix] = field(default_factory=dict)
+
+    def for_algorithm(self, name: str) -> "Features":
+        """These features as algorithm ``name`` sees them: its own item vectors when it has a space."""
+        if name not in self.spaces:
+            return self
+        from dataclasses import replace
+
+        return replace(self, item_vectors=self.spaces[name])

@@ -24,22 +24,24 @@ log = logging.getLogger("genre")
 
 def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame | None,
                    config: FeaturesConfig, *, cache_dir: str | Path | None = None,
-                   progress: Progress | None = None) -> tuple[Features, dict]:
-    """Features for fitting on ``train`` while ``heldout`` stays unseen; also a report dict."""
-    from genre.encoders import EmbeddingCache, Modality, build_item_vectors, default_cache_dir
-    from genre.data.tags import item_tag_text
+                   progress: Progress | None = None,
+                   spaces: dict[str, FeaturesConfig] | None = None) -> tuple[Features, dict]:
+    """Features for fitting on ``train`` while ``heldout`` stays unseen; also a report dict.
 
-    cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir())
-    dataset = with_enrichment_file(dataset, config.enrichment)
-    overrides = {"tags": item_tag_text(dataset, exclude=heldout)} if dataset.tags is not None else None
-    report: dict = {}
-    item_vectors = None
-    if config.modalities:
-        modalities = [Modality(name=m.name, fields=list(m.fields), encoder=m.encoder,
-                               params=dict(m.params), weight=m.weight) for m in config.modalities]
-        built = build_item_vectors(dataset, modalities, cache=cache, progress=progress,
-                                   item_text_override=overrides)
-        item_vectors, report = built.vectors, built.report
+    ``spaces`` maps an algorithm entry's name to its own features config
+    (``AlgorithmConfig.features``): each distinct space is built once, even when several
+    entries (or the run itself) share it, and lands in ``Features.spaces``.
+    """
+    built: dict[str, tuple[object, dict]] = {}
+
+    def space(part: FeaturesConfig) -> tuple[object, dict]:
+        key = repr((part.modalities, part.enrichment))  # what the item vectors depend on
+        if key not in built:
+            built[key] = _item_vectors(dataset, heldout, part, cache_dir, progress)
+        return built[key]
+
+    item_vectors, report = space(config)
+    own = {name: space(part)[0] for name, part in (spaces or {}).items()}
     genres, genre_names = dataset.genre_matrix()
     features = Features(
         item_vectors=item_vectors,
@@ -47,8 +49,27 @@ def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame 
         genre_names=genre_names,
         interaction_times=interaction_matrix(train, dataset.n_users, dataset.n_items, "timestamp"),
         interaction_ratings=interaction_matrix(train, dataset.n_users, dataset.n_items, "rating"),
+        spaces={name: vectors for name, vectors in own.items() if vectors is not None},
     )
     return features, report
+
+
+def _item_vectors(dataset: Dataset, heldout: pd.DataFrame | None, config: FeaturesConfig,
+                  cache_dir: str | Path | None, progress: Progress | None) -> tuple[object, dict]:
+    """One item-vector space (None without modalities) and its encoding report."""
+    from genre.encoders import EmbeddingCache, Modality, build_item_vectors, default_cache_dir
+    from genre.data.tags import item_tag_text
+
+    if not config.modalities:
+        return None, {}
+    cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir())
+    dataset = with_enrichment_file(dataset, config.enrichment)
+    overrides = {"tags": item_tag_text(dataset, exclude=heldout)} if dataset.tags is not None else None
+    modalities = [Modality(name=m.name, fields=list(m.fields), encoder=m.encoder,
+                           params=dict(m.params), weight=m.weight) for m in config.modalities]
+    built = build_item_vectors(dataset, modalities, cache=cache, progress=progress,
+                               item_text_override=overrides)
+    return built.vectors, built.report
 
 
 def profile_features(dataset: Dataset, features: Features, config: FeaturesConfig, *,

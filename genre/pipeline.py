@@ -215,7 +215,8 @@ class Fitter:
             self.report(f"{stage}building item features")
             features, self.feature_report = build_features(
                 self.dataset, split.train, split.test, self.config.features,
-                cache_dir=self.cache_dir, progress=self.report.sub("encoding"))
+                cache_dir=self.cache_dir, progress=self.report.sub("encoding"),
+                spaces={a.name: a.features for a in self.enabled if a.features is not None})
         return features
 
     def fit_all(self, split: Split, stage: str = "", features: Features | None = None
@@ -231,12 +232,13 @@ class Fitter:
         return models, features
 
     def fit_one(self, name: str, params: dict, train, features: Features) -> Recommender:
-        own = features
-        if name == "profile":
+        """Fit the config's entry ``name`` (on its own item-vector space when it has one)."""
+        kind, own = self.config.algorithm(name).kind, features.for_algorithm(name)
+        if kind == "profile":
             from genre.featurize import profile_features
 
             own = profile_features(self.dataset, features, self.config.features, cache_dir=self.cache_dir)
-        return make_algorithm(name, **params).fit(train, own, progress=self.report.sub(f"fitting {name}"))
+        return make_algorithm(kind, **params).fit(train, own, progress=self.report.sub(f"fitting {name}"))
 
 
 def load_from_config(config: RunConfig) -> Dataset:

@@ -141,7 +141,7 @@ def _tune_hyperparameters(fitter: "Fitter", val: "Split", users: np.ndarray, met
     train = val.train_matrix()
     curves = {}
     for algo in fitter.enabled:
-        for param, values in algorithm_class(algo.name).tune_grid.items():
+        for param, values in algorithm_class(algo.kind).tune_grid.items():
             def objective(value, algo=algo, param=param):
                 model = fitter.fit_one(algo.name, {**algo.params, param: value}, train, features)
                 return evaluate(model.score, val, ks=(k,), users=users).means[metric]
