@@ -184,11 +184,11 @@ def half_width(values: np.ndarray) -> float:
 def _diversity(top_items: np.ndarray, item_vectors: np.ndarray | sp.spmatrix, k: int) -> np.ndarray:
     """Intra-list diversity in chunks of users, each given only the vectors of its listed items.
 
-    The metric sums each user's vectors into a dense (users × dim) array: with 50k-term TF-IDF
-    vectors and 20k users that alone would be 8 GB.
+    Dense vectors are summed into a dense (users × dim) array, so users go in chunks; sparse
+    ones (TF-IDF) stay sparse all the way (``metrics.intra_list_diversity_at_k``): one chunk.
     """
     dim = item_vectors.shape[1]
-    step = max(1, BATCH_BYTES // (8 * max(dim, 1)))
+    step = len(top_items) if sp.issparse(item_vectors) else max(1, BATCH_BYTES // (8 * max(dim, 1)))
     parts = []
     for start in range(0, len(top_items), step):
         chunk = np.asarray(top_items[start:start + step])[:, :k]

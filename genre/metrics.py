@@ -134,7 +134,8 @@ def auc_sampled(values: np.ndarray, indptr: np.ndarray, positive: np.ndarray) ->
 
     Row ``r`` is ``values[indptr[r]:indptr[r + 1]]`` with ``positive`` flags alike. With every
     negative present it equals ``auc``; with a uniform sample of negatives it is an unbiased
-    estimate of it. NaN where a row has no positive or no negative.
+    estimate of it. NaN where a row has no positive or no negative. (A loop over rows of a
+    small sort each beat one global two-key sort, measured at 20k users × 100 items.)
     """
     result = np.full(len(indptr) - 1, np.nan)
     for r in range(len(result)):

@@ -285,10 +285,13 @@ class CandidateStore:
         mixed = self.mix(weights)
         parts = []
         for start in range(0, len(self.users), chunk):
-            rows = slice(start, min(start + chunk, len(self.users)))
-            lo, hi = self.indptr[rows.start], self.indptr[rows.stop]
-            values, items = padded(mixed[lo:hi], self.items[lo:hi], self.indptr[rows.start:rows.stop + 1] - lo, k)
-            top = np.take_along_axis(items, fusion.top_k(values, k), axis=1)
+            stop = min(start + chunk, len(self.users))
+            lo = self.indptr[start]
+            values, counts = padded(mixed[lo:self.indptr[stop]], self.indptr[start:stop + 1] - lo, k)
+            positions = fusion.top_k(values, k)               # a position in a row = its item order
+            top = self.items[self.indptr[start:stop, None] + np.minimum(positions, np.maximum(counts - 1, 0)[:, None])
+                             ].astype(np.int64) if len(self.items) else np.full(positions.shape, -1)
+            top[positions >= counts[:, None]] = -1
             for r in np.flatnonzero((top < 0).any(axis=1)):
                 top[r] = self._fill(start + r, top[r], k)
             parts.append(top)
@@ -319,14 +322,12 @@ class CandidateStore:
         return parts, mask
 
 
-def padded(values: np.ndarray, items: np.ndarray, indptr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR-laid rows as (values, items) arrays at least ``k`` wide, padded with (-inf, -1)."""
+def padded(values: np.ndarray, indptr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR-laid rows of ``values`` as one array at least ``k`` wide, padded with -inf; and the
+    row lengths. A row's positions keep the CSR order (items ascending)."""
     counts = np.diff(indptr)
     width = max(int(counts.max()) if len(counts) else 0, k)
-    rows = np.repeat(np.arange(len(counts)), counts)
-    positions = np.arange(len(items)) - indptr[rows]
-    out_values = np.full((len(counts), width), -np.inf, dtype=np.float32)
-    out_items = np.full((len(counts), width), -1, dtype=np.int64)
-    out_values[rows, positions] = values
-    out_items[rows, positions] = items
-    return out_values, out_items
+    out = np.full(len(counts) * width, -np.inf, dtype=np.float32)
+    rows = np.repeat(np.arange(len(counts)) * width - indptr[:-1], counts)
+    out[rows + np.arange(len(values))] = values
+    return out.reshape(len(counts), width), counts
