@@ -15,3 +15,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi
+# Optional extras, opt-in: GENRE_EXTRAS=spark (comma-separated) adds the Spark engine (pyspark: a pure-Python
+# sdist that pip builds into a wheel without a compiler, so it is installed apart from the --only-binary pins).
+if [[ ",${GENRE_EXTRAS:-}," == *",spark,"* ]]; then
+  spark_stamp=.venv/.requirements-spark.sha
+  spark_want=$(sha256sum requirements-spark.txt | cut -d' ' -f1)
+  if [ "$(cat "$spark_stamp" 2>/dev/null)" != "$spark_want" ]; then
+    .venv/bin/python -m pip install -q -r requirements-spark.txt
+    echo "$spark_want" > "$spark_stamp"
+  fi
+fi

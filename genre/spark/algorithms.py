@@ -82,8 +82,9 @@ def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: An
 
     ``sim(i, j) = co(i, j) / (√n_i √n_j + shrink)``; each target j keeps its k best neighbours
     and a user's score for j sums the similarities of j's neighbours in the user's history.
-    Co-occurrence costs Σ history² per user, so both counting and scoring use each user's
-    latest ``spark.knn_history`` interactions (all of them when a user has fewer).
+    Co-occurrence costs Σ history² per user, so the similarities (counts and norms) come from
+    each user's latest ``spark.knn_history`` interactions (all of them when a user has fewer);
+    a user's score still sums over their whole history (cost: TRAIN rows × k).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -94,7 +95,7 @@ def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: An
     latest = Window.partitionBy("user").orderBy(F.col("timestamp").desc(), F.col("pos").desc())
     recent = (train.withColumn("_r", F.row_number().over(latest))
               .where(F.col("_r") <= int(settings.knn_history)).select("user", "item").persist())
-    n = train.groupBy("item").agg(F.sqrt(F.count("*")).alias("norm"))
+    n = recent.groupBy("item").agg(F.sqrt(F.count("*")).alias("norm"))  # cosine on the same rows
     pairs = (recent.alias("a").join(recent.alias("b"), "user")
              .where(F.col("a.item") != F.col("b.item"))
              .groupBy(F.col("a.item").alias("i"), F.col("b.item").alias("j")).agg(F.count("*").alias("co")))
@@ -103,7 +104,7 @@ def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: An
             .select("i", "j", (F.col("co") / (F.col("ni") * F.col("nj") + shrink)).alias("sim")))
     neighbours = Window.partitionBy("j").orderBy(F.col("sim").desc(), F.col("i").asc())
     kept = sims.withColumn("_r", F.row_number().over(neighbours)).where(F.col("_r") <= k).drop("_r")
-    scored = (recent.withColumnRenamed("item", "i").join(kept, "i")
+    scored = (train.select("user", F.col("item").alias("i")).join(kept, "i")
               .groupBy("user", F.col("j").alias("item")).agg(F.sum("sim").alias("score")))
     return _best(_unseen(scored, train), c)
 

@@ -130,7 +130,7 @@ def run_on_spark(config: RunConfig, *, master: str | None = None, spark: Any = N
               "AUC needs every item's score per user and is not computed on Spark",
               "the Spark mix gives an item outside an algorithm's candidates that algorithm's floor"]
     if "item_knn" in weights:
-        notes.append(f"item_knn on Spark counts co-occurrences in each user's latest {config.spark.knn_history} "
+        notes.append(f"item_knn on Spark computes similarities from each user's latest {config.spark.knn_history} "
                      f"interactions (spark.knn_history)")
     return RunResult(metrics=metrics, per_user=per_user, slices=pd.DataFrame(), weights=weights, timings=timings,
                      config=config, notes=notes, intervals=intervals)

@@ -1,0 +1,184 @@
+"""The Spark engine (genre.spark) on local[2]: one SparkSession for the module, the sample data.
+
+What is checked against the local engine: the split (exactly the same TRAIN/TEST rows), the
+metrics of popularity (exact: same candidates), item-kNN and ALS and their mix (within the
+tolerances below, reasons in ``TOLERANCE``), and a config written by the app replaying through
+``python -m genre run --engine spark`` into the same registry as a local run.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark", reason="the Spark engine is an optional extra: pip install -r requirements-spark.txt")
+
+from genre.cli import main as cli  # noqa: E402
+from genre.config import AlgorithmConfig, RunConfig, dump_config, load_config  # noqa: E402
+from genre.errors import ConfigError  # noqa: E402
+from genre.pipeline import Experiment  # noqa: E402
+from genre.runs import RunRegistry  # noqa: E402
+from genre.spark import SparkError, run_on_spark  # noqa: E402
+from genre.spark.load import load_interactions  # noqa: E402
+from genre.spark.session import check_master, java_major, spark_session  # noqa: E402
+from genre.spark.split import spark_split  # noqa: E402
+from genre.split import split_interactions  # noqa: E402
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parents[1]
+
+#: |Spark − local| allowed per algorithm on NDCG@10 / Recall@10 (sample, temporal split, 610 users).
+#: popularity: same scores, same candidates, same ties → equal. item_knn: similarities from each user's
+#: latest ``knn_history`` interactions (the local kNN uses all) → a few thousandths. ALS: Spark solves each
+#: step exactly (Cholesky, ALS-WR penalty scaled per user/item) where ``implicit`` runs conjugate gradient with
+#: a flat penalty, from other random factors → a few hundredths. The mix inherits both, plus the floor
+#: approximation for items outside an algorithm's candidates.
+TOLERANCE = {"popularity": 1e-9, "item_knn": 0.02, "als": 0.04, "mix": 0.04}
+
+
+def small_mix(source: Path, **spark) -> dict:
+    """ALS + item-kNN + popularity, sized for the sample on a busy 2-core machine."""
+    return {"name": "spark-test", "data": {"source": str(source)}, "features": {"modalities": []},
+            "algorithms": [{"name": "als", "params": {"factors": 32, "iterations": 8}, "weight": 1.0},
+                           {"name": "item_knn", "params": {"k": 100}, "weight": 1.0},
+                           {"name": "popularity", "weight": 0.2}],
+            "fusion": {"candidates": 50}, "spark": {"knn_history": 400, **spark}}
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = spark_session("local[2]", driver_memory="1g", shuffle_partitions=4)
+    yield session
+    session.stop()
+
+
+def test_the_split_equals_genre_split_row_for_row(spark, sample_dir, sample_dataset):
+    data = load_interactions(spark, RunConfig.from_dict({"data": {"source": str(sample_dir)}}).data)
+    assert (data.n_users, data.n_items, data.n_rows) == (sample_dataset.n_users, sample_dataset.n_items,
+                                                         len(sample_dataset.interactions))
+    local_rows = sample_dataset.interactions
+    for method in ("temporal", "random"):
+        rows = spark_split(data, method, seed=42).select("pos", "user", "item", "is_test").toPandas()
+        rows = rows.sort_values("pos")
+        local = split_interactions(local_rows, sample_dataset.n_users, sample_dataset.n_items, method, seed=42)
+        expected = np.zeros(len(local_rows), dtype=bool)
+        expected[local.test.index.to_numpy()] = True
+        assert np.array_equal(rows["user"].to_numpy(), local_rows["user"].to_numpy())
+        assert np.array_equal(rows["item"].to_numpy(), local_rows["item"].to_numpy())
+        assert np.array_equal(rows["is_test"].to_numpy(), expected), method
+        if method == "temporal":
+            assert expected.sum() == 20_417  # BENCHMARK.md's TEST count
+
+
+def test_an_app_config_replays_on_spark_beside_the_local_run(spark, sample_dir, tmp_path, capsys):
+    from ui.state import default_config  # the app's own starting config
+
+    config = default_config()
+    config.data.source = str(sample_dir)
+    # the Train page's choice: the three algorithms with a Spark form (the default EASE + content have none)
+    chosen = RunConfig.from_dict(small_mix(sample_dir))
+    config.algorithms = [AlgorithmConfig(a.name, a.params, a.weight) for a in chosen.algorithms]
+    config.fusion, config.spark, config.features = chosen.fusion, chosen.spark, chosen.features
+    config.spark.output = str(tmp_path / "topk")
+    path = tmp_path / "from_app.yaml"
+    path.write_text(dump_config(config), encoding="utf-8")
+    registry = tmp_path / "runs.sqlite"
+
+    local = Experiment(load_config(path)).run()
+    local_id = RunRegistry(registry).save(local)
+    assert cli(["run", str(path), "--engine", "spark", "--master", "local[2]", "--registry", str(registry)]) == 0
+    assert "saved as run 2" in capsys.readouterr().out
+
+    compared = RunRegistry(registry).compare([local_id, 2])
+    assert compared.shape[1] == 2 and "ndcg@10" in compared.index
+    saved, spark_metrics = _saved(registry, 2)
+    assert saved.engine == "spark" and saved.spark.master == "local[2]"
+    assert saved.algorithms == config.algorithms
+    for name, tolerance in TOLERANCE.items():
+        for metric in ("ndcg@10", "recall@10"):
+            gap = abs(spark_metrics[name][metric] - float(local.metrics.loc[name, metric]))
+            assert gap <= tolerance, (name, metric, gap)
+    topk = pd.read_parquet(tmp_path / "topk")
+    assert set(topk.columns) == {"user_id", "item_id", "score", "rank"}
+    assert topk.groupby("user_id").size().max() == 20 and topk["user_id"].nunique() == 610
+
+
+def _saved(registry: Path, run_id: int) -> tuple[RunConfig, dict]:
+    """The config and metrics a registry row holds."""
+    import json
+    import sqlite3
+
+    from genre.config import parse_config_text
+
+    db = sqlite3.connect(registry)
+    try:
+        config, metrics = db.execute("SELECT config, metrics FROM runs WHERE id = ?", (run_id,)).fetchone()
+    finally:
+        db.close()
+    return parse_config_text(config), json.loads(metrics)
+
+
+def test_the_apps_default_mix_names_what_has_no_spark_form(sample_dir, tmp_path, capsys):
+    from ui.state import default_config
+
+    config = default_config()
+    config.data.source = str(sample_dir)
+    path = tmp_path / "default.yaml"
+    path.write_text(dump_config(config), encoding="utf-8")
+    assert cli(["run", str(path), "--engine", "spark", "--no-save"]) == 2
+    assert "ease has no distributed form; use als or item_knn" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"algorithms": [{"name": "sequential"}]}, "sequential has no distributed form"),
+    ({"algorithms": [{"name": "item_knn", "params": {"k": 50, "num_threads": 1, "shrink": 1.0}},
+                     {"name": "als", "params": {"factors": 8, "random_state": 1}}],
+      "fusion": {"normalization": "zscore"}}, "needs every item's score"),
+    ({"split": {"method": "cold_items"}}, "has no Spark form"),
+    ({"tuning": {"enabled": True}}, "tuning runs on the local engine"),
+])
+def test_configs_without_a_spark_form_fail_before_spark_starts(change, message):
+    config = RunConfig.from_dict({"algorithms": [{"name": "popularity"}], **change})
+    with pytest.raises(ConfigError, match=message):
+        run_on_spark(config, master="local[2]")
+
+
+def test_masters_that_cannot_work_say_what_to_fix():
+    with pytest.raises(SparkError, match="does not answer"):
+        check_master("spark://127.0.0.1:9", timeout=2)
+    with pytest.raises(SparkError, match="not a Spark master URL"):
+        check_master("http://example.org:7077")
+    for fine in ("local", "local[2]", "local[*]", "yarn", "k8s://https://host:6443"):
+        check_master(fine)
+    with pytest.raises(SparkError, match="does not answer"):
+        run_on_spark(RunConfig.from_dict({"algorithms": [{"name": "popularity"}]}), master="spark://127.0.0.1:9")
+
+
+def test_java_missing_or_too_old_says_what_to_install(tmp_path):
+    assert java_major() >= 17  # the machine's own Java
+    with pytest.raises(SparkError, match="Java 17 or newer and none was found"):
+        java_major(str(tmp_path / "no-java"))
+    old = tmp_path / "java"
+    old.write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
+    old.chmod(old.stat().st_mode | stat.S_IEXEC)
+    assert java_major(str(old)) == 11
+    legacy = tmp_path / "java8"
+    legacy.write_text('#!/bin/sh\necho \'java version "1.8.0_312"\' >&2\n')
+    legacy.chmod(legacy.stat().st_mode | stat.S_IEXEC)
+    assert java_major(str(legacy)) == 8
+
+
+def test_without_pyspark_the_error_says_how_to_install_it():
+    code = ("import sys; sys.modules['pyspark'] = None\n"
+            "from genre.spark.session import require_pyspark\n"
+            "try:\n    require_pyspark()\nexcept Exception as e:\n    print(type(e).__name__, e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.startswith("SparkError") and "pip install -r requirements-spark.txt" in out
