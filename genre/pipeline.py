@@ -2,9 +2,8 @@
 
 ``Experiment`` orchestrates one run and hands back a ``TrainedRun`` (genre.trained): the
 object that serves the result — weights, re-mixes, sweeps, recommendations, explanations.
-Each algorithm scores the evaluated users once, in batches; the batch is evaluated alone
-(exactly: AUC needs whole rows) and its top-C candidates go into the store
-(``genre.store``), from which every mix is read. The config handed in is never modified:
+The models score the evaluated users once, in batches, into the candidate store
+(``genre.store``), from which every mix — and each algorithm alone — is evaluated. The config handed in is never modified:
 tuned weights and parameters live in the trained run (and its ``RunResult.config``). Above
 ``evaluation.max_users`` test users a seeded sample is evaluated, with 95 % intervals.
 
@@ -33,7 +32,7 @@ from genre.config import RunConfig
 from genre.data import Dataset
 from genre.features import Features
 from genre.split import Split
-from genre.store import CandidateStore, StoreBuilder
+from genre.store import CandidateStore, build_store
 
 log = logging.getLogger("genre")
 
@@ -149,7 +148,7 @@ def tune_and_fit(fitter: "Fitter", split: Split, notes: "Notes", report: "Report
     from genre.tune import tune_on_validation
 
     config = fitter.config
-    overlap = not config.tuning.hyperparameters and not any(a.name == "profile" for a in fitter.enabled)
+    overlap = not config.tuning.hyperparameters and not any(a.kind == "profile" for a in fitter.enabled)
     if not overlap:
         with _Timer(fitter.timings, "tune"):
             tuning, curves = tune_on_validation(fitter, split, notes, report)
@@ -181,17 +180,18 @@ def candidates_of(config: RunConfig) -> int:
 def score_and_evaluate(models: dict[str, Recommender], split: Split, users: np.ndarray, config: RunConfig,
                        features: Features, timings: dict[str, float], report: "Reporter"
                        ) -> tuple[CandidateStore, dict[str, Any]]:
-    """Score every model over ``users`` once: candidates go into the store, and the same dense
-    batches evaluate each algorithm alone (so its metrics, AUC included, are exact)."""
-    from genre.evaluate import evaluate_many
+    """Score every model over ``users`` once into the store, then evaluate each algorithm alone
+    from it: a one-hot mix ranks exactly as that algorithm's dense scores (its own top-C are
+    all candidates), so only its AUC is estimated (from the store's sampled negatives)."""
+    from genre.evaluate import evaluate_store
 
-    builder = StoreBuilder(split, users, list(models), candidates_of(config), seed=config.seed)
-    began = time.perf_counter()
-    singles = evaluate_many(builder.score(models, config.fusion, progress=report.sub("scoring")), users, split,
-                            ks=tuple(config.evaluation.ks), item_vectors=features.item_vectors)
-    store = builder.build()
+    store = build_store(models, split, users, config.fusion, candidates=candidates_of(config), seed=config.seed,
+                        progress=report.sub("scoring"))
     timings.update({f"score {name}": seconds for name, seconds in store.seconds.items()})
-    timings["store + evaluate algorithms"] = time.perf_counter() - began - sum(store.seconds.values())
+    began = time.perf_counter()
+    singles = evaluate_store(store, {name: {name: 1.0} for name in models}, ks=tuple(config.evaluation.ks),
+                             item_vectors=features.item_vectors)
+    timings["evaluate algorithms"] = time.perf_counter() - began
     return store, singles
 
 
