@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.results import write_section  # noqa: E402
-from genre import fusion  # noqa: E402
 from genre.config import AlgorithmConfig, load_config  # noqa: E402
 from genre.pipeline import Experiment  # noqa: E402
 
@@ -33,15 +32,14 @@ REFERENCE = {"popularity": 0.0885, "item_knn": 0.1220, "ease": 0.1326, "als": 0.
 BARS = {"popularity": 0.0885, "item_knn": 0.118, "ease": 0.130, "als": 0.125, "mix": 0.136}
 
 
-def refuse_seconds(experiment: Experiment, repeats: int = 5) -> float:
-    """Median time of a weight change: fuse the cached blocks and take every user's top 10."""
-    names = list(experiment.blocks_)
+def refuse_seconds(trained, repeats: int = 5) -> float:
+    """Median time of a weight change: re-mix the candidate store and take every user's top 10."""
+    names = trained.store_.names
     times = []
     for r in range(repeats):
         weights = {n: float((i + r) % len(names) + 1) for i, n in enumerate(names)}
-        seen = experiment.split_.train_matrix()[experiment.users_]
         start = time.perf_counter()
-        fusion.top_k(fusion.fuse(experiment.blocks_, weights), 10, seen)
+        trained.store_.top_k(weights, 10)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -54,8 +52,8 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(args.config)
-    mix = Experiment(config)
-    result = mix.run(progress=lambda d, t, m: print(m, file=sys.stderr) if not t else None)
+    mix = Experiment(config).train(progress=lambda d, t, m: print(m, file=sys.stderr) if not t else None)
+    result = mix.result_
     rows = {name: (result.metrics.loc[name], result.timings.get(f"fit {name}", 0.0))
             for name in result.metrics.index if name != "mix"}
     if args.extra:

@@ -196,21 +196,18 @@ def bench_als(repeats: int) -> list[dict]:
 
 
 def bench_refuse(repeats: int) -> list[dict]:
-    """After a weight change: fuse the kept blocks + top-10 of every user; and the full re-evaluation."""
-    from genre import fusion
+    """After a weight change: re-mix the candidate store + top-10 of every user; and the full re-evaluation."""
     from genre.config import load_config
     from genre.pipeline import Experiment
 
     config = load_config(ROOT / "configs" / "tuned_mix.yaml")
     config.tuning.enabled = False
-    experiment = Experiment(config)
-    experiment.run()
-    names = list(experiment.blocks_)
-    seen = experiment.split_.train_matrix()[experiment.users_]
+    experiment = Experiment(config).train()
+    names = experiment.store_.names
     fuse, evaluate = [], []
     for r in range(max(repeats, 5)):
         weights = {n: float((i + r) % len(names) + 1) for i, n in enumerate(names)}
-        wall, cpu, _ = timed(lambda: fusion.top_k(fusion.fuse(experiment.blocks_, weights), 10, seen))
+        wall, cpu, _ = timed(lambda: experiment.store_.top_k(weights, 10))
         fuse.append((wall, cpu))
         wall, cpu, _ = timed(lambda: experiment.set_weights(weights))
         evaluate.append((wall, cpu))
@@ -218,7 +215,7 @@ def bench_refuse(repeats: int) -> list[dict]:
     a = median_of(fuse)
     return [row(f"re-fuse {len(names)} algorithms + top-10 for all {n_users} users", a, "≤ 0.3 s",
                 a["wall_s"] <= 0.3),
-            row("Experiment.set_weights: re-fuse + every metric, slices", median_of(evaluate),
+            row("TrainedRun.set_weights: re-mix + every metric, slices", median_of(evaluate),
                 note="what the app's weight sliders call")]
 
 
