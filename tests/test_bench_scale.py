@@ -33,7 +33,7 @@ def test_the_child_times_every_stage_of_the_run_and_the_library_fits(child_paylo
 
 def test_the_section_is_rendered_from_the_json_alone(child_payload, tmp_path):
     run = dict(child_payload, process_wall_s=10.0, process_peak_rss_gb=0.5, nice=5, date="2026-11-30T16:00:00+00:00",
-               machine="x86_64, 2 cores", load_average_after=1.0, argv=["bench/scale.py"], commit="0" * 40,
+               machine="x86_64, 2 cores", load_average_mean=1.0, argv=["bench/scale.py"], commit="0" * 40,
                uncommitted=[], input_sha256={"ratings.csv": "a" * 64, "movies.csv": "b" * 64},
                data="bench/synth.py 3000 --items 300 --seed 0")
     before = {"1m": {"process_wall_s": 552.0, "process_peak_rss_gb": 1.26,
@@ -41,6 +41,6 @@ def test_the_section_is_rendered_from_the_json_alone(child_payload, tmp_path):
     text = scale.render({"runs": {"1m": run}, "before": {"commit": "9" * 40, "results": before}},
                         plot_stem=tmp_path / "scale")
     assert "| fit item_knn |" in text and "**whole run**" in text
-    assert "| 1m | run_s | ≤ 120 |" in text and "| 10m | — | — | not run yet | — |" in text
+    assert "| 1m | run_s | ≤ 120 |" in text and "| 10m | — | — | not run yet | — | — |" in text
     assert "| 1m | 552 → " in text  # before / after
     assert (tmp_path / "scale.html").exists()
