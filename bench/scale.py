@@ -373,6 +373,12 @@ def _before_after(results: dict, labels: list[str]) -> list[str]:
     return lines
 
 
+def _load_results() -> dict:
+    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    results.setdefault("runs", {})
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
@@ -385,16 +391,16 @@ def main() -> None:
     if args.child:
         run_child(args.child, args.out)
         return
-    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
-    results.setdefault("runs", {})
     if not args.render_only:
         for label in args.sizes:
-            results["runs"][label] = run_size(label, args.max_rss_gb, args.nice)
+            done = run_size(label, args.max_rss_gb, args.nice)
+            results = _load_results()  # re-read: another size may have finished meanwhile in another process
+            results["runs"][label] = done
             RESULTS_JSON.write_text(json.dumps(results, indent=1))
-            done = results["runs"][label]
             print(f"{label}: run {done['run_wall_s']:.0f} s, peak {done['process_peak_rss_gb']:.2f} GB", file=sys.stderr)
     from bench.results import write_section
 
+    results = _load_results()
     body = ("Command: `.venv/bin/python bench/scale.py [--sizes 100k 1m 5m 10m] [--nice N]` (each size in its own "
             "child process under `nice`; synthetic data from `bench/synth.py`; the mix popularity + item_knn "
             f"(k={KNN_K}) + als ({ALS_FACTORS} factors) + sequential + TF-IDF content, equal weights, temporal "
