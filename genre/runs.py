@@ -122,7 +122,8 @@ class RunRegistry:
 
         record = result.to_json()
         row = (name or result.config.name, time.time(), dump_config(result.config),
-               json.dumps(record["metrics"]), json.dumps(record["weights"]),
+               json.dumps({**record["metrics"], "_intervals": record.get("intervals", {})}),
+               json.dumps(record["weights"]),
                json.dumps(record["timings"]), _frame_to_json(result.per_user), self.owner)
         db = self._connect()
         try:
@@ -162,8 +163,9 @@ class RunRegistry:
                              f"{', '.join(str(i) for i in self.list().get('id', [])) or '(none)'}")
         run_id, name, created, config, metrics, weights, timings, per_user, owner = rows[0]
         self._check_owner(run_id, owner)
+        metrics = json.loads(metrics)  # 95 % half-widths ride along in the metrics payload
         return {"id": run_id, "name": name, "created": created, "config": parse_config_text(config),
-                "metrics": json.loads(metrics), "weights": json.loads(weights),
+                "metrics": metrics, "intervals": metrics.pop("_intervals", {}), "weights": json.loads(weights),
                 "timings": json.loads(timings), "owner": owner,
                 "per_user": _frame_from_json(per_user)}
 

@@ -191,3 +191,12 @@ def test_tuned_mix_on_the_sample_through_the_store_equals_the_dense_computation(
     assert stored.means["ndcg@10"] == pytest.approx(dense.means["ndcg@10"], abs=5e-4)
     assert stored.means["recall@10"] == pytest.approx(dense.means["recall@10"], abs=5e-4)
     assert stored.means["auc"] == pytest.approx(dense.means["auc"], abs=2e-3)  # sampled negatives
+
+
+def test_the_registry_keeps_the_intervals_beside_the_metrics(trained, tmp_path):
+    from genre.runs import RunRegistry
+
+    registry = RunRegistry(tmp_path / "runs.sqlite")
+    saved = registry.load(registry.save(trained.result_))
+    assert set(saved["metrics"]) == set(trained.result_.metrics.index)
+    assert saved["intervals"]["mix"]["ndcg@10"] == pytest.approx(trained.result_.intervals.loc["mix", "ndcg@10"])
