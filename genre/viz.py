@@ -334,3 +334,27 @@ def embedding_figure(points: pd.DataFrame, color: str | None = None, highlight: 
     fig.update_yaxes(showticklabels=False, title=None, zeroline=False)
     fig.update_layout(legend=dict(itemsizing="constant"))
     return _styled(fig, title, height=620)
+
+
+def users_and_items_figure(points: pd.DataFrame, users: pd.DataFrame, chosen: int | None = None,
+                           color: str | None = None, highlight: np.ndarray | None = None,
+                           overlays: Mapping[str, np.ndarray] | None = None, title: str = "Users and items"
+                           ) -> go.Figure:
+    """``embedding_figure`` of the items with users drawn in the same projection.
+
+    ``users`` has columns ``x``, ``y``, ``user`` (the id, shown on hover, escaped); ``chosen``
+    is the row of ``users`` to mark large (the user whose history and recommendations are
+    overlaid).
+    """
+    fig = embedding_figure(points, color=color, highlight=highlight, overlays=overlays, title=title)
+    labels = np.asarray([f"user {t}" for t in _texts(users["user"])], dtype=object)
+    fig.add_trace(go.Scattergl(x=users["x"], y=users["y"], mode="markers", name="users",
+                               customdata=labels, hovertemplate="%{customdata}<extra></extra>",
+                               marker=dict(size=5, symbol="triangle-up", color="#555555", opacity=0.5)))
+    if chosen is not None:
+        row = users.iloc[[int(chosen)]]
+        fig.add_trace(go.Scattergl(x=row["x"], y=row["y"], mode="markers", name="chosen user",
+                                   customdata=labels[[int(chosen)]], hovertemplate="%{customdata}<extra></extra>",
+                                   marker=dict(size=18, symbol="star", color=_MIX_COLOR,
+                                               line=dict(width=1, color="#000000"))))
+    return fig

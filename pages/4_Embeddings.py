@@ -1,4 +1,5 @@
-"""Embeddings: items on a 2-D map (PCA instantly, UMAP on demand), coloured, searchable, with a user overlaid."""
+"""Embeddings: items and users on one 2-D map (PCA instantly, UMAP on demand), coloured, searchable,
+with a chosen user's history and recommendations overlaid."""
 
 import json
 
@@ -6,55 +7,77 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genre import viz
+from genre import embeddings, viz
 from ui import cache, widgets
 
-widgets.header("Embeddings", "Each dot is an item placed by its content vector: similar items sit together. "
-               "Hover for titles, search to highlight, and overlay a user's history and recommendations.")
+widgets.header("Embeddings", "Each dot is an item placed by its vector: similar items sit together. Users (▲) "
+               "are drawn in the same projection where the space has user vectors. Hover for titles, search "
+               "to highlight, and overlay a user's history and recommendations.")
 widgets.need_training()
 experiment = st.session_state["experiment"]
 dataset = experiment.dataset_
 trained = st.session_state["trained_config"]
 
-genres, genre_names = dataset.genre_matrix()
-sources = {"content": "Content vectors (Encoders page)"} if experiment.item_vectors_ is not None else {}
-if genre_names:
-    sources["genres"] = "Genres (multi-hot)"
-if not sources:
+if st.session_state.get("_emb_spaces_of") is not experiment:  # once per trained model
+    st.session_state["_emb_spaces"] = embeddings.vector_spaces(experiment)
+    st.session_state["_emb_spaces_of"] = experiment
+spaces = st.session_state["_emb_spaces"]
+if not spaces:
     st.info("No item vectors to map: add an encoder part on the Encoders page and train again.",
             icon=":material/info:")
     st.stop()
-c1, c2, c3 = st.columns(3)
-source = c1.selectbox("Vectors", list(sources), format_func=sources.get, key="emb_source")
+c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
+source = c1.selectbox("Vectors", list(spaces), format_func=lambda k: spaces[k].label, key="emb_source")
+space = spaces[source]
 method = c2.radio("Projection", ["pca", "umap"], horizontal=True, key="emb_method",
                   format_func={"pca": "PCA (instant)", "umap": "UMAP (slower, cached)"}.get,
                   help="UMAP keeps neighbourhoods better; its first run takes up to a minute.")
 color = c3.selectbox("Colour by", ["genre", "popularity", "cluster"], key="emb_color")
+show_users = c4.toggle("Users", value=True, key="emb_users", disabled=not space.has_users,
+                       help="Draw the users of this space in the same projection as the items.")
+users = embeddings.drawn_users(experiment, trained.seed) if show_users and space.has_users else None
+if users is not None:
+    st.caption(f"Users and items share this space ({widgets.md(space.label)}): one projection of both, so a user "
+               f"sits near the items it scores highest. {len(users):,} evaluated users drawn.")
+elif not space.has_users:
+    st.caption("This space has no user vectors, so users are not drawn: choose content vectors or a "
+               "collaborative model's space to see them.")
 
-vectors = experiment.item_vectors_ if source == "content" else genres
-key = json.dumps({"data": trained.to_dict()["data"], "features": trained.to_dict()["features"],
-                  "source": source, "n": dataset.n_items}, sort_keys=True, default=str)
+key = json.dumps({"run": trained.to_dict(), "source": source, "n": dataset.n_items,
+                  "users": None if users is None else len(users)}, sort_keys=True, default=str)
 with widgets.user_errors():
-    coords = cache.projection(key, vectors, method, trained.seed)
-    points = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "title": dataset.items["title"]})
+    coords = cache.projection(key, space.stacked(users), method, trained.seed)
+    points = pd.DataFrame({"x": coords[:dataset.n_items, 0], "y": coords[:dataset.n_items, 1],
+                           "title": dataset.items["title"]})
     if color == "genre":
         points["genre"] = [gs[0] if len(gs) else "(no genre)" for gs in dataset.items["genres"]]
     elif color == "popularity":
         counts = np.bincount(dataset.interactions["item"], minlength=dataset.n_items)
         points["popularity"] = np.log10(counts + 1)
     else:
-        points["cluster"] = [f"cluster {c + 1}" for c in cache.map_clusters(f"{key}|{method}", coords, trained.seed)]
+        points["cluster"] = [f"cluster {c + 1}" for c in
+                             cache.map_clusters(f"{key}|{method}", coords[:dataset.n_items], trained.seed)]
     c1, c2 = st.columns(2)
     query = c1.text_input("Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars")
     user = c2.selectbox("Overlay a user", ["(none)", *experiment.user_ids_evaluated], key="emb_user")
     highlight = points["title"].str.contains(query, case=False, regex=False).to_numpy() if query else None
-    overlays = {}
-    if user != "(none)":
-        overlays["history"] = dataset.item_index(experiment.history(user)["item_id"].to_numpy())
-        overlays["recommended"] = dataset.item_index(experiment.recommend(user, k=10, explain=False)["item_id"])
+    overlays = embeddings.user_overlay(experiment, user) if user != "(none)" else {}
     label = "log₁₀ interactions" if color == "popularity" else color
-    fig = viz.embedding_figure(points.rename(columns={"popularity": label}), color=label, highlight=highlight,
-                               overlays=overlays, title=f"{dataset.n_items:,} items — {sources[source]}, {method.upper()}")
+    title = (f"{dataset.n_items:,} items" + (f" and {len(users):,} users" if users is not None else "")
+             + f" — {space.label}, {method.upper()}")
+    points = points.rename(columns={"popularity": label})
+    if users is None:
+        fig = viz.embedding_figure(points, color=label, highlight=highlight, overlays=overlays, title=title)
+    else:
+        user_points = pd.DataFrame({"x": coords[dataset.n_items:, 0], "y": coords[dataset.n_items:, 1],
+                                    "user": dataset.user_ids[users]})
+        rows = np.flatnonzero(dataset.user_ids[users] == user) if user != "(none)" else []
+        fig = viz.users_and_items_figure(points, user_points, chosen=rows[0] if len(rows) else None, color=label,
+                                         highlight=highlight, overlays=overlays, title=title)
     st.plotly_chart(fig)
     if query:
         st.caption(f"{int(highlight.sum())} titles contain “{widgets.md(query)}”.")
+    if overlays:
+        st.caption(f"Overlaid: user {widgets.md(str(user))}'s {len(overlays['history'])} training items (○) and "
+                   f"the mix's top {len(overlays['recommended'])} for them (★ markers)"
+                   + (", and the user itself (red star)." if users is not None and len(rows) else "."))

@@ -1,4 +1,4 @@
-"""Embeddings page: items on a 2-D map, coloured, searchable, with a user's history and picks overlaid."""
+"""Embeddings page: items (and users) on a 2-D map, coloured, searchable, with a user's history and picks overlaid."""
 
 import pytest
 
@@ -19,9 +19,12 @@ def test_every_item_is_on_the_map_coloured_by_genre(map_page):
     spec = plotly_specs(map_page)[0]
     assert map_page.selectbox(key="emb_source").value == "content"
     first_genres = {gs[0] if len(gs) else "(no genre)" for gs in dataset.items["genres"]}
-    assert {t["name"] for t in spec["data"]} == first_genres
-    assert sum(len(t["customdata"]) for t in spec["data"]) == dataset.n_items
-    assert spec["layout"]["title"]["text"].startswith(f"{dataset.n_items:,} items")
+    items = [t for t in spec["data"] if t["name"] != "users"]
+    assert {t["name"] for t in items} == first_genres
+    assert sum(len(t["customdata"]) for t in items) == dataset.n_items
+    users = next(t for t in spec["data"] if t["name"] == "users")  # content users: their history's profile
+    assert len(users["customdata"]) == len(map_page.session_state["experiment"].users_)
+    assert spec["layout"]["title"]["text"].startswith(f"{dataset.n_items:,} items and ")
 
 
 def test_search_and_user_overlay_add_traces(map_page):
@@ -33,7 +36,8 @@ def test_search_and_user_overlay_add_traces(map_page):
     check(at)
     spec = plotly_specs(at)[0]
     names = [t["name"] for t in spec["data"]]
-    assert names == ["items", "search matches", "history", "recommended"]
+    assert names == ["items", "search matches", "history", "recommended", "users", "chosen user"]
+    assert spec["data"][5]["customdata"] == [f"user {user}"]
     found = spec["data"][1]["customdata"]
     assert found and all("star wars" in title.lower() for title in found)
     history = at.session_state["experiment"].history(user)
@@ -50,3 +54,27 @@ def test_genre_vectors_and_clusters(map_page):
     spec = plotly_specs(at)[0]
     assert {t["name"] for t in spec["data"]} == {f"cluster {i}" for i in range(1, 9)}
     assert "Genres (multi-hot)" in spec["layout"]["title"]["text"]
+    assert any("no user vectors, so users are not drawn" in c.value for c in at.caption)
+    assert at.toggle(key="emb_users").disabled
+
+
+def test_collaborative_factors_put_users_and_items_in_one_projection(app):
+    from genre.embeddings import vector_spaces
+
+    upload_slice(app, n_users=60)
+    train(app, ("als",))
+    app.switch_page("pages/4_Embeddings.py").run()
+    check(app)
+    experiment = app.session_state["experiment"]
+    space = vector_spaces(experiment)["als"]
+    model = experiment.models_["als"]
+    assert space.items is model.item_factors_ and space.users is model.user_factors_
+    user = experiment.user_ids_evaluated[0]
+    app.selectbox(key="emb_source").set_value("als")
+    app.selectbox(key="emb_user").set_value(user).run()
+    check(app)
+    spec = plotly_specs(app)[0]
+    traces = {t["name"]: t for t in spec["data"]}
+    assert len(traces["users"]["customdata"]) == len(experiment.users_)
+    assert len(traces["recommended"]["customdata"]) == 10 and traces["chosen user"]["customdata"] == [f"user {user}"]
+    assert any("Users and items share this space" in c.value for c in app.caption)

@@ -185,6 +185,8 @@ def _hostile_figures() -> dict[str, go.Figure]:
         "embedding by genre": viz.embedding_figure(points, color="genre", highlight=np.array([1, 0, 1], bool),
                                                    overlays={h: [0, 2]}, title=h),
         "embedding by number": viz.embedding_figure(points, color=h, title=h),
+        "users and items": viz.users_and_items_figure(points, pd.DataFrame({"x": [0.5], "y": [0.5], "user": [h]}),
+                                                      chosen=0, color="genre", overlays={h: [1]}, title=h),
     }
 
 
@@ -214,3 +216,12 @@ def test_no_figure_carries_raw_markup_or_a_url_from_data(name):
 def test_escaped_text_still_reads_as_written():
     fig = viz.comparison_bar(pd.DataFrame({"run": ["Tom & Jerry <3"], "m": [0.5]}), "m")
     assert list(fig.data[0].x) == ["Tom &amp; Jerry &lt;3"]  # Plotly shows: Tom & Jerry <3
+
+
+def test_users_join_the_items_map_with_the_chosen_user_marked():
+    points = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0], "title": ["a", "b"]})
+    users = pd.DataFrame({"x": [0.2, 0.8, 0.5], "y": [0.1, 0.9, 0.5], "user": [7, 8, 9]})
+    fig = viz.users_and_items_figure(points, users, chosen=1, overlays={"history": [0]})
+    assert [t.name for t in fig.data] == ["items", "history", "users", "chosen user"]
+    assert list(fig.data[2].customdata) == ["user 7", "user 8", "user 9"]
+    assert list(fig.data[3].x) == [0.8] and list(fig.data[3].customdata) == ["user 8"]

@@ -226,9 +226,13 @@ class TwoTower(Recommender):
 
     # ------------------------------------------------------------------ score
     def _score(self, users: np.ndarray) -> np.ndarray:
+        return self.user_vectors(users) @ self.item_vectors_.T
+
+    def user_vectors(self, users: np.ndarray | None = None) -> np.ndarray:
+        """The user tower's output for ``users`` (all by default): the space ``score`` ranks items in."""
+        users = np.arange(len(self.user_history_)) if users is None else np.asarray(users)
         with _torch_session(self.seed, self.threads):
-            user_vectors = _user_vectors(self.net_, self.user_history_[users], self.item_vectors_)
-        return user_vectors @ self.item_vectors_.T
+            return _user_vectors(self.net_, self.user_history_[users], self.item_vectors_)
 
 
 class _Validation:
