@@ -200,7 +200,10 @@ def _diversity(top_items: np.ndarray, item_vectors: np.ndarray | sp.spmatrix, k:
 def _evaluate_named(batches: Iterable[tuple[np.ndarray, Mapping[Hashable, np.ndarray]]], users: np.ndarray,
                     split: Split, ks: tuple[int, ...],
                     item_vectors: np.ndarray | sp.spmatrix | None) -> dict[Hashable, Evaluation]:
-    """Rank every named block of each (users, {name: scores}) batch; one Evaluation per name."""
+    """Rank every named block of each (users, {name: scores}) batch; one Evaluation per name.
+
+    ``batches``, concatenated, must be ``users``, and every name must appear in every batch.
+    """
     train, test = split.train_matrix(), split.test_matrix()
     candidates = None if split.candidate_items is None else np.unique(split.candidate_items)
     tops: dict[Hashable, list[np.ndarray]] = {}
@@ -265,35 +268,6 @@ def evaluate_scores(scores: np.ndarray, users: np.ndarray, split: Split, *, ks: 
     step = rows_per_batch(split.n_items)
     blocks = ((chosen[s:s + step], {None: block[s:s + step]}) for s in range(0, len(chosen), step))
     return _evaluate_named(blocks, chosen, split, ks, item_vectors)[None]
-
-
-def evaluate_many(batches: Iterable[tuple[np.ndarray, Mapping[Hashable, np.ndarray]]], users: np.ndarray,
-                  split: Split, *, ks: Sequence[int] = (10,),
-                  item_vectors: np.ndarray | sp.spmatrix | None = None) -> dict[Hashable, Evaluation]:
-    """Evaluate several scorers in ONE pass over user batches.
-
-    ``batches`` yields ``(batch_users, {name: scores})`` whose batches, concatenated, are
-    ``users``; every name must appear in every batch. Built for score blocks that are too big
-    to keep for all users at once: each batch is scored (e.g. every algorithm plus their
-    weighted mixes), ranked and dropped before the next.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> from genre.split import temporal_split
-    >>> rows = pd.DataFrame({"user": [0] * 6, "item": [0, 1, 2, 3, 4, 5],
-    ...                      "rating": 1.0, "timestamp": [1, 2, 3, 4, 5, 6]})
-    >>> split = temporal_split(rows, n_users=1, n_items=8)
-    >>> up, down = np.arange(8.0), np.arange(8.0)[::-1]
-    >>> result = evaluate_many([(np.array([0]), {"up": up[None], "down": down[None]})],
-    ...                        np.array([0]), split, ks=(2,))
-    >>> result["up"].top_items.tolist(), result["down"].means["recall@2"]
-    ([[7, 6]], 1.0)
-    """
-    ks = _check_ks(ks)
-    chosen = _check_users(users, split)
-    item_vectors = _check_vectors(item_vectors, split.n_items)
-    return _evaluate_named(batches, chosen, split, ks, item_vectors)
 
 
 def evaluate_store(store: "CandidateStore", mixes: Mapping[Hashable, Mapping[str, float]], *,

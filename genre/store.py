@@ -50,19 +50,11 @@ from genre.split import Split
 #: mix ranks as its dense scores do at this C (bench/store_exactness.py).
 DEFAULT_CANDIDATES = 100
 
-#: Bytes of the dense (users × items) float32 batches a scoring pass may hold at once.
-BATCH_BYTES = 64 * 2**20
-
 #: Negatives sampled per user for the mix's AUC, spread over all users (at least
 #: ``MIN_PROBE`` each): 1.5M samples put the sampling error of the mean AUC near
 #: 0.3 / √1.5M ≈ 0.0003 whatever the user count.
 PROBE_TOTAL = 1_500_000
 MIN_PROBE = 100
-
-
-def rows_per_batch(n_items: int, n_blocks: int = 1) -> int:
-    """Users per scoring batch so that ``n_blocks`` dense float32 blocks stay near ``BATCH_BYTES``."""
-    return int(max(1, min(1024, BATCH_BYTES // (4 * max(n_items, 1) * max(n_blocks, 1)))))
 
 
 def rankable_mask(split: Split, users: np.ndarray) -> np.ndarray:
@@ -165,8 +157,10 @@ class StoreBuilder:
         before they are dropped (the run evaluates each algorithm alone there: AUC needs whole
         rows). ``seconds[name]`` counts that model's scoring and normalising.
         """
+        from genre.evaluate import rows_per_batch
+
         train = self.split.train_matrix()
-        step = rows_per_batch(self.split.n_items, len(models) + 4)
+        step = rows_per_batch(self.split.n_items, n_blocks=len(models) + 4)  # dense blocks held at once
         for start in range(0, len(self.users), step):
             batch, blocks = self.users[start:start + step], {}
             for name, model in models.items():

@@ -61,17 +61,6 @@ def test_small_batches_change_nothing(monkeypatch, small_dataset):
     assert batched.means["diversity@10"] == pytest.approx(direct, rel=1e-12)
 
 
-def test_evaluate_many_matches_separate_evaluations(small_dataset):
-    split = temporal_split(small_dataset.interactions, small_dataset.n_users, small_dataset.n_items)
-    rng = np.random.default_rng(1)
-    a, b = (rng.random((len(split.test_users), small_dataset.n_items)) for _ in range(2))
-    users = split.test_users
-    batches = [(users[s:s + 16], {"a": a[s:s + 16], "b": b[s:s + 16]}) for s in range(0, len(users), 16)]
-    both = evaluation.evaluate_many(batches, users, split, ks=(10,))
-    assert both["a"].means == evaluation.evaluate_scores(a, users, split, ks=(10,)).means
-    assert both["b"].means == evaluation.evaluate_scores(b, users, split, ks=(10,)).means
-
-
 def test_ease_refuses_a_catalog_whose_matrices_exceed_the_free_memory(monkeypatch):
     import psutil
 

@@ -102,12 +102,12 @@ def test_sampled_auc_equals_the_full_auc_when_every_negative_is_sampled():
 
 
 def test_batches_give_the_same_store_as_one_batch(monkeypatch):
-    import genre.store as store_module
+    import genre.evaluate as evaluate_module
 
     split = _split(seed=6)
     scores = _tied_scores((split.n_users, split.n_items), 7)
     whole = build_store({"a": Fixed(scores)}, split, split.test_users, FusionConfig(), candidates=9)
-    monkeypatch.setattr(store_module, "BATCH_BYTES", 4 * 4 * split.n_items * 5)  # 4 users a batch
+    monkeypatch.setattr(evaluate_module, "BATCH_BYTES", 4 * 4 * split.n_items * 5)  # 4 users a batch
     batched = build_store({"a": Fixed(scores)}, split, split.test_users, FusionConfig(), candidates=9)
     assert np.array_equal(whole.indptr, batched.indptr) and np.array_equal(whole.items, batched.items)
     assert np.array_equal(whole.values["a"], batched.values["a"])
