@@ -162,14 +162,17 @@ def main(argv: list[str] | None = None) -> None:
     order = np.random.default_rng(7).permutation(dataset.n_items)
     inputs = {"movies.csv": ROOT / "sample_data" / "movies.csv", "ratings.csv": ROOT / "sample_data" / "ratings.csv",
               "model.gguf": packaged_model_path()}
-    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    mine: dict[str, dict] = {}
     parts = {"embedded": lambda: part_embedded(dataset, order[:200], args.threads),
              "uses": lambda: part_uses(dataset, order[200:400], args.threads, args.n),
              "server": lambda: part_server(dataset, order[400:600], args.threads, args.n)}
     for part in args.only:
         rows = parts[part]()
-        results[part] = {**provenance(ROOT, inputs, sys.argv if argv is None else argv), "threads": args.threads,
-                         "rows": rows}
+        mine[part] = {**provenance(ROOT, inputs, sys.argv if argv is None else argv), "threads": args.threads,
+                      "rows": rows}
+        # Re-read before writing: another run may have written its parts meanwhile.
+        results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+        results.update(mine)
         RESULTS_JSON.write_text(json.dumps(results, indent=1, default=float))
     body = render_section(results)
     print(body)
