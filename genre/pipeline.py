@@ -125,6 +125,8 @@ class Experiment:
         notes.add(note)
         report("scoring and evaluating each algorithm")
         store, singles = score_and_evaluate(models, split, users, config, features, timings, report)
+        log.info("candidate store: %d users × %.0f candidates on average (C=%d), %.1f MB", len(store.users),
+                 len(store.items) / max(len(store.users), 1), store.candidates, store.nbytes / 2**20)
         trained = TrainedRun(config=config, dataset=dataset, split=split, features=features, models=models,
                              store=store, single_metrics=singles, timings=timings, notes=notes.messages,
                              tuning=tuning, cache_dir=self.cache_dir, feature_report=fitter.feature_report,
