@@ -162,8 +162,8 @@ class HTTPClient:
             return (f"{self.api_root} is rate-limiting (HTTP 429: {detail}) after {int(self.retries) + 1} "
                     f"attempt(s){f'; it asked to wait {snippet(wait, 20)} s' if wait else ''}: "
                     f"wait, or lower the concurrency")
-        if code in (400, 404) and (route == "embeddings" or "model" in said.lower()
-                                   or repr(self.model).lower() in said.lower()):
+        names_model = "model" in said.lower() or repr(self.model).lower() in said.lower()
+        if code in (400, 404) and (names_model or (route == "embeddings" and code == 404)):
             what = "embedding model" if route == "embeddings" else "model"
             return (f"{self.api_root} has no {what} {self.model!r} (HTTP {code}: {detail}); name one "
                     f"the server lists at {self.api_root}/models")
