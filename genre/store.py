@@ -51,9 +51,10 @@ from genre.split import Split
 DEFAULT_CANDIDATES = 100
 
 #: Negatives sampled per user for the mix's AUC, spread over all users (at least
-#: ``MIN_PROBE`` each): 1.5M samples put the sampling error of the mean AUC near
-#: 0.3 / √1.5M ≈ 0.0003 whatever the user count.
-PROBE_TOTAL = 1_500_000
+#: ``MIN_PROBE`` each): 3M samples keep the sampling error of the mean AUC near
+#: 0.3 / √3M ≈ 0.0002 whatever the user count (measured on the sample: ≤ 0.0002), at
+#: 3M × (8 + 1 + 4 per algorithm) bytes (111 MB with 7 algorithms).
+PROBE_TOTAL = 3_000_000
 MIN_PROBE = 100
 
 
@@ -88,16 +89,28 @@ def nominate(block: np.ndarray, rankable: np.ndarray, candidates: int) -> tuple[
 def probe_items(split: Split, users: np.ndarray, rankable: np.ndarray, n_negatives: int, seed: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per user: rankable held-out items, then a seeded sample of ``n_negatives`` other rankable
-    items (all of them when fewer). Returns (counts, items, positive flags), rows concatenated."""
+    items (all of them when fewer). Returns (counts, items, positive flags), rows concatenated.
+
+    A user has seen a sliver of a large catalog, so twice the sample is drawn from the whole
+    catalog (a random order) and the first rankable ones kept: a uniform sample without
+    listing the user's rankable items; only a user short of them after that lists them.
+    """
     relevant = sp.csr_matrix(split.test_matrix()[users])
+    universe = np.arange(split.n_items) if split.candidate_items is None else np.unique(split.candidate_items)
     counts, items, flags = [], [], []
     for r, user in enumerate(users):
         held = relevant.indices[relevant.indptr[r]:relevant.indptr[r + 1]]
         held = np.unique(held[rankable[r, held]])
-        pool = np.flatnonzero(rankable[r])
-        pool = pool[~np.isin(pool, held, assume_unique=True)]
-        if len(pool) > n_negatives:
-            pool = np.sort(np.random.default_rng([seed, int(user)]).choice(pool, n_negatives, replace=False))
+        allowed = rankable[r].copy()
+        allowed[held] = False
+        rng = np.random.default_rng([seed, int(user)])
+        pool = universe[rng.choice(len(universe), min(2 * n_negatives, len(universe)), replace=False)]
+        pool = pool[allowed[pool]][:n_negatives]
+        if len(pool) < n_negatives:  # few rankable items: take them all, or a sample of the list
+            pool = np.flatnonzero(allowed)
+            if len(pool) > n_negatives:
+                pool = rng.choice(pool, n_negatives, replace=False)
+        pool = np.sort(pool)
         counts.append(len(held) + len(pool))
         items.append(np.concatenate([held, pool]))
         flags.append(np.r_[np.ones(len(held), bool), np.zeros(len(pool), bool)])
