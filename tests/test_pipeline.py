@@ -114,3 +114,12 @@ def test_tuning_uses_validation_only_and_beats_uniform_on_it(small_dataset):
     replay = RunConfig.from_dict({**result.config.to_dict(), "tuning": {"enabled": False}})
     again = Experiment(replay, dataset=small_dataset).run()
     assert again.metrics.loc["mix", "ndcg@10"] == pytest.approx(result.metrics.loc["mix", "ndcg@10"])
+
+
+def test_tuning_after_training_changes_only_the_weights(small_dataset):
+    trained = Experiment(_config(tuning={"n_trials": 6}), dataset=small_dataset).train()
+    models = dict(trained.models_)
+    tuning = trained.tune_weights()
+    assert trained.weights_ == tuning.weights and trained.result_.weights == tuning.weights
+    assert all(trained.models_[name] is model for name, model in models.items())  # nothing refitted
+    assert {a.name: a.weight for a in trained.config.algorithms} == tuning.weights
