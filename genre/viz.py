@@ -10,7 +10,7 @@ Examples
 --------
 >>> import numpy as np
 >>> fig = long_tail_figure(np.array([5, 1, 3]), "user")
->>> list(fig.data[0].y)
+>>> [int(v) for v in fig.data[0].y]
 [5, 3, 1]
 """
 

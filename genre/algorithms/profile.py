@@ -28,6 +28,10 @@ class ProfileRecommender(Recommender):
 
     Examples
     --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> train = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32))
+    >>> item_vecs = np.eye(3, dtype=np.float32)                              # item texts, embedded
+    >>> profile_vecs = np.array([[0, 0, 1], [1, 0, 0]], dtype=np.float32)     # profiles, same space
     >>> model = ProfileRecommender(history_weight=0.3).fit(train, Features(
     ...     item_vectors=item_vecs, user_vectors=profile_vecs))
     >>> model.score([0, 1]).shape == (2, train.shape[1])

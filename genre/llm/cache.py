@@ -54,7 +54,8 @@ class OutputCache:
 
     Examples
     --------
-    >>> cache = OutputCache(tmp_path)
+    >>> import tempfile
+    >>> cache = OutputCache(tempfile.mkdtemp())
     >>> cache.put("m", "Say hi", 8, 0.0, "hi")
     >>> cache.get("m", "Say hi", 8, 0.0)
     'hi'

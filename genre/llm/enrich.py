@@ -96,7 +96,7 @@ def enrich_items(
     Examples
     --------
     >>> frame = enrich_items(ds, EmbeddedClient(), items=select_items(ds, "first", 3))  # doctest: +SKIP
-    >>> list(frame.columns)
+    >>> list(frame.columns)  # doctest: +SKIP
     ['item_id', 'text']
     """
     check_template(template, fields)

@@ -68,7 +68,7 @@ class GenreClassifier:
 
     Examples
     --------
-    >>> model = GenreClassifier().fit(vectors[labelled], genre_matrix[labelled], labels)
+    >>> model = GenreClassifier().fit(vectors[labelled], genre_matrix[labelled], labels)  # doctest: +SKIP
     >>> model.predict(vectors[unlabelled])[:1]  # doctest: +SKIP
     [['Comedy', 'Romance']]
     """
