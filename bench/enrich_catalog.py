@@ -74,7 +74,8 @@ def write_outputs(out: Path, frame: pd.DataFrame, dataset: Dataset, cold_ids: se
     os.replace(tmp, out)
     runtimes = frame["runtime"].value_counts()
     cold_done = int(frame["item_id"].isin(cold_ids).sum())
-    speed = f"; this run's speed {rate:.2f} items/s" if rate else ""
+    speed = (f"; this run's speed {rate:.2f} items/s (one torch thread at nice 15, on 2 cores shared with "
+             f"other jobs; load average {os.getloadavg()[0]:.0f})") if rate else ""
     readme = f"""# LLM item descriptions for ml-latest-small
 
 `{out.name}`: one row per item (`item_id` = MovieLens movieId, `text` = what the model wrote,
