@@ -126,6 +126,10 @@ def tune_mix(val: Split, encoder: str, l2: float, models: dict) -> tuple[str, fl
 
 def main() -> None:
     began = time.perf_counter()
+    inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv")}
+    inputs["enrichment/smollm2_items.csv"] = ENRICHMENT
+    record = provenance(ROOT, inputs, sys.argv)  # hashes of the files as read (the enrichment may grow meanwhile)
+    runtimes = load_enrichment_runtimes()
     dataset = load_dataset(ROOT / "sample_data")
     split = cold_item_split(dataset.interactions, dataset.n_users, dataset.n_items)
     val = validation_split(split, "cold_items")
@@ -224,7 +228,7 @@ def main() -> None:
         "",
         f"LLM text (`sample_data/enrichment/smollm2_items.csv`, SmolLM2-135M): {int(has_llm.sum())} of "
         f"{dataset.n_items} items ({llm_cold} of the {len(split.candidate_items)} cold items; rows by runtime: "
-        f"{', '.join(f'{k} {v}' for k, v in load_enrichment_runtimes().items())}); items without it are encoded "
+        f"{', '.join(f'{k} {v}' for k, v in runtimes.items())}); items without it are encoded "
         f"from title and genres alone — so with partial coverage of the warm items, the users' TRAIN profiles "
         f"and ContentToCF's map are mostly learnt from vectors without LLM text, then applied to cold items "
         f"with it. Numbers: `bench/coldstart_results.json`.",
@@ -232,11 +236,8 @@ def main() -> None:
     print(body)
     write_section(ROOT / "bench" / "RESULTS.md", "coldstart", "Cold-start items: content models and ContentToCF",
                   body)
-    inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv")}
-    inputs["enrichment/smollm2_items.csv"] = ENRICHMENT
-    runtimes = load_enrichment_runtimes()
     (ROOT / "bench" / "coldstart_results.json").write_text(json.dumps({
-        **provenance(ROOT, inputs, sys.argv), "seconds": time.perf_counter() - began,
+        **record, "seconds": time.perf_counter() - began,
         "cold_items": len(split.candidate_items), "evaluated_users": len(split.test_users),
         "llm_text_items": int(has_llm.sum()), "llm_text_cold_items": llm_cold, "llm_text_runtimes": runtimes,
         "rows": records}, indent=1, default=float))
