@@ -1,11 +1,13 @@
 """Train: split, algorithms and their key parameters, mix weights; then live re-weighting."""
 
 import time
+from dataclasses import replace
 
 import streamlit as st
 
 from genre.algorithms import ALGORITHM_NAMES
 from genre.config import AlgorithmConfig
+from genre.presets import PRESETS, adopt_setup, load_preset
 from genre.split import has_time, needs_time, time_free, time_note
 from ui import algorithms, state, widgets
 
@@ -19,6 +21,26 @@ NORMALISATIONS = {"minmax": "min–max per user", "zscore": "z-score per user", 
 widgets.header("Train", "Choose how test data is held out and which algorithms to mix, then train. "
                         "After training, the weight sliders re-rank instantly without retraining.")
 widgets.need_data()
+
+with st.container(border=True):
+    saved = {f"saved run #{r['run_id']}: {r['name']}": r["run_id"] for r in st.session_state["saved_runs"]}
+    pick_col, load_col = st.columns([4, 1], vertical_alignment="bottom")
+    picked = pick_col.selectbox("Start from a preset", [*PRESETS, *saved], key="preset_pick",
+                                help="Loads a whole setup — hold-out, item vectors, algorithms, parameters and "
+                                     "weights (chosen on validation) — keeping your data.")
+    if load_col.button("Load preset", key="preset_load"):
+        with widgets.user_errors():
+            if picked in saved:
+                from genre.runs import RunRegistry
+
+                setup = adopt_setup(RunRegistry(owner=state.owner()).load(saved[picked])["config"],
+                                    state.config().data)
+            else:
+                setup = load_preset(picked, state.config().data)
+            state.load_setup(setup)
+            widgets.flash(f"Loaded “{picked}”: press Train to fit it.")
+            st.rerun()
+
 cfg = state.config()
 current = {a.name: a for a in cfg.algorithms}
 experiment = st.session_state["experiment"]
@@ -55,7 +77,13 @@ with setup, st.form("train_form", border=False):
             for col, (param, default) in zip(cols, defaults.items()):
                 params[param] = algorithms.param_input(col, name, param, default, params.get(param, default))
             if on:
-                chosen.append(AlgorithmConfig(name, params, algo.weight if algo else 1.0, True))
+                chosen.append(replace(algo, params=params, enabled=True) if algo
+                              else AlgorithmConfig(name, params, 1.0, True))
+    for algo in (a for a in cfg.algorithms if a.name not in ALGORITHM_NAMES):  # a second entry of one algorithm
+        with st.container(border=True):
+            space = "on its own item vectors" if algo.features else "on the run's item vectors"
+            if st.toggle(f"**{algo.name}** — {algo.kind} {space}", value=algo.enabled, key=f"on_{algo.name}"):
+                chosen.append(replace(algo, enabled=True))
     left, right = st.columns(2)
     norm = left.selectbox("Score normalisation before mixing", list(NORMALISATIONS), format_func=NORMALISATIONS.get,
                           index=list(NORMALISATIONS).index(cfg.fusion.normalization), key="fusion_norm")

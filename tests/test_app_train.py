@@ -34,7 +34,8 @@ def test_weight_slider_reranks_without_refitting(trained):
     trained.slider(key="live_popularity").set_value(0.0).run()
     check(trained)
     result = trained.session_state["result"]
-    assert result.weights == {"popularity": 0.0, "item_knn": 1.0}
+    shipped = trained.session_state["trained_config"].algorithm("item_knn").weight  # the default's, kept
+    assert result.weights == {"popularity": 0.0, "item_knn": shipped}
     # with popularity switched off, the mix is item-kNN alone
     assert np.isclose(result.metrics.loc["mix", "ndcg@10"], result.metrics.loc["item_knn", "ndcg@10"])
     after = experiment.recommend(user, k=10, explain=False)["item_id"].tolist()

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from genre.config import AlgorithmConfig, DataConfig, RunConfig
+from genre.config import DataConfig, RunConfig
 
 #: The repository root, and the folder of the bundled MovieLens sample in it.
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,9 +23,12 @@ SAMPLE_DATA = ROOT / "sample_data"
 
 
 def default_config() -> RunConfig:
-    """The mix a newcomer starts from: EASE plus TF-IDF content, fast on the sample data."""
-    return RunConfig(name="session", algorithms=[AlgorithmConfig("ease", {"l2": 250.0}, 1.0),
-                                                 AlgorithmConfig("content", {}, 0.2)])
+    """The mix a newcomer starts from: GENRE's tuned mix with the weights it chose on validation
+    (``configs/tuned_mix.yaml``, shipped by bench/ship_weights.py), tuning off — so the first
+    Train gives GENRE at its best in one fit per algorithm; Auto-tune stays one click away."""
+    from genre.presets import DEFAULT_PRESET, load_preset
+
+    return load_preset(DEFAULT_PRESET, DataConfig())
 
 
 _DEFAULTS: dict[str, Callable[[], Any]] = {
@@ -120,6 +123,18 @@ def set_trained(experiment: Any, result: Any) -> None:
     for key in ("sweep", "grid", "what_if_matches"):  # results of the previous model
         st.session_state.pop(key, None)
     reset_widgets("live_")  # the weight sliders restart from the new result
+
+
+#: Widget-key prefixes of the setup a preset replaces (Train and Encoders pages).
+SETUP_WIDGETS = ("on_", "p_", "split_", "fusion_norm", "tune_on_train", "mod_")
+
+
+def load_setup(setup: RunConfig) -> None:
+    """Make ``setup`` (a preset or a saved run, on this session's data) the session's config; the
+    setup widgets restart from it. A trained model stays until the next Train (marked stale)."""
+    st.session_state["config"] = setup
+    for prefix in SETUP_WIDGETS:
+        reset_widgets(prefix)
 
 
 def reset_widgets(prefix: str) -> None:
