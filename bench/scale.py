@@ -362,13 +362,17 @@ def _before_after(results: dict, labels: list[str]) -> list[str]:
         return []
     lines = ["", f"Before / after: the dense-score-block design (bench of commit {before['commit'][:10]}: eight "
                  f"algorithms incl. bpr, genre_pref, item_knn k=400, ease where it fits) against this run.", "",
-             "| size | whole run s, before → now | weight change s, before → now | peak RSS GB, before → now |",
-             "|---|---|---|---|"]
+             "| size | whole run wall s (CPU s), before → now | weight change wall s (CPU s), before → now "
+             "| peak RSS GB, before → now |", "|---|---|---|---|"]
     for label in labels:
         old, new = before["results"].get(label), results["runs"][label]
         if old:
-            lines.append(f"| {label} | {old['process_wall_s']:.0f} → {new['run_wall_s']:.0f} | "
-                         f"{old['stages']['weight change']['wall_s']:.1f} → {max(new['weight_change_s']):.2f} | "
+            change = old["stages"]["weight change"]
+            old_cpu = sum(row["cpu_s"] for name, row in old["stages"].items()
+                          if row.get("cpu_s") is not None and name != "weight change")
+            lines.append(f"| {label} | {old['process_wall_s']:.0f} ({old_cpu:.0f}) → {new['run_wall_s']:.0f} "
+                         f"({new['run_cpu_s']:.0f}) | {change['wall_s']:.1f} ({change['cpu_s']:.1f}) → "
+                         f"{max(new['weight_change_s']):.2f} ({max(new['weight_change_cpu_s']):.2f}) | "
                          f"{old['process_peak_rss_gb']:.2f} → {new['process_peak_rss_gb']:.2f} |")
     return lines
 

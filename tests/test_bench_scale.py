@@ -37,10 +37,11 @@ def test_the_section_is_rendered_from_the_json_alone(child_payload, tmp_path):
                uncommitted=[], input_sha256={"ratings.csv": "a" * 64, "movies.csv": "b" * 64},
                data="bench/synth.py 3000 --items 300 --seed 0")
     before = {"1m": {"process_wall_s": 552.0, "process_peak_rss_gb": 1.26,
-                     "stages": {"weight change": {"wall_s": 110.8}}}}
+                     "stages": {"load": {"wall_s": 1.0, "cpu_s": 0.8}, "score als (inside weight change)":
+                                {"wall_s": 12.9, "cpu_s": None}, "weight change": {"wall_s": 110.8, "cpu_s": 108.0}}}}
     text = scale.render({"runs": {"1m": run}, "before": {"commit": "9" * 40, "results": before}},
                         plot_stem=tmp_path / "scale")
     assert "| fit item_knn |" in text and "**whole run**" in text
     assert "| 1m | run_s | ≤ 120 |" in text and "| 10m | — | — | not run yet | — | — |" in text
-    assert "| 1m | 552 → " in text  # before / after
+    assert "| 1m | 552 (1) → " in text and "| 110.8 (108.0) → " in text  # before / after
     assert (tmp_path / "scale.html").exists()
