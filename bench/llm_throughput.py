@@ -167,9 +167,9 @@ def main(argv: list[str] | None = None) -> None:
              "uses": lambda: part_uses(dataset, order[200:400], args.threads, args.n),
              "server": lambda: part_server(dataset, order[400:600], args.threads, args.n)}
     for part in args.only:
+        record = provenance(ROOT, inputs, sys.argv if argv is None else argv)  # the code and inputs it runs with
         rows = parts[part]()
-        mine[part] = {**provenance(ROOT, inputs, sys.argv if argv is None else argv), "threads": args.threads,
-                      "rows": rows}
+        mine[part] = {**record, "threads": args.threads, "rows": rows}
         # Re-read before writing: another run may have written its parts meanwhile.
         results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
         results.update(mine)

@@ -26,7 +26,7 @@ def provenance(root: Path, inputs: dict[str, Path], argv: list[str]) -> dict:
     import subprocess
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True).stdout.rstrip("\n")
 
     def sha256(path: Path) -> str:
         digest = hashlib.sha256()
