@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from app_helpers import ROOT, hostile_dataset, hostile_texts, sample_slice
+from ui.state import default_config
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -33,6 +34,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                       reason="needs Debian's chromium (apt-get install -y chromium)")]
 
+
+#: The app's default algorithms (the tuned mix preset), as the sidebar and Home list them.
+DEFAULT_MIX = ", ".join(a.name for a in default_config().algorithms)
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -153,7 +157,7 @@ def _check_second_session_is_isolated(browser, url: str, first) -> None:
     ``first`` has uploaded ratings.csv and trained, and shows Home.
     """
     before = _sidebar_status(first)
-    assert "ratings.csv" in before and "trained: ease, content" in before, before
+    assert "ratings.csv" in before and f"trained: {DEFAULT_MIX}" in before, before
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:
         second = context.new_page()
@@ -187,7 +191,7 @@ def _check_second_session_is_isolated(browser, url: str, first) -> None:
         _open(first, "Home")  # a fresh script run of the first session, reading its state on the server
         assert _sidebar_status(first) == before
         home = first.get_by_test_id("stMain").inner_text()
-        assert "ratings.csv: 60 users" in home and "mix of ease, content" in home, home
+        assert "ratings.csv: 60 users" in home and f"mix of {DEFAULT_MIX}" in home, home
         assert "MovieLens sample: 610 users" not in home, home
     finally:
         context.close()
@@ -240,7 +244,7 @@ def test_upload_train_and_every_page_renders(server, tmp_path):
             page.get_by_role("button", name="Train", exact=True).click()
             page.get_by_text("Mix weights — live").wait_for(timeout=300_000)
             _settle(page)
-            timings["train ease + content on 60 users, click to chart (s)"] = round(time.perf_counter() - start, 2)
+            timings["train the default mix on 60 users, click to chart (s)"] = round(time.perf_counter() - start, 2)
             page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
             _shot(page, "3_train")
 
