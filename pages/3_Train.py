@@ -103,11 +103,12 @@ if train:
         cfg.algorithms, cfg.fusion.normalization, cfg.tuning.enabled = chosen, norm, tune
         cfg.validate()
         # a new name: if this run fails, the page below keeps showing the earlier training
-        candidate = Experiment(state.copy_config(cfg), dataset=st.session_state["dataset"])
+        run = Experiment(state.copy_config(cfg), dataset=st.session_state["dataset"])
         progress = widgets.StageProgress(3 + len(chosen) * (2 if tune else 1), "Training…")
         started = time.perf_counter()
-        result = candidate.run(progress=progress)
-        state.set_trained(candidate, result)
+        trained = run.train(progress=progress)
+        result = trained.result_
+        state.set_trained(trained, result)
         widgets.flash(f"Trained {', '.join(result.weights)} in {time.perf_counter() - started:.1f} s.")
         st.rerun()
 
@@ -125,11 +126,12 @@ for name in names:  # seed the sliders from the result, without also passing a d
         st.session_state[f"live_{name}"] = tuned[name]
     st.session_state.setdefault(f"live_{name}", float(result.weights[name]))
 cols = st.columns(len(names) + 1)
-weights = {n: c.slider(n, 0.0, 1.0, step=0.05, key=f"live_{n}") for n, c in zip(names, cols)}
+# 4-decimal steps: the sliders hold tuned (and shipped) weights exactly, so the metrics shown are that mix's
+weights = {n: c.slider(n, 0.0, 1.0, step=0.0001, format="%.4f", key=f"live_{n}") for n, c in zip(names, cols)}
 if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on a validation split (not the test)."):
     with widgets.user_errors():
         tuning = experiment.tune_weights(progress=widgets.StageProgress(2 + len(names), "Tuning…"))
-        st.session_state["tuned_weights"] = {n: round(float(w) * 20) / 20 for n, w in tuning.weights.items()}
+        st.session_state["tuned_weights"] = {n: float(w) for n, w in tuning.weights.items()}
         st.session_state["result"] = experiment.result_
         st.rerun()
 if weights != {n: float(w) for n, w in result.weights.items()}:
