@@ -125,16 +125,25 @@ def confine_config(config: Any) -> None:
         confine_path(source, what="data.source" if len(sources) == 1 else f"data.source[{i}]")
     if config.data.items:
         confine_path(config.data.items, what="data.items")
-    if config.features.enrichment:
-        confine_path(config.features.enrichment, what="features.enrichment")
-    if config.features.profiles:
-        confine_path(config.features.profiles, what="features.profiles")
-    for modality in config.features.modalities:
+    spaces = [("features", config.features)]  # the run's, and each algorithm's own (AlgorithmConfig.features)
+    spaces += [(f"algorithms[{i}].features", a.features) for i, a in enumerate(config.algorithms)
+               if getattr(a, "features", None) is not None]
+    for at, features in spaces:
+        _confine_features(features, at)
+
+
+def _confine_features(features: Any, at: str) -> None:
+    """``confine_config`` for one features section (``at`` names it in messages)."""
+    if features.enrichment:
+        confine_path(features.enrichment, what=f"{at}.enrichment")
+    if features.profiles:
+        confine_path(features.profiles, what=f"{at}.profiles")
+    for modality in features.modalities:
         if modality.encoder == "openai-embeddings":  # outbound requests: the LLM server allow-list
             from genre.encoders.openai_embeddings import confine_params
-            confine_params(modality.params, what=f"features.modalities[{modality.name}].params")
+            confine_params(modality.params, what=f"{at}.modalities[{modality.name}].params")
         for name, value in modality.params.items():
-            where = f"features.modalities[{modality.name}].params.{name}"
+            where = f"{at}.modalities[{modality.name}].params.{name}"
             if name in _PATH_PARAMS and value is not None:
                 if not isinstance(value, (str, os.PathLike)):
                     raise ConfigError(f"{where} must be a file path, got {type(value).__name__}")

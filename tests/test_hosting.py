@@ -84,6 +84,10 @@ def test_empty_or_nul_paths_are_refused(bad):
      "params: {path: {sample}/x.npy, ids: {secret}}}]}", "params.ids"),
     ("data: {source: {sample}}\nfeatures: {modalities: [{name: t, fields: [title], "
      "encoder: sentence-transformers, params: {model: {secret}}}]}", "params.model"),
+    ("data: {source: {sample}}\nalgorithms: [{name: content, features: {enrichment: {secret}}}]",
+     "algorithms[0].features.enrichment"),
+    ("data: {source: {sample}}\nalgorithms: [{name: ease}, {name: c2, algorithm: content, features: {modalities: "
+     "[{name: i, fields: [], encoder: image, params: {images: {secret}}}]}}]", "algorithms[1].features.modalities"),
 ])
 def test_confine_config_checks_every_path_a_config_names(store, yaml_text, where):
     config = parse_config_text(yaml_text.replace("{sample}", str(SAMPLE_DATA))

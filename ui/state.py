@@ -1,7 +1,7 @@
 """The session's state, initialised in exactly one place.
 
 One ``RunConfig`` (``config``) describes the whole session — every page edits its own part
-of it — and one trained ``Experiment`` (``experiment``) answers the result pages. Widgets
+of it — and one trained run (``experiment``, a ``genre.trained.TrainedRun``) answers the result pages. Widgets
 read their defaults from the config, because Streamlit forgets a widget's value when the
 user moves to another page.
 """
@@ -34,7 +34,7 @@ def default_config() -> RunConfig:
 _DEFAULTS: dict[str, Callable[[], Any]] = {
     "dataset": lambda: None,        # genre.data.Dataset of this session
     "config": default_config,       # RunConfig: everything needed to replay the session
-    "experiment": lambda: None,     # trained genre.pipeline.Experiment
+    "experiment": lambda: None,     # genre.trained.TrainedRun (Experiment(...).train())
     "result": lambda: None,         # its latest RunResult (after the last weight change)
     "trained_config": lambda: None, # the config the experiment was trained with (to spot edits)
     "saved_runs": list,             # [{"run_id", "name"}] saved in this session
@@ -77,8 +77,10 @@ def files_in_use() -> list[str]:
     the upload store's pruning must never delete them under this session."""
     cfg = config()
     sources = cfg.data.source if isinstance(cfg.data.source, list) else [cfg.data.source]
-    named = [*sources, cfg.data.items, cfg.features.enrichment, cfg.features.profiles]
-    named += [value for m in cfg.features.modalities for key, value in m.params.items() if key in ("images", "path")]
+    spaces = [cfg.features, *(a.features for a in cfg.algorithms if a.features is not None)]
+    named = [*sources, cfg.data.items, *(f for space in spaces for f in (space.enrichment, space.profiles))]
+    named += [value for space in spaces for m in space.modalities for key, value in m.params.items()
+              if key in ("images", "path")]
     return [str(p) for p in named if isinstance(p, (str, Path)) and str(p)]
 
 
