@@ -82,7 +82,8 @@ with setup, st.form("train_form", border=False):
     for algo in (a for a in cfg.algorithms if a.name not in ALGORITHM_NAMES):  # a second entry of one algorithm
         with st.container(border=True):
             space = "on its own item vectors" if algo.features else "on the run's item vectors"
-            if st.toggle(f"**{algo.name}** — {algo.kind} {space}", value=algo.enabled, key=f"on_{algo.name}"):
+            label = f"**{widgets.md(algo.name)}** — {algo.kind} {space}"  # the name may come from an imported file
+            if st.toggle(label, value=algo.enabled, key=f"on_{algo.name}"):
                 chosen.append(replace(algo, enabled=True))
     left, right = st.columns(2)
     norm = left.selectbox("Score normalisation before mixing", list(NORMALISATIONS), format_func=NORMALISATIONS.get,
