@@ -20,7 +20,8 @@ SPARK_PARAMS: dict[str, tuple[str, ...]] = {
     "item_knn": ("k", "shrink", "num_threads"),
 }
 NO_SPARK_FORM = "{name} has no distributed form; use als or item_knn (or popularity) with engine: spark"
-#: Unseen items to skip per user beyond C when a form ranks before excluding history.
+#: Items ranked per user beyond C + 1 when a form ranks before excluding history; users with a
+#: longer history are ranked again, deeper (``_ranked``).
 _SEEN_SLACK = 200
 
 
@@ -37,19 +38,43 @@ def _unseen(scored: Any, train: Any) -> Any:
     return scored.join(train.select("user", "item"), ["user", "item"], "left_anti")
 
 
-def popularity(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) -> Any:
-    """Users per item / n_users (``Popularity``), the ``c + 1`` most popular unseen per user.
+def _deep_users(train: Any) -> tuple[Any, int]:
+    """Users with more than ``_SEEN_SLACK`` training rows, and the longest history among them."""
+    from pyspark.sql import functions as F
 
-    Why a cross join with a short list: the c + 1 + ``_SEEN_SLACK`` most popular items hold
-    every user's c + 1 best unseen unless they have seen more than ``_SEEN_SLACK`` of them.
+    deep = train.groupBy("user").agg(F.count("*").alias("n")).where(F.col("n") > _SEEN_SLACK).persist()
+    longest = deep.agg(F.max("n")).first()[0] or 0
+    return deep.select("user"), int(longest)
+
+
+def _ranked(ranked: Callable[[Any, int], Any], train: Any, c: int) -> Any:
+    """The ``c + 1`` best unseen per user from ``ranked(users, depth)`` (a user's ``depth`` best items).
+
+    Why two passes: every user's ``c + 1 + _SEEN_SLACK`` best hold their c + 1 best unseen unless
+    their history is longer than the slack; only those users are ranked again, deep enough
+    (c + 1 + their longest history) to be exact.
     """
+    deep, longest = _deep_users(train)
+    users = train.select("user").distinct()
+    shallow = _unseen(ranked(users.join(deep, "user", "left_anti"), c + 1 + _SEEN_SLACK), train)
+    if not longest:
+        return _best(shallow, c)
+    full = _unseen(ranked(deep, c + 1 + longest), train)
+    return _best(shallow.unionByName(full.select(*shallow.columns)), c)
+
+
+def popularity(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) -> Any:
+    """Users per item / n_users (``Popularity``): the ``c + 1`` most popular unseen per user."""
     from pyspark.sql import functions as F
 
     n_users = train.select("user").distinct().count()
-    counts = train.groupBy("item").agg((F.countDistinct("user") / F.lit(n_users)).alias("score"))
-    head = counts.orderBy(F.col("score").desc(), F.col("item").asc()).limit(c + 1 + _SEEN_SLACK)
-    users = train.select("user").distinct()
-    return _best(_unseen(users.crossJoin(F.broadcast(head)), train), c)
+    counts = train.groupBy("item").agg((F.countDistinct("user") / F.lit(n_users)).alias("score")).persist()
+
+    def ranked(users: Any, depth: int) -> Any:
+        head = counts.orderBy(F.col("score").desc(), F.col("item").asc()).limit(depth)
+        return users.crossJoin(F.broadcast(head))
+
+    return _ranked(ranked, train, c)
 
 
 def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) -> Any:
@@ -71,10 +96,13 @@ def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) ->
                 alpha=max(float(params.get("alpha", 1.0)) - 1.0, 0.0),
                 implicitPrefs=True, userCol="user", itemCol="item", ratingCol="value", seed=int(seed),
                 coldStartStrategy="drop").fit(train.select("user", "item", F.lit(1.0).alias("value")))
-    top = model.recommendForAllUsers(c + 1 + _SEEN_SLACK)
-    scored = top.select("user", F.explode("recommendations").alias("r")).select(
-        "user", F.col("r.item").alias("item"), F.col("r.rating").alias("score"))
-    return _best(_unseen(scored, train), c)
+
+    def ranked(users: Any, depth: int) -> Any:
+        top = model.recommendForUserSubset(users, depth)
+        return top.select("user", F.explode("recommendations").alias("r")).select(
+            "user", F.col("r.item").alias("item"), F.col("r.rating").alias("score"))
+
+    return _ranked(ranked, train, c)
 
 
 def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) -> Any:

@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import warnings
 from typing import Any
 
@@ -81,6 +82,7 @@ def spark_session(master: str = "local[*]", *, driver_memory: str = "2g", shuffl
     check_master(master)
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers: this interpreter, not PATH's python3
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.enabled", str(bool(ui)).lower())
                .config("spark.driver.memory", driver_memory)
