@@ -128,9 +128,8 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     from genre.pipeline import Experiment
 
     check(args.k, bounds_for("evaluation", "ks"), "-k")  # before training, not after
-    experiment = Experiment(load_config(args.config))
-    experiment.run()
-    frame = experiment.recommend(args.user, k=args.k, explain=True)
+    trained = Experiment(load_config(args.config)).train()
+    frame = trained.recommend(args.user, k=args.k, explain=True)
     records = json.loads(frame.to_json(orient="records"))
     _emit(records, args.json, lambda _: frame.drop(columns=["genres"]).to_string(index=False))
 

@@ -91,13 +91,6 @@ class Experiment:
         self.trained_ = self.train(progress)
         return self.trained_.result_
 
-    def __getattr__(self, name: str) -> Any:
-        # transitional, until the app's pages hold the TrainedRun itself
-        trained = self.__dict__.get("trained_")
-        if trained is None:
-            raise AttributeError(name)
-        return getattr(trained, name)
-
     def train(self, progress: Progress | None = None) -> "TrainedRun":
         """Load, split, build features, (tune,) fit, score into the store and evaluate."""
         from genre.split import split_interactions

@@ -20,6 +20,10 @@ if chosen:
     st.plotly_chart(viz.metrics_bar(metrics, chosen))
 higher_is_better = [c for c in metrics.columns if not c.startswith("popularity_bias")]
 st.dataframe(metrics.style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8", subset=higher_is_better))
+if result.intervals is not None:  # ± half-width of each metric's 95 % interval, cell for cell
+    st.dataframe(result.intervals.style.format(lambda v: "" if v != v else f"± {v:.4f}"))
+    st.caption("± half-width of the 95 % interval (normal approximation over per-user values; coverage has "
+               "none). Above evaluation.max_users test users, metrics are over a seeded sample of them.")
 st.caption(f"Weights: {widgets.md(', '.join(f'{k} {v:g}' for k, v in result.weights.items()))} · "
            f"{len(experiment.user_ids_evaluated):,} users evaluated.")
 
@@ -89,9 +93,7 @@ if len(names) >= 2:
     y = right.selectbox("Up", [n for n in names if n != x], key="grid_y")
     if st.button("Run heat map (6 × 6 mixes)", key="run_grid", help="36 re-rankings; nothing is retrained."):
         with widgets.user_errors(), st.spinner("Re-ranking 36 mixes…"):
-            from ui.algorithms import weight_grid
-
-            st.session_state["grid"] = (x, y, weight_grid(experiment, x, y, np.linspace(0, 1, 6)))
+            st.session_state["grid"] = (x, y, experiment.weight_grid(x, y, np.linspace(0, 1, 6)))
     grid = st.session_state.get("grid")
     if grid and grid[:2] == (x, y):
         st.plotly_chart(viz.heatmap_figure(grid[2], x, y, sweep_metric))

@@ -28,8 +28,9 @@ if mode == "A taste described in words":
             "similarity": st.column_config.ProgressColumn("similarity", min_value=0.0, max_value=1.0, format="%.2f")})
     st.stop()
 
-users = experiment.user_ids_evaluated
-user = st.selectbox(f"User ({len(users):,} evaluated users)", users, key="rec_user")
+users = dataset.user_ids  # any user: one outside the evaluated ones is scored on demand
+user = st.selectbox(f"User ({len(users):,} users, {len(experiment.users_):,} of them evaluated)", users,
+                    key="rec_user")
 feedback = st.session_state["feedback"].setdefault(str(user), {"liked": [], "disliked": []})
 with widgets.user_errors():
     recs = experiment.recommend(user, k=k, explain=True, liked=tuple(feedback["liked"]),

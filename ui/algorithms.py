@@ -6,8 +6,6 @@ import inspect
 import math
 from typing import Any
 
-import numpy as np
-import pandas as pd
 
 #: One line per algorithm, for people who do not know the names.
 DESCRIPTIONS = {
@@ -96,21 +94,3 @@ def _number(value: Any, integer: bool) -> int | float | None:
     if not math.isfinite(number):
         return None
     return int(number) if integer else number
-
-
-def weight_grid(experiment: Any, x: str, y: str, values: np.ndarray) -> pd.DataFrame:
-    """Test metrics of the mix over a grid of two weights (others fixed), for a heat map.
-
-    One ``weight_sweep`` of ``x`` per value of ``y``; nothing is refitted. The experiment's
-    own weights are restored afterwards, so the page's current mix is unchanged.
-    """
-    original = dict(experiment.weights_)
-    rows = []
-    try:
-        for value in values:
-            experiment.set_weights({**original, x: 1.0, y: float(value)})  # x is swept below
-            sweep = experiment.weight_sweep(x, values)
-            rows.append(sweep.rename(columns={"weight": x}).assign(**{y: float(value)}))
-    finally:
-        experiment.set_weights(original)
-    return pd.concat(rows, ignore_index=True)
