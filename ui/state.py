@@ -1,9 +1,9 @@
 """The session's state, initialised in exactly one place.
 
 One ``RunConfig`` (``config``) describes the whole session — every page edits its own part
-of it — and one trained run (``experiment``, a ``genre.trained.TrainedRun``) answers the result pages. Widgets
-read their defaults from the config, because Streamlit forgets a widget's value when the
-user moves to another page.
+of it — and one trained run (``experiment``, a ``genre.trained.TrainedRun``) answers the
+result pages. Widgets read their defaults from the config, because Streamlit forgets a
+widget's value when the user moves to another page.
 """
 
 from __future__ import annotations
