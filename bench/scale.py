@@ -374,6 +374,18 @@ def _before_after(results: dict, labels: list[str]) -> list[str]:
                          f"({new['run_cpu_s']:.0f}) | {change['wall_s']:.1f} ({change['cpu_s']:.1f}) → "
                          f"{max(new['weight_change_s']):.2f} ({max(new['weight_change_cpu_s']):.2f}) | "
                          f"{old['process_peak_rss_gb']:.2f} → {new['process_peak_rss_gb']:.2f} |")
+    lines += ["", "The neighbour models' fits, same data (before: item_knn k=400 on dense similarity blocks, the "
+                  "sequential co-occurrence summed in one COO; now: item_knn k=200 through implicit's C++ kNN, "
+                  "the co-occurrence summed one distance at a time):", "",
+              "| size | fit | wall s (CPU s), before → now | process RSS peak MB during the fit, before → now |",
+              "|---|---|---|---|"]
+    for label in labels:
+        old, new = before["results"].get(label), results["runs"][label]
+        for fit in ("fit item_knn", "fit sequential"):
+            if old and fit in old["stages"] and fit in new["stages"]:
+                a, b = old["stages"][fit], new["stages"][fit]
+                lines.append(f"| {label} | {fit[4:]} | {a['wall_s']:.1f} ({a['cpu_s']:.1f}) → {b['wall_s']:.1f} "
+                             f"({b['cpu_s']:.1f}) | {a['peak_rss_mb']:,.0f} → {b['peak_rss_mb']:,.0f} |")
     return lines
 
 
