@@ -133,6 +133,9 @@ if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on
     with widgets.user_errors():
         tuning = experiment.tune_weights(progress=widgets.StageProgress(2 + len(names), "Tuning…"))
         st.session_state["tuned_weights"] = {n: float(w) for n, w in tuning.weights.items()}
+        for algo in cfg.algorithms:  # the session's config replays the tuned mix as explicit weights
+            algo.weight = tuning.weights.get(algo.name, algo.weight)
+        cfg.tuning.enabled = False
         st.session_state["result"] = experiment.result_
         st.rerun()
 if weights != {n: float(w) for n, w in result.weights.items()}:
