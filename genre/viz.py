@@ -166,8 +166,10 @@ def slices_figure(slices: pd.DataFrame, metric: str) -> go.Figure:
     return _styled(fig, f"{metric} by slice")
 
 
-def sweep_figure(sweep: pd.DataFrame, metric: str, x: str = "weight", current: float | None = None) -> go.Figure:
-    """Metric as one weight varies; a dashed line marks the current value."""
+def sweep_figure(sweep: pd.DataFrame, metric: str, x: str = "weight", current: float | None = None,
+                 on: str | None = None) -> go.Figure:
+    """Metric as one weight varies; a dashed line marks the current value; ``on`` names the data
+    it was measured on (e.g. "validation") in the title."""
     for column in (x, metric):
         if column not in sweep.columns:
             raise ConfigError(f"the sweep has no column {column!r}; available: {', '.join(sweep.columns)}")
@@ -179,18 +181,19 @@ def sweep_figure(sweep: pd.DataFrame, metric: str, x: str = "weight", current: f
                       annotation_text="current", annotation_position="top")
     fig.update_xaxes(title=_text(x))
     fig.update_yaxes(title=_text(metric))
-    return _styled(fig, f"{metric} as {x} varies")
+    return _styled(fig, f"{metric} as {x} varies" + (f" (on {on})" if on else ""))
 
 
-def heatmap_figure(grid: pd.DataFrame, x: str, y: str, metric: str) -> go.Figure:
-    """Metric over a grid of two weights (long frame with columns ``x``, ``y``, ``metric``)."""
+def heatmap_figure(grid: pd.DataFrame, x: str, y: str, metric: str, on: str | None = None) -> go.Figure:
+    """Metric over a grid of two weights (long frame with columns ``x``, ``y``, ``metric``); ``on``
+    names the data it was measured on in the title."""
     table = grid.pivot_table(index=y, columns=x, values=metric)
     fig = go.Figure(go.Heatmap(z=table.to_numpy(), x=table.columns, y=table.index, colorscale="Viridis",
                                colorbar=dict(title=_text(metric)),
                                hovertemplate=f"{_text(x)} %{{x}}, {_text(y)} %{{y}}: %{{z:.4f}}<extra></extra>"))
     fig.update_xaxes(title=_text(x))
     fig.update_yaxes(title=_text(y))
-    return _styled(fig, f"{metric} over two weights", height=420)
+    return _styled(fig, f"{metric} over two weights" + (f" (on {on})" if on else ""), height=420)
 
 
 def tuning_curve_figure(curve: pd.DataFrame, metric: str) -> go.Figure:

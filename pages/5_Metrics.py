@@ -14,7 +14,10 @@ metrics = result.metrics
 available = list(metrics.columns)
 preferred = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") if c in available]
 
-st.subheader("Current mix")
+st.subheader("Current mix — on test")
+st.caption("Test metrics are for the mix you trained (and its parts) only, measured once on the held-out TEST "
+           "interactions; the sweeps and the heat map below explore weights on validation, since picking weights "
+           "off test curves would be tuning on test.")
 chosen = st.multiselect("Metrics to plot", available, default=preferred, key="metrics_shown")
 if chosen:
     st.plotly_chart(viz.metrics_bar(metrics, chosen))
@@ -74,26 +77,44 @@ with widgets.user_errors():  # a registry that cannot be opened costs this secti
     else:
         st.caption("No saved runs yet: save this one, change the mix, save again, and compare them here.")
 
-st.subheader("Weight sweep")
+def validation():
+    """The trained run's validation side (genre.validation: refitted on the carve tuning uses), built
+    once per trained run and carrying the live weights."""
+    from genre.validation import validation_run
+
+    held = st.session_state.get("validation_run")
+    if held is None or held[0] is not experiment:
+        progress = widgets.StageProgress(3 + len(result.weights), "Fitting each algorithm on the validation carve…")
+        held = (experiment, validation_run(experiment, progress=progress))
+        st.session_state["validation_run"] = held
+    if held[1].weights_ != result.weights:
+        held[1].set_weights(dict(result.weights))
+    return held[1]
+
+
+st.subheader("Weight sweep — on validation")
+st.caption("Computed on the validation carve of the training data — what Auto-tune uses — never on test. The "
+           "first sweep or heat map fits each algorithm once on that carve.")
 names = list(result.weights)
 left, right = st.columns([1, 1])
 swept = left.selectbox("Vary the weight of", names, key="sweep_algo")
 sweep_metric = right.selectbox("Metric", preferred or available, key="sweep_metric")
 if st.button("Run sweep", key="run_sweep", help="Evaluates the mix at 11 weights; nothing is retrained."):
     with widgets.user_errors(), st.spinner("Re-ranking at each weight…"):
-        st.session_state["sweep"] = (swept, experiment.weight_sweep(swept, np.linspace(0, 1, 11)))
+        st.session_state["sweep"] = (swept, validation().weight_sweep(swept, np.linspace(0, 1, 11)))
 sweep = st.session_state.get("sweep")
 if sweep and sweep[0] == swept and sweep[1] is not None:
-    st.plotly_chart(viz.sweep_figure(sweep[1], sweep_metric, x="weight", current=result.weights.get(swept)))
+    st.plotly_chart(viz.sweep_figure(sweep[1], sweep_metric, x="weight", current=result.weights.get(swept),
+                                     on="validation"))
 
 if len(names) >= 2:
-    st.subheader("Two weights at once")
+    st.subheader("Two weights at once — on validation")
     left, right = st.columns(2)
     x = left.selectbox("Across", names, index=0, key="grid_x")
     y = right.selectbox("Up", [n for n in names if n != x], key="grid_y")
     if st.button("Run heat map (6 × 6 mixes)", key="run_grid", help="36 re-rankings; nothing is retrained."):
         with widgets.user_errors(), st.spinner("Re-ranking 36 mixes…"):
-            st.session_state["grid"] = (x, y, experiment.weight_grid(x, y, np.linspace(0, 1, 6)))
+            st.session_state["grid"] = (x, y, validation().weight_grid(x, y, np.linspace(0, 1, 6)))
     grid = st.session_state.get("grid")
     if grid and grid[:2] == (x, y):
-        st.plotly_chart(viz.heatmap_figure(grid[2], x, y, sweep_metric))
+        st.plotly_chart(viz.heatmap_figure(grid[2], x, y, sweep_metric, on="validation"))

@@ -58,8 +58,14 @@ def test_weight_sweep_draws_the_curve_without_retraining(metrics_page):
     at.selectbox(key="sweep_algo").set_value("popularity")
     at.button(key="run_sweep").click().run()
     check(at)
-    sweep = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 as weight varies")
+    title = "ndcg@10 as weight varies (on validation)"
+    sweep = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == title)
     assert array(sweep["data"][0]["x"]) == pytest.approx([i / 10 for i in range(11)])
+    validation = at.session_state["validation_run"][1]  # explored on the carve tuning uses, not on TEST
+    assert set(validation.split_.test.index) <= set(experiment.split_.train.index)
+    assert validation.weights_ == weights  # it sweeps around the live mix
+    assert array(sweep["data"][0]["y"]) == pytest.approx(list(validation.weight_sweep("popularity")["ndcg@10"]))
+    assert any("never on test" in c.value for c in at.caption)
     assert at.session_state["experiment"] is experiment
     assert at.session_state["result"].weights == weights  # the mix is unchanged
 
@@ -69,11 +75,11 @@ def test_heat_map_over_two_weights_keeps_the_current_mix(metrics_page):
     before = at.session_state["experiment"].weights_
     at.button(key="run_grid").click().run()
     check(at)
-    heat = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 over two weights")
+    heat = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 over two weights (on validation)")
     grid = at.session_state["grid"][2]
     assert len(grid) == 35 and set(grid["popularity"]) == set(grid["item_knn"])  # all-zero mix left out
     knn_only = grid[(grid["popularity"] == 1.0) & (grid["item_knn"] == 0.0)]  # x = popularity across
-    result = at.session_state["result"]
-    assert knn_only["ndcg@10"].iloc[0] == pytest.approx(result.metrics.loc["popularity", "ndcg@10"])
+    validation = at.session_state["validation_run"][1].result_  # the validation carve's own metrics
+    assert knn_only["ndcg@10"].iloc[0] == pytest.approx(validation.metrics.loc["popularity", "ndcg@10"])
     assert heat["data"][0]["type"] == "heatmap"
     assert at.session_state["experiment"].weights_ == before

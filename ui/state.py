@@ -122,7 +122,7 @@ def set_trained(experiment: Any, result: Any) -> None:
     # tuning may have chosen parameters and weights: the session's config must say so to replay
     st.session_state["config"].algorithms = copy_config(experiment.config).algorithms
     st.session_state["feedback"] = {}
-    for key in ("sweep", "grid", "what_if_matches"):  # results of the previous model
+    for key in ("sweep", "grid", "what_if_matches", "validation_run"):  # results of the previous model
         st.session_state.pop(key, None)
     reset_widgets("live_")  # the weight sliders restart from the new result
 
