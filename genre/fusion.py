@@ -28,14 +28,15 @@ def top_k(scores: np.ndarray, k: int, seen: sp.spmatrix | None = None) -> np.nda
     where the k-th value is tied beyond the k slots are resolved explicitly (the others, almost
     all rows of real scores, are simply sorted: no Python loop over users).
     """
-    masked = mask_seen(scores, seen)
+    # read only below: without seen items there is nothing to mask, so no copy
+    masked = mask_seen(scores, seen) if seen is not None else np.asarray(scores, dtype=np.float32)
     n_rows, n_items = masked.shape
     k = int(min(k, n_items))
     if k <= 0 or n_rows == 0:
         return np.empty((n_rows, max(k, 0)), dtype=np.int64)
     # the k-th best value per row (a value partition: no n_items-wide index array), then the
     # items at or above it; a row is settled when exactly k items are (no tie crowds the cut)
-    kth = -np.partition(-masked, k - 1, axis=1)[:, k - 1:k]
+    kth = np.partition(masked, n_items - k, axis=1)[:, n_items - k:n_items - k + 1]
     rows, cols = np.nonzero(masked >= kth)
     counts = np.bincount(rows, minlength=n_rows)
     settled = np.flatnonzero(counts == k)
