@@ -219,7 +219,7 @@ def test_llm_genres_keeps_only_known_labels_in_the_order_named(tmp_path):
     labels = ["Action", "Comedy", "Drama", "Sci-Fi", "Horror", "Romance"]
     tags = llm_genres(["Heat (1995)", "Up (2009)"], labels, client, cache=OutputCache(tmp_path), max_concurrency=2)
     assert tags == [["Comedy", "Drama", "Sci-Fi", "Action", "Romance"]] * 2
-    assert client.prompts[0].startswith("Movie: Heat (1995)\nChoose its genres from this list: Action, Comedy,")
+    assert client.prompts[0] == "Which genres fit the movie Heat (1995)? Choose from: " + ", ".join(labels) + "."
     assert llm_genres(["X"], ["Horror"], Recorder("no idea")) == [[]]
     with pytest.raises(ConfigError, match="available fields: {title}, {labels}"):
         llm_genres(["X"], labels, client, template="{plot}")

@@ -23,8 +23,9 @@ from genre.llm.prompts import check_template, render
 Vectors = Union[np.ndarray, sp.spmatrix]
 #: Text that stands for a genre when embedding labels for zero-shot tagging.
 LABEL_TEMPLATE = "a {genre} movie"
-#: Prompt of ``llm_genres``: the item's title and the allowed labels.
-TAG_TEMPLATE = "Movie: {title}\nChoose its genres from this list: {labels}.\nAnswer with genre names only."
+#: Prompt of ``llm_genres``: the item's title and the allowed labels. (Given the title on a first
+#: line of its own, SmolLM2-135M echoes that line; listing labels first, it echoes the list.)
+TAG_TEMPLATE = "Which genres fit the movie {title}? Choose from: {labels}."
 
 
 def label_texts(labels: Sequence[str], template: str = LABEL_TEMPLATE) -> list[str]:
@@ -195,7 +196,7 @@ def _float32(vectors: Vectors) -> Vectors:
 
 
 def llm_genres(titles: Sequence[str], labels: Sequence[str], client: Any, *,
-               template: str = TAG_TEMPLATE, max_tokens: int = 16, **options: Any) -> list[list[str]]:
+               template: str = TAG_TEMPLATE, max_tokens: int = 24, **options: Any) -> list[list[str]]:
     """Genres per item chosen by a language model from ``labels``, in the order it names them.
 
     Labels are matched in the reply case-insensitively as whole words; a reply naming none
