@@ -198,6 +198,8 @@ def run_size(label: str, niceness: int, local: bool) -> dict:
     config_path.write_text(yaml.safe_dump(run_config(parquet, folder / "spark-topk"), sort_keys=False))
     out = DATA_ROOT / f"spark-{label}.json"
     out.unlink(missing_ok=True)
+    commit = _git("rev-parse", "HEAD")  # the code the children import: the commit at their start
+    uncommitted = _git("status", "--porcelain", "--", "genre", "bench/spark.py").splitlines()
     nice = ["nice", "-n", str(niceness), sys.executable, __file__]
     status, wall, peak = _watch([*nice, "--child", "spark", str(config_path), str(out)])
     if status != 0:
@@ -211,8 +213,7 @@ def run_size(label: str, niceness: int, local: bool) -> dict:
                             if status == 0 else {"failed": status})
     payload.update(nice=niceness, date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                    machine=f"{platform.machine()}, {os.cpu_count()} cores", load_average_after=os.getloadavg()[0],
-                   argv=sys.argv, commit=_git("rev-parse", "HEAD"),
-                   uncommitted=_git("status", "--porcelain", "--", "genre", "bench/spark.py").splitlines(),
+                   argv=sys.argv, commit=commit, uncommitted=uncommitted,
                    input_sha256={"ratings.csv": _sha256(folder / "ratings.csv")},
                    data=f"bench/synth.py {n_interactions} --items {n_items} --seed 0")
     return payload

@@ -207,7 +207,7 @@ def load_interactions(spark: Any, data_config: Any) -> SparkData:
                .join(ids["user"], "user")
                .select(F.col("index").cast("int").alias("user"), F.col("item_index").cast("int").alias("item"),
                        "rating", "timestamp", "fid"))
-    frame = _source_positions(indexed).persist()
+    frame = _source_positions(indexed).localCheckpoint()  # materialised: later plans start here
     n_rows, max_user, max_item = frame.agg(F.count("*"), F.max("user"), F.max("item")).first()
     if not n_rows:
         raise DataError("no interactions left after filtering: lower the rating threshold or the k-core")

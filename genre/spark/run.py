@@ -96,8 +96,9 @@ def run_on_spark(config: RunConfig, *, master: str | None = None, spark: Any = N
         data = load_interactions(spark, config.data)
     hook("load")
     with stage("split"):
-        rows = spark_split(data, config.split.method, **split_params(config)).persist()
-        train = rows.where(~F.col("is_test")).select("user", "item", "timestamp", "pos").persist()
+        # checkpoints cut the lineage: later plans (and their explain strings) stay small
+        rows = spark_split(data, config.split.method, **split_params(config)).localCheckpoint()
+        train = rows.where(~F.col("is_test")).select("user", "item", "timestamp", "pos").localCheckpoint()
         users, note = evaluated_users(rows, config.evaluation.max_users, config.seed)
     hook("split")
     notes = list(data.notes) + [n for n in (note,) if n]
@@ -109,15 +110,13 @@ def run_on_spark(config: RunConfig, *, master: str | None = None, spark: Any = N
     parts, tops = {}, {}
     for algo in enabled:
         with stage(f"fit + candidates {algo.name}"):
-            candidates = SPARK_ALGORITHMS[algo.name](train, c, algo.params, config.seed, config.spark).persist()
+            candidates = SPARK_ALGORITHMS[algo.name](train, c, algo.params, config.seed, config.spark).localCheckpoint()
             parts[algo.name] = normalise(candidates, c, config.fusion.normalization, data.n_items)
             tops[algo.name] = candidates.where(F.col("rank") <= k)
-            candidates.count()
         hook(f"fit + candidates {algo.name}")
     weights = {a.name: float(a.weight) for a in enabled}
     with stage("mix + top-k"):
-        tops["mix"] = top_k(weighted_mix(parts, weights), k).persist()
-        tops["mix"].count()
+        tops["mix"] = top_k(weighted_mix(parts, weights), k).localCheckpoint()
     hook("mix + top-k")
     with stage("evaluate"):
         metrics, intervals, per_user = _evaluate(spark, rows, train, tops, users, data.n_items, config)

@@ -90,7 +90,8 @@ def spark_session(master: str = "local[*]", *, driver_memory: str = "2g", shuffl
                .config("spark.sql.adaptive.enabled", "true")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.ui.showConsoleProgress", "false"))
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.maxPlanStringLength", "100000"))  # a long plan's text must not fill the heap
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     try:
         session = builder.getOrCreate()
