@@ -35,12 +35,12 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[1]
 
 #: |Spark − local| allowed per algorithm on NDCG@10 / Recall@10 (sample, temporal split, 610 users).
-#: popularity: same scores, same candidates, same ties → equal. item_knn: similarities from each user's
-#: latest ``knn_history`` interactions (the local kNN uses all) → a few thousandths. ALS: Spark solves each
-#: step exactly (Cholesky, ALS-WR penalty scaled per user/item) where ``implicit`` runs conjugate gradient with
-#: a flat penalty, from other random factors → a few hundredths. The mix inherits both, plus the floor
-#: approximation for items outside an algorithm's candidates.
-TOLERANCE = {"popularity": 1e-9, "item_knn": 0.02, "als": 0.04, "mix": 0.04}
+#: Measured on 2026-11-30 (NDCG@10 gap / Recall@10 gap): popularity 0 / 0 — same scores, same candidates, same
+#: ties; item_knn 0.0080 / 0.0025 — similarities from each user's latest ``knn_history`` (200) interactions, where
+#: the local kNN uses all; ALS 0.0022 / 0.0021 — Spark solves each step exactly (Cholesky, ALS-WR penalty scaled
+#: per user/item) where ``implicit`` runs conjugate gradient with a flat penalty, from other random factors; the
+#: mix 0.0044 / 0.0034 — both, plus the floor given to items outside an algorithm's candidates.
+TOLERANCE = {"popularity": 1e-9, "item_knn": 0.02, "als": 0.03, "mix": 0.02}
 
 
 def small_mix(source: Path, **spark) -> dict:
