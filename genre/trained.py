@@ -82,7 +82,8 @@ class TrainedRun:
 
     # ------------------------------------------------------------------ mixing & evaluation
     def _checked(self, weights: dict[str, float]) -> dict[str, float]:
-        weights = {name: float(weights.get(name, 0.0)) for name in self.models_}
+        # the config's order (models_ is in the order fits finished), so lists and labels stay stable
+        weights = {name: float(weights.get(name, 0.0)) for name in self.weights_ if name in self.models_}
         if any(w < 0 for w in weights.values()):
             raise ConfigError(f"mix weights must be ≥ 0, got {weights}")
         if not any(w > 0 for w in weights.values()):

@@ -263,7 +263,7 @@ def test_a_corrupted_registry_is_set_aside_not_a_traceback(trained, tmp_path):
     registry.mkdir()  # a registry that cannot be opened at all: its section says so, the page goes on
     at.run()
     assert not at.exception and len(at.error) == 1 and "GENRE_HOME" in plain(at.error[0].value)
-    assert "Weight sweep" in [s.value for s in at.subheader]
+    assert any(s.value.startswith("Weight sweep") for s in at.subheader)
 
 
 def test_serving_defaults_are_safe():

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from genre.config import DataConfig, RunConfig
+from genre.hosting import confine_paths_in_data
 
 #: The repository root, and the folder of the bundled MovieLens sample in it.
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ def copy_config(cfg: RunConfig) -> RunConfig:
 
 def init_state() -> None:
     """Fill missing session keys with their defaults (cheap; guarded to run once per session)."""
+    confine_paths_in_data()  # this process serves browser users (also set when ``ui`` is imported)
     if st.session_state.get("_genre_ready"):
         return
     for key, factory in _DEFAULTS.items():
