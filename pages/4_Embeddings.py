@@ -37,8 +37,10 @@ show_users = c4.toggle("Users", value=True, key="emb_users", disabled=not space.
                        help="Draw the users of this space in the same projection as the items.")
 users = embeddings.drawn_users(experiment, trained.seed) if show_users and space.has_users else None
 if users is not None:
-    st.caption(f"Users and items share this space ({widgets.md(space.label)}): one projection of both, so a user "
-               f"sits near the items it scores highest. {len(users):,} evaluated users drawn.")
+    st.caption(f"Users and items share this space ({widgets.md(space.label)}): one projection of both. A user "
+               f"blends many items, so in PCA users gather apart from single items; overlay a user to see the "
+               f"items it scores highest, or switch to UMAP, which keeps neighbourhoods. "
+               f"{len(users):,} evaluated users drawn.")
 elif not space.has_users:
     st.caption("This space has no user vectors, so users are not drawn: choose content vectors or a "
                "collaborative model's space to see them.")
