@@ -40,14 +40,15 @@ def free_port() -> int:
 
 @contextmanager
 def process_server(command: list[str], health_url: str, *, timeout: float = 300.0,
-                   env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+                   env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None
+                   ) -> Iterator[subprocess.Popen]:
     """Run ``command``; yield once ``health_url`` answers 200; terminate it afterwards.
 
     The server's output goes to a temporary file (a full pipe would block it), whose tail is
     in the failure message when the server exits or never becomes healthy.
     """
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                                env={**os.environ, **(env or {})})
 
     def tail() -> str:
@@ -67,7 +68,7 @@ def process_server(command: list[str], health_url: str, *, timeout: float = 300.
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{health_url} did not answer within {timeout:.0f} s:\n{tail()}")
-            time.sleep(0.5)
+            time.sleep(0.2)
         yield process
     finally:
         process.terminate()
