@@ -1,13 +1,15 @@
 """Candidate store: per user, the union of every algorithm's top-C items with all their scores.
 
 Why: a new set of mix weights must cost O(users × candidates), not O(users × items). The
-models score a user batch once; each algorithm's batch is normalised exactly as
-``fusion.normalize`` / ``fusion.soften`` do (statistics over all of the user's rankable
-items: unseen, and ``candidate_items`` only when the split restricts them). Then each
-algorithm names its C best rankable items (ties to the lower item index, as ``fusion.top_k``
-breaks them), and the store keeps, for the union of those items, EVERY algorithm's
-normalised score: a mix over the union is exact whatever the weights, with no
-approximation for an item that one algorithm ranks high and another low.
+models score a user batch once (one thread per core, a model per task); each algorithm's
+scores are normalised exactly as ``fusion.normalize`` / ``fusion.soften`` do (statistics
+over all of the user's rankable items: unseen, and ``candidate_items`` only when the split
+restricts them). Each algorithm names its C best rankable items (ties to the lower item
+index, as ``fusion.top_k`` breaks them), and the store keeps, for the union of those items,
+EVERY algorithm's normalised score: a mix over the union is exact whatever the weights, with
+no approximation for an item that one algorithm ranks high and another low. An affine
+normalisation (minmax, zscore) keeps each user's order, so it is applied to the kept scores
+only (``score_batch``).
 
 Per user and algorithm the store also keeps a floor, the normalised value of the (C+1)-th
 best item: an upper bound on that algorithm's score of any item outside the union. An item
@@ -34,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -75,15 +78,68 @@ def nominate(block: np.ndarray, rankable: np.ndarray, candidates: int) -> tuple[
     The floor is the (C+1)-th best rankable value, or the lowest when no item is left out.
     """
     masked = np.where(rankable, block, -np.inf).astype(np.float32, copy=False)
-    width = min(candidates + 1, block.shape[1])
+    return nominate_masked(masked, rankable.sum(axis=1), candidates)
+
+
+def nominate_masked(masked: np.ndarray, n_rankable: np.ndarray, candidates: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``nominate`` of a block whose unrankable entries already hold -inf."""
+    width = min(candidates + 1, masked.shape[1])
     top = fusion.top_k(masked, width)                       # best first, ties → lower index
     values = np.take_along_axis(masked, top, axis=1)
-    n_rankable = rankable.sum(axis=1)
     last = np.clip(np.minimum(n_rankable, candidates + 1) - 1, 0, None)
-    floors = values[np.arange(len(block)), last] if width else np.zeros(len(block), np.float32)
+    floors = values[np.arange(len(masked)), last] if width else np.zeros(len(masked), np.float32)
     floors = np.where(np.isfinite(floors), floors, 0.0).astype(np.float32)
     chosen = np.where(np.arange(width)[None, :] < np.minimum(n_rankable, candidates)[:, None], top, -1)
     return chosen[:, :candidates], floors
+
+
+class ScoredBatch:
+    """One algorithm's scores of a user batch as the store reads them: ``masked`` holds -inf
+    at unrankable items, and normalised values are ``(masked - shift) / scale`` per row (or
+    ``masked`` itself when ``affine`` is None)."""
+
+    def __init__(self, masked: np.ndarray, affine: tuple[np.ndarray, np.ndarray] | None):
+        self.masked, self.affine = masked, affine
+
+    def normalised(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if self.affine is None:
+            return values.astype(np.float32, copy=False)
+        shift, scale = self.affine
+        with np.errstate(invalid="ignore"):
+            out = (values - shift[rows, 0]) / scale[rows, 0]
+        return np.nan_to_num(out, nan=0.0).astype(np.float32, copy=False)
+
+    def at(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Normalised scores of (row, item) pairs."""
+        return self.normalised(self.masked[rows, items], rows)
+
+
+def score_batch(model: Recommender, batch: np.ndarray, seen: sp.csr_matrix, rankable: np.ndarray,
+                candidate_items: np.ndarray | None, fusion_config, candidates: int
+                ) -> tuple[ScoredBatch, np.ndarray, np.ndarray]:
+    """Score a batch with one model; its nominees and (normalised) floors.
+
+    An affine normalisation (minmax, zscore; no temperature) preserves each row's order, so the
+    model's own scores are nominated and only the kept ones are normalised, with the very
+    parameters ``fusion.normalize`` uses: three passes over the block instead of a dozen. Other
+    settings (rank, softmax, zscore over a cold-start item subset) normalise the whole block.
+    """
+    raw = model.score(batch)
+    n_rankable = rankable.sum(axis=1)
+    method = fusion_config.normalization
+    affine_ok = fusion_config.temperature is None and (
+        method in ("minmax", "none") or (method == "zscore" and candidate_items is None))
+    if not affine_ok:
+        block = fusion.normalise_rows(raw, seen, candidate_items, fusion_config)
+        np.copyto(block, -np.inf, where=~rankable)
+        top, floors = nominate_masked(block, n_rankable, candidates)
+        return ScoredBatch(block, None), top, floors
+    np.copyto(raw, -np.inf, where=~rankable)                # the model's array: ours to change
+    top, floors = nominate_masked(raw, n_rankable, candidates)
+    scored = ScoredBatch(raw, fusion.affine_parameters(raw, rankable, method))
+    return scored, top, np.where(n_rankable > 0, scored.normalised(floors, np.arange(len(raw))), 0.0
+                                 ).astype(np.float32)
 
 
 def probe_items(split: Split, users: np.ndarray, rankable: np.ndarray, n_negatives: int, seed: int
@@ -131,7 +187,7 @@ class Probe:
 
 
 class StoreBuilder:
-    """Collects normalised dense batches (all algorithms of a batch at once) into a store."""
+    """Scores user batches with every model and keeps each batch's candidates."""
 
     def __init__(self, split: Split, users: np.ndarray, names: list[str],
                  candidates: int = DEFAULT_CANDIDATES, seed: int = 0):
@@ -143,49 +199,60 @@ class StoreBuilder:
         self.parts: list[tuple] = []
         self.seconds = {name: 0.0 for name in self.names}
 
-    def add(self, batch: np.ndarray, blocks: dict[str, np.ndarray]) -> None:
-        """Keep one batch (batches must come in ``users`` order), every algorithm's block given."""
-        rankable = rankable_mask(self.split, batch)
-        union = np.zeros(rankable.shape, dtype=bool)
-        floors = {}
-        for name in self.names:
-            top, floors[name] = nominate(blocks[name], rankable, self.candidates)
+    def add(self, batch: np.ndarray, blocks: dict[str, ScoredBatch],
+            nominated: dict[str, tuple[np.ndarray, np.ndarray]], probe: tuple) -> None:
+        """Keep one batch (batches must come in ``users`` order): every algorithm's scores,
+        its nominees and floors (``score_batch``), and the batch's ``probe_items``."""
+        union = np.zeros((len(batch), self.split.n_items), dtype=bool)
+        for top, _ in nominated.values():
             rows = np.repeat(np.arange(len(batch)), top.shape[1])
             keep = top.ravel() >= 0
             union[rows[keep], top.ravel()[keep]] = True
         rows, items = np.nonzero(union)                     # row-major: items ascending per row
-        counts, probe, flags = probe_items(self.split, batch, rankable, self.n_negatives, self.seed)
+        counts, probed, flags = probe
         probe_rows = np.repeat(np.arange(len(batch)), counts)
         self.parts.append((np.bincount(rows, minlength=len(batch)), items.astype(np.int32),
-                           {n: blocks[n][rows, items].astype(np.float32) for n in self.names}, floors,
-                           (counts, probe, flags, {n: blocks[n][probe_rows, probe].astype(np.float32)
-                                                   for n in self.names})))
+                           {n: blocks[n].at(rows, items) for n in self.names},
+                           {n: nominated[n][1] for n in self.names},
+                           (counts, probed, flags, {n: blocks[n].at(probe_rows, probed) for n in self.names})))
 
     def score(self, models: dict[str, Recommender], fusion_config,
-              progress: Callable[[int, int, str], None] | None = None
-              ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+              progress: Callable[[int, int, str], None] | None = None) -> None:
         """Score every model over the users once, batch by batch, keeping each batch.
 
-        Yields each batch's normalised dense blocks too, for whoever wants to look at them
-        before they are dropped (the run evaluates each algorithm alone there: AUC needs whole
-        rows). ``seconds[name]`` counts that model's scoring and normalising.
+        Each model's score → normalise → nominate runs as its own task on a thread per core
+        (BLAS, scipy.sparse, torch and numpy's large-array loops release the GIL), and the
+        batch's probe sampling beside them. ``seconds[name]`` counts that model's task.
         """
+        from concurrent.futures import ThreadPoolExecutor
+
         from genre.evaluate import rows_per_batch
 
         train = self.split.train_matrix()
         step = rows_per_batch(self.split.n_items, n_blocks=len(models) + 4)  # dense blocks held at once
-        for start in range(0, len(self.users), step):
-            batch, blocks = self.users[start:start + step], {}
-            for name, model in models.items():
-                began = time.perf_counter()
-                blocks[name] = fusion.normalise_rows(model.score(batch), train[batch],
-                                                     self.split.candidate_items, fusion_config)
-                self.seconds[name] += time.perf_counter() - began
-            self.add(batch, blocks)
-            yield batch, blocks
-            if progress:
-                done = start + len(batch)
-                progress(done, len(self.users), f"{done:,} of {len(self.users):,} users")
+
+        def nominated_block(name: str, model: Recommender, batch: np.ndarray, rankable: np.ndarray):
+            began = time.perf_counter()
+            result = score_batch(model, batch, train[batch], rankable, self.split.candidate_items, fusion_config,
+                                 self.candidates)
+            self.seconds[name] += time.perf_counter() - began
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(models), os.cpu_count() or 1)),
+                                thread_name_prefix="genre-score") as pool:
+            for start in range(0, len(self.users), step):
+                batch = self.users[start:start + step]
+                rankable = rankable_mask(self.split, batch)
+                probe = pool.submit(probe_items, self.split, batch, rankable, self.n_negatives, self.seed)
+                tasks = {name: pool.submit(nominated_block, name, model, batch, rankable)
+                         for name, model in models.items()}
+                done = {name: task.result() for name, task in tasks.items()}
+                self.add(batch, {n: d[0] for n, d in done.items()}, {n: d[1:] for n, d in done.items()},
+                         probe.result())
+                del done, tasks
+                if progress:
+                    finished = start + len(batch)
+                    progress(finished, len(self.users), f"{finished:,} of {len(self.users):,} users")
 
     def build(self) -> "CandidateStore":
         def joined(parts, empty):
@@ -213,8 +280,7 @@ def build_store(models: dict[str, Recommender], split: Split, users: np.ndarray,
                 progress: Callable[[int, int, str], None] | None = None) -> "CandidateStore":
     """Score every model over ``users`` once and keep the candidates (no evaluation on the way)."""
     builder = StoreBuilder(split, users, list(models), candidates, seed)
-    for _ in builder.score(models, fusion_config, progress):
-        pass
+    builder.score(models, fusion_config, progress)
     return builder.build()
 
 

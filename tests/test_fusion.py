@@ -19,6 +19,19 @@ def test_top_k_matches_stable_argsort_on_random_ties():
     assert np.array_equal(fusion.top_k(scores, 7), expected)
 
 
+@pytest.mark.parametrize("k", [1, 5, 99, 100, 101])
+def test_top_k_is_exact_on_mostly_zero_rows_with_seen_items(k):
+    """A neighbourhood model's rows: a few positive scores, a plateau of zeros crossing the cut."""
+    rng = np.random.default_rng(k)
+    scores = np.where(rng.random((30, 2_000)) < 0.02, rng.integers(1, 5, (30, 2_000)), 0).astype(np.float32)
+    scores[3] = 0.0                                               # all tied
+    seen = sp.random(30, 2_000, density=0.01, format="csr", random_state=k)
+    masked = np.where(seen.toarray() > 0, -np.inf, scores)
+    expected = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    assert np.array_equal(fusion.top_k(scores, k, seen), expected)
+    assert np.array_equal(fusion.top_k(scores[:, :k], k), np.argsort(-scores[:, :k], axis=1, kind="stable"))
+
+
 @pytest.mark.parametrize("method", ["minmax", "zscore", "rank", "none"])
 def test_normalisation_keeps_each_users_order(method):
     rng = np.random.default_rng(1)

@@ -59,17 +59,24 @@ def test_nominees_and_floor_follow_the_rankable_items():
     assert top.tolist() == [[0, 2, 4, 1, -1]] and floors.tolist() == [1.0]  # all 4 kept: floor = lowest
 
 
-def test_every_algorithm_keeps_its_exact_score_of_every_candidate():
+@pytest.mark.parametrize("fusion_config", [FusionConfig(), FusionConfig(normalization="zscore"),
+                                           FusionConfig(normalization="none"), FusionConfig(normalization="rank"),
+                                           FusionConfig(temperature=0.5)], ids=repr)
+def test_every_algorithm_keeps_its_exact_score_of_every_candidate(fusion_config):
+    """Affine normalisations are applied to the kept scores only, the others to whole blocks:
+    either way each kept value is bit-for-bit the dense normalised one, floors included."""
     split = _split(seed=8)
     a = np.random.default_rng(9).random((split.n_users, split.n_items)).astype(np.float32)
-    b = np.random.default_rng(10).random((split.n_users, split.n_items)).astype(np.float32)
+    b = _tied_scores((split.n_users, split.n_items), 10)
     users = split.test_users
-    store = build_store({"a": Fixed(a), "b": Fixed(b)}, split, users, FusionConfig(), candidates=5)
+    store = build_store({"a": Fixed(a), "b": Fixed(b)}, split, users, fusion_config, candidates=5)
     train = split.train_matrix()
     for name, scores in (("a", a), ("b", b)):
-        dense = fusion.normalise_rows(scores[users], train[users], None, FusionConfig())
+        dense = fusion.normalise_rows(scores[users], train[users], None, fusion_config)
         rows = np.repeat(np.arange(len(users)), np.diff(store.indptr))
         np.testing.assert_array_equal(store.values[name], dense[rows, store.items])
+        _, floors = nominate(dense, fusion.mask_seen(dense, train[users]) > -np.inf, 5)
+        np.testing.assert_array_equal(store.floors[name], floors)
     sizes = np.diff(store.indptr)
     assert sizes.min() >= 5 and sizes.max() <= 10
 

@@ -82,7 +82,8 @@ class Recommender:
         raise NotImplementedError
 
     def score(self, user_indices: np.ndarray | list[int] | int) -> np.ndarray:
-        """float32 scores (len(users), n_items); higher is better. Seen items are not masked."""
+        """float32 scores (len(users), n_items), a new array the caller may change; higher is better.
+        Seen items are not masked."""
         if not hasattr(self, "train_"):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                                  f"with appropriate arguments before using this estimator.")
@@ -90,6 +91,8 @@ class Recommender:
         if users.size and (users.min() < 0 or users.max() >= self.n_users_):
             raise DataError(f"user indices must lie in [0, {self.n_users_}); got {users.min()}..{users.max()}")
         scores = np.asarray(self._score(users), dtype=np.float32)
+        if np.isfinite(scores).all():  # one read-only pass; the copy only when something is off
+            return scores
         return np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0)
 
     def _score(self, users: np.ndarray) -> np.ndarray:

@@ -107,7 +107,7 @@ class ContentBased(Recommender):
             # items (sparse) × dense profiles: a sparse × sparse product with a dense result
             # costs many times more on large catalogs
             dense = profiles.toarray() if sp.issparse(profiles) else profiles
-            return np.asarray(self.item_vectors_ @ dense.T).T
+            return np.ascontiguousarray(np.asarray(self.item_vectors_ @ dense.T).T)  # rows are read next
         if self.index_ is not None:
             return _ann_scores(self.index_, np.asarray(profiles, dtype=np.float32),
                                self.item_vectors_.shape[0], int(self.ann_candidates))
