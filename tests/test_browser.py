@@ -11,7 +11,6 @@ listener: nothing may reach it, and every request the browser makes goes to the 
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from bench import app_scale, synth
 from app_helpers import ROOT, hostile_dataset, hostile_texts, sample_slice
-from servers import free_port, process_server
+from browser_steps import ARGS, CHROMIUM, app_server, open_page, settle, shot, upload
 from ui.state import default_config
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                       reason="needs Debian's chromium (apt-get install -y chromium)")]
@@ -45,17 +42,7 @@ def _listed_after(text: str, label: str) -> set[str]:
 @pytest.fixture
 def server(tmp_path):
     """The app served on 127.0.0.1; yields (url, seconds until healthy); terminated afterwards."""
-    port = free_port()
-    env = {"GENRE_HOME": str(tmp_path / "home"), "GENRE_CACHE_DIR": str(tmp_path / "cache"),
-           "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    # no --server.address: the committed config must say 127.0.0.1
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
-    url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    with process_server(command, f"{url}/_stcore/health", timeout=60, env=env, cwd=ROOT):
-        healthy_after = time.perf_counter() - started
+    with app_server(tmp_path) as (url, port, healthy_after):
         assert _listening_on(port) == {"127.0.0.1"}, _listening_on(port)
         yield url, healthy_after
 
@@ -102,27 +89,8 @@ def listener():
         http.server_close()
 
 
-def _settle(page, timeout: float = 300_000) -> None:
-    """Wait until the script run that the last action started is over, then check for tracebacks."""
-    page.wait_for_timeout(500)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    page.wait_for_timeout(300)
-    exceptions = page.locator('[data-testid="stException"]')
-    assert exceptions.count() == 0, exceptions.first.inner_text()
-
-
-def _open(page, label: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
-    _settle(page)
-
-
 def _shot(page, name: str) -> None:
-    """Full-page screenshot: the viewport grows to the page's height (Streamlit scrolls inside it)."""
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": max(1000, min(int(height) + 40, 6000))})
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    page.set_viewport_size({"width": 1440, "height": 1000})
+    shot(page, ARTIFACTS / f"{name}.png")
 
 
 def _sidebar_status(page) -> str:
@@ -142,7 +110,7 @@ def _check_second_session_is_isolated(browser, url: str, first) -> None:
         second = context.new_page()
         second.goto(url)
         second.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
-        _settle(second)
+        settle(second)
         status = _sidebar_status(second)
         assert "no data loaded" in status and "not trained yet" in status, status
         home = second.get_by_test_id("stMain").inner_text()
@@ -150,24 +118,24 @@ def _check_second_session_is_isolated(browser, url: str, first) -> None:
         assert "load the sample or upload your files" in home and "choose algorithms and train" in home, home
 
         for label in ("Recommendations", "Metrics"):
-            _open(second, label)
+            open_page(second, label)
             second.get_by_text("No data yet").first.wait_for()
             shown = second.get_by_test_id("stMain").inner_text()
             assert "Top 10" not in shown and "Metrics per algorithm" not in shown, f"{label}: {shown}"
 
-        _open(second, "Home")
+        open_page(second, "Home")
         second.get_by_role("button", name="Load sample data (MovieLens)").click()
         second.get_by_test_id("stSidebarUserContent").get_by_text("MovieLens sample").wait_for(timeout=120_000)
-        _settle(second)
+        settle(second)
         status = _sidebar_status(second)
         assert "610 users" in status and "not trained yet" in status and "ratings.csv" not in status, status
         second.mouse.move(1400, 900)  # off the button, so its tooltip does not cover the page
         _shot(second, "8_second_session")
-        _open(second, "Recommendations")
+        open_page(second, "Recommendations")
         second.get_by_text("Nothing trained yet").first.wait_for()
         assert second.locator('[data-testid="stButton"]').filter(has_text="thumb_up").count() == 0
 
-        _open(first, "Home")  # a fresh script run of the first session, reading its state on the server
+        open_page(first, "Home")  # a fresh script run of the first session, reading its state on the server
         assert _sidebar_status(first) == before
         home = first.get_by_test_id("stMain").inner_text()
         assert "ratings.csv: 60 users" in home and _listed_after(home, "mix of ") == DEFAULT_MIX, home
@@ -194,58 +162,48 @@ def test_upload_train_and_every_page_renders(server, tmp_path):
             page.goto(url)
             page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
             timings["home first paint (s)"] = round(time.perf_counter() - start, 2)
-            _settle(page)
+            settle(page)
             _shot(page, "0_home_empty")
 
-            _open(page, "Data")
-            page.get_by_test_id("stRadioGroup").get_by_text("Upload files").click()
-            _settle(page)
-            uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
-            uploads.nth(0).set_input_files(str(files["ratings.csv"]))
-            _settle(page)
-            uploads.nth(1).set_input_files([str(files["movies.csv"]), str(files["tags.csv"])])
-            _settle(page)
-            page.get_by_role("button", name="Load data").click()
-            page.get_by_text("Loaded: ratings.csv").wait_for(timeout=60_000)
-            _settle(page)
-            page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
+            upload(page, files["ratings.csv"], [files["movies.csv"], files["tags.csv"]])
+            page.get_by_text("Loaded: ratings.csv").wait_for()
             _shot(page, "1_data")
 
-            _open(page, "Encoders & LLM")
+            open_page(page, "Encoders & LLM")
             _shot(page, "2_encoders")
             page.get_by_role("tab", name="LLM item text").click()
-            _settle(page)
+            settle(page)
             _shot(page, "2_encoders_llm")
 
-            _open(page, "Train")
+            open_page(page, "Train")
             _shot(page, "3_train_setup")  # the algorithms' parameter widgets, limited by genre.bounds
             start = time.perf_counter()
             page.get_by_role("button", name="Train", exact=True).click()
             page.get_by_text("Mix weights — live").wait_for(timeout=300_000)
-            _settle(page)
+            settle(page)
             timings["train the default mix on 60 users, click to chart (s)"] = round(time.perf_counter() - start, 2)
             page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
             _shot(page, "3_train")
 
-            _open(page, "Embeddings")
+            open_page(page, "Embeddings")
             page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
             assert page.locator(".js-plotly-plot .scatterlayer, .js-plotly-plot .gl-container").count() > 0
             _shot(page, "4_embeddings")
 
-            _open(page, "Metrics")
+            open_page(page, "Metrics")
             page.get_by_text("Metrics per algorithm and for the mix").first.wait_for()
             _shot(page, "5_metrics")
 
-            _open(page, "Recommendations")
+            open_page(page, "Recommendations")
             page.get_by_text("Top 10").first.wait_for()
             _shot(page, "6_recommendations")
             assert page.locator('[data-testid="stButton"]').filter(has_text="thumb_up").count() == 10
 
-            _open(page, "Configuration")
+            open_page(page, "Configuration")
             page.get_by_text("python -m genre run genre-config.yaml").first.wait_for()
             _shot(page, "7_configuration")
 
-            _open(page, "Home")
+            open_page(page, "Home")
             _shot(page, "0_home_done")
 
             start = time.perf_counter()
@@ -305,56 +263,56 @@ def test_hostile_dataset_reaches_no_host_and_renders_no_markup(server, listener,
 
             page.goto(url)
             page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
-            _settle(page)
-            _open(page, "Data")
+            settle(page)
+            open_page(page, "Data")
             page.get_by_test_id("stRadioGroup").get_by_text("Upload files").click()
-            _settle(page)
+            settle(page)
             uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
             uploads.nth(0).set_input_files({"name": inter_name, "mimeType": "text/csv", "buffer": inter})
-            _settle(page)
+            settle(page)
             uploads.nth(1).set_input_files({"name": items_name, "mimeType": "text/csv", "buffer": items})
-            _settle(page)
+            settle(page)
             page.get_by_role("button", name="Load data").click()
             page.get_by_text("Loaded:").first.wait_for(timeout=60_000)
-            _settle(page)
+            settle(page)
             page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
             shown = inert("9_hostile_data")
             assert "![file](http" in shown.replace("\u2060", "")  # the file name, shown as written
 
-            _open(page, "Train")
+            open_page(page, "Train")
             page.get_by_role("button", name="Train", exact=True).click()
             page.get_by_text("Mix weights — live").wait_for(timeout=300_000)
-            _settle(page)
+            settle(page)
             inert("9_hostile_train")
 
-            _open(page, "Embeddings")
+            open_page(page, "Embeddings")
             page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
             page.wait_for_timeout(1000)
             hover = _hover_first_point(page)  # a hostile title in Plotly's hover label
             assert "<img src=http" in hover.replace("\u2060", "") or "](http" in hover.replace("\u2060", ""), hover
             inert("9_hostile_embeddings")
 
-            _open(page, "Metrics")
+            open_page(page, "Metrics")
             page.get_by_label("Run name").fill(hostile_texts(base)[3] + " " + hostile_texts(base)[0])
             page.get_by_role("button", name="Save this run").click()
-            _settle(page)
+            settle(page)
             page.get_by_text("by run").first.wait_for()
             inert("9_hostile_metrics")
 
-            _open(page, "Recommendations")
+            open_page(page, "Recommendations")
             page.get_by_text("Top 10").first.wait_for()
             shown = inert("9_hostile_recommendations")
             assert "<img src=http" in shown.replace("\u2060", "")  # hostile titles, as text
 
-            _open(page, "Configuration")
+            open_page(page, "Configuration")
             page.get_by_role("textbox", name="…or paste its YAML text here").fill("/etc/passwd")
             page.get_by_role("button", name="Apply configuration").click()
-            _settle(page)
+            settle(page)
             error = page.get_by_test_id("stAlertContentError").inner_text()
             assert "YAML mapping" in error and "root:" not in error, error
             inert("9_hostile_configuration")
 
-            _open(page, "Home")
+            open_page(page, "Home")
             inert("9_hostile_home")
         finally:
             browser.close()
@@ -378,14 +336,14 @@ def test_load_sample_and_train_with_defaults_gives_the_tuned_mix(server):
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(url)
             page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
-            _settle(page)
+            settle(page)
             page.get_by_role("button", name="Load sample data (MovieLens)").click()
-            _settle(page)
-            _open(page, "Train")
+            settle(page)
+            open_page(page, "Train")
             start = time.perf_counter()
             page.get_by_role("button", name="Train", exact=True).click()
             page.get_by_text("Mix weights — live").wait_for(timeout=600_000)
-            _settle(page)
+            settle(page)
             seconds = round(time.perf_counter() - start, 2)
             metric = page.locator('[data-testid="stMetric"]').filter(has_text="mix ndcg@10").first
             ndcg = float(metric.get_by_test_id("stMetricValue").inner_text())
@@ -395,3 +353,30 @@ def test_load_sample_and_train_with_defaults_gives_the_tuned_mix(server):
     (ARTIFACTS / "timings_full_sample.json").write_text(json.dumps(
         {"train the default mix on the full sample, click to metrics (s)": seconds, "mix ndcg@10": ndcg}, indent=2))
     assert ndcg >= 0.16, ndcg
+
+
+def test_generated_upload_trains_the_five_algorithm_mix_and_every_page_renders(server, tmp_path):
+    """Issue 11's app at size, CI-sized: a generated 100k-interaction / 10k-item upload, the scale
+    bench's five-algorithm mix chosen on the Train page, three weight-slider moves, every page. The
+    same steps as bench/app_scale.py (which runs them at 1M); times are recorded, not asserted."""
+    import pandas as pd
+
+    from genre.algorithms import ALGORITHM_NAMES
+
+    url, _ = server
+    folder = synth.write(tmp_path / "data", 100_000, 10_000)
+    seen = app_scale.drive(url, folder / "ratings.csv", folder / "movies.csv", list(ALGORITHM_NAMES),
+                           shots=ARTIFACTS / "generated_100k")
+    (ARTIFACTS / "timings_generated_100k.json").write_text(json.dumps(seen, indent=2, default=str))
+
+    assert f"{len(pd.read_csv(folder / 'ratings.csv')):,} interactions" in seen["loaded"], seen["loaded"]
+    assert _listed_after(seen["trained"], "trained: ") == set(app_scale.MIX), seen["trained"]
+    assert seen["train"]["stages"], "no progress bar was shown while training"
+    assert set(seen["train"]["metrics"]) == {"ndcg@10", "recall@10", "hit_rate@10", "coverage@10"}
+    assert all(0 <= float(v) <= 1 for v in seen["train"]["metrics"].values()), seen["train"]["metrics"]
+    for move in seen["weight_moves"]:
+        assert move["after"] != move["before"], move
+    assert [m["weight"] for m in seen["weight_moves"]] == ["0", "0", "1"], seen["weight_moves"]
+    for name, page in seen["pages"].items():
+        assert page["exceptions"] == 0, (name, page["first_exception"])
+    assert seen["pages"]["Embeddings"]["points_drawn"], seen["pages"]["Embeddings"]

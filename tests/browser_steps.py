@@ -1,0 +1,164 @@
+"""The app in real headless Chromium: start it, and the steps a person takes in it — one place for
+tests/test_browser.py and bench/app_scale.py (which puts tests/ on its path to import this).
+
+Debian's chromium through the playwright python client (never ``playwright install``); widgets
+are found by the ``st-key-<key>`` class Streamlit gives every keyed widget, so a step names the
+same key the page's code does.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from servers import free_port, process_server
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+METRIC_NAMES = ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10")  # the Train page's metric row
+
+
+@contextmanager
+def app_server(home: Path, timeout: float = 60) -> Iterator[tuple[str, int, float]]:
+    """``streamlit run app.py`` with its own GENRE_HOME and cache under ``home``; yields
+    (url, port, seconds until healthy). No ``--server.address``: the committed config binds it."""
+    port = free_port()
+    env = {"GENRE_HOME": str(home / "home"), "GENRE_CACHE_DIR": str(home / "cache"),
+           "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false"]
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    with process_server(command, f"{url}/_stcore/health", timeout=timeout, env=env, cwd=ROOT):
+        yield url, port, time.perf_counter() - started
+
+
+def settle(page: Any, timeout: float = 300_000, allow_exceptions: bool = False) -> list[str]:
+    """Wait until the script run the last action started is over; the texts of any exceptions shown
+    (an AssertionError with the first one unless ``allow_exceptions``)."""
+    page.wait_for_timeout(500)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_timeout(300)
+    exceptions = page.locator('[data-testid="stException"]')
+    texts = [exceptions.nth(i).inner_text() for i in range(exceptions.count())]
+    assert allow_exceptions or not texts, texts[:1]
+    return texts
+
+
+def open_page(page: Any, label: str, allow_exceptions: bool = False) -> list[str]:
+    """Click ``label`` in the sidebar navigation and settle; the exceptions shown (see ``settle``)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
+    return settle(page, allow_exceptions=allow_exceptions)
+
+
+def shot(page: Any, path: Path) -> None:
+    """Full-page screenshot: the viewport grows to the page's height (Streamlit scrolls inside it)."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(1000, min(int(height) + 40, 6000))})
+    page.wait_for_timeout(400)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def upload(page: Any, interactions: Path, items: list[Path]) -> dict[str, float]:
+    """Data page → Upload files → both uploaders → Load data; seconds of each step (until the page
+    has settled: transfer, the preview's parse, then loading and the Data page's charts)."""
+    seconds = {}
+    open_page(page, "Data")
+    page.get_by_test_id("stRadioGroup").get_by_text("Upload files").click()
+    settle(page)
+    for key, files in (("upload_interactions", [interactions]), ("upload_items", items)):
+        start = time.perf_counter()
+        page.locator(f'.st-key-{key} input[type="file"]').set_input_files([str(f) for f in files])
+        settle(page, timeout=600_000)
+        seconds[f"upload + preview {', '.join(f.name for f in files)} (s)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    page.get_by_role("button", name="Load data").click()
+    page.get_by_text("Loaded:").first.wait_for(timeout=1_200_000)
+    settle(page, timeout=1_200_000)
+    page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
+    seconds["load data: parse, clean, Data page drawn (s)"] = time.perf_counter() - start
+    return seconds
+
+
+def set_toggle(page: Any, key: str, on: bool) -> None:
+    """Switch the toggle ``key`` on or off (a click on its label when it is the other way)."""
+    if page.locator(f".st-key-{key} input").is_checked() != on:
+        page.locator(f".st-key-{key} label").first.click()
+        page.wait_for_timeout(100)
+
+
+def set_number(page: Any, key: str, value: float) -> None:
+    """Type ``value`` into the number input ``key`` (Tab commits it; inside a form, on submit)."""
+    box = page.locator(f".st-key-{key} input")
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def choose_algorithms(page: Any, params: dict[str, dict[str, float]], offered: list[str]) -> None:
+    """On the Train page's setup form: switch on exactly the algorithms in ``params`` (of the
+    ``offered`` names) and type their parameters."""
+    for name in offered:
+        set_toggle(page, f"on_{name}", name in params)
+    for name, values in params.items():
+        for param, value in values.items():
+            set_number(page, f"p_{name}_{param}", value)
+
+
+def mix_metrics(page: Any) -> dict[str, str]:
+    """The Train page's metric row as shown: ``{"ndcg@10": "0.1234", …}``."""
+    shown = {}
+    for name in METRIC_NAMES:
+        metric = page.locator('[data-testid="stMetric"]').filter(has_text=f"mix {name}")
+        if metric.count():
+            shown[name] = metric.first.get_by_test_id("stMetricValue").inner_text()
+    return shown
+
+
+def train(page: Any, timeout: float = 1_800) -> dict[str, Any]:
+    """Press Train and wait for the live weights. Returns the seconds until the metrics show, the
+    progress bar's messages with the second each first appeared, and the slowest answer of the
+    page to a script call while training ran (is the browser responsive?)."""
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train", exact=True).click()
+    stages: list[tuple[float, str]] = []
+    slowest = 0.0
+    done = page.get_by_text("Mix weights — live")
+    while not done.count():
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError(f"training did not finish within {timeout:.0f} s; last stage: {stages[-1:]}")
+        asked = time.perf_counter()
+        text = page.evaluate("() => { const p = document.querySelector('[data-testid=\"stProgress\"]');"
+                             " return p ? p.innerText : ''; }")
+        slowest = max(slowest, time.perf_counter() - asked)
+        if text and (not stages or stages[-1][1] != text):
+            stages.append((round(time.perf_counter() - start, 2), text.strip()))
+        page.wait_for_timeout(250)
+    settle(page, timeout=timeout * 1000)
+    page.locator('[data-testid="stMetric"]').first.wait_for()
+    return {"seconds": time.perf_counter() - start, "stages": stages, "slowest_page_answer_s": slowest}
+
+
+def move_weight(page: Any, name: str, key: str = "Home", timeout: float = 120) -> dict[str, Any]:
+    """Focus ``name``'s live weight slider and press ``key`` (Home: weight 0); seconds until the
+    shown metrics differ from before, and both readings."""
+    before = mix_metrics(page)
+    thumb = page.locator(f'.st-key-live_{name} [role="slider"]')
+    thumb.focus()
+    start = time.perf_counter()
+    thumb.press(key)
+    while (after := mix_metrics(page)) == before:
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError(f"the metrics did not change within {timeout:.0f} s of moving {name}")
+        page.wait_for_timeout(50)
+    seconds = time.perf_counter() - start
+    settle(page)
+    return {"seconds": seconds, "before": before, "after": mix_metrics(page),
+            "weight": thumb.get_attribute("aria-valuenow")}
