@@ -25,3 +25,10 @@ def sample_dir() -> Path:
 def sample_dataset(sample_dir: Path) -> Dataset:
     """The sample data loaded once per test session (do not modify it in a test)."""
     return load_dataset(sample_dir)
+
+
+def first_users(dataset: Dataset, n_users: int, name: str = "slice") -> Dataset:
+    """A small Dataset of ``dataset``'s first ``n_users`` users (by index) and the items they touched."""
+    keep = dataset.interactions[dataset.interactions["user"] < n_users]
+    raw = keep.assign(user=dataset.user_ids[keep["user"]], item=dataset.item_ids[keep["item"]])
+    return Dataset.from_frame(raw, dataset.items[dataset.items.index.isin(keep["item"].unique())], name=name)

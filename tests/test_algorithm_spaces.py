@@ -9,6 +9,8 @@ from genre.data import Dataset, load_dataset
 from genre.errors import ConfigError
 from genre.pipeline import Experiment
 
+from conftest import first_users
+
 TFIDF = {"modalities": [{"name": "text", "fields": ["title", "genres"], "encoder": "tfidf"}]}
 GENRES = {"modalities": [{"name": "genres", "fields": ["genres"], "encoder": "multi-hot"}]}
 
@@ -44,10 +46,7 @@ def test_bad_entries_are_one_readable_config_error(change, message):
 
 
 def _tiny() -> Dataset:
-    dataset = load_dataset("sample_data")
-    keep = dataset.interactions[dataset.interactions["user"] < 40]
-    raw = keep.assign(user=dataset.user_ids[keep["user"]], item=dataset.item_ids[keep["item"]])
-    return Dataset.from_frame(raw, dataset.items[dataset.items.index.isin(keep["item"].unique())], name="tiny")
+    return first_users(load_dataset("sample_data"), 40, name="tiny")
 
 
 def test_each_entry_is_fitted_on_its_own_space_built_once():

@@ -4,22 +4,15 @@ import numpy as np
 import pytest
 
 from genre.config import RunConfig
-from genre.data import load_dataset
 from genre.errors import ConfigError, DataError
 from genre.pipeline import Experiment
 
-SAMPLE = "sample_data"
+from conftest import first_users
 
 
 @pytest.fixture(scope="module")
-def small_dataset():
-    dataset = load_dataset(SAMPLE)
-    from genre.data import Dataset
-
-    keep = dataset.interactions[dataset.interactions["user"] < 150]
-    raw = keep.assign(user=dataset.user_ids[keep["user"]], item=dataset.item_ids[keep["item"]])
-    items = dataset.items[dataset.items.index.isin(keep["item"].unique())]
-    return Dataset.from_frame(raw, items, name="slice")
+def small_dataset(sample_dataset):
+    return first_users(sample_dataset, 150)
 
 
 def _config(**overrides) -> RunConfig:

@@ -9,19 +9,17 @@ from genre import metrics
 from genre.algorithms.content import ContentBased
 from genre.algorithms.ease import EASE
 from genre.config import RunConfig
-from genre.data import Dataset, load_dataset
 from genre.errors import ConfigError
 from genre.features import Features
 from genre.pipeline import Experiment
 from genre.split import temporal_split
 
+from conftest import first_users
+
 
 @pytest.fixture(scope="module")
-def small_dataset():
-    dataset = load_dataset("sample_data")
-    keep = dataset.interactions[dataset.interactions["user"] < 120]
-    raw = keep.assign(user=dataset.user_ids[keep["user"]], item=dataset.item_ids[keep["item"]])
-    return Dataset.from_frame(raw, dataset.items[dataset.items.index.isin(keep["item"].unique())], name="slice")
+def small_dataset(sample_dataset):
+    return first_users(sample_dataset, 120)
 
 
 def _config() -> RunConfig:
