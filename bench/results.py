@@ -40,3 +40,10 @@ def provenance(root: Path, inputs: dict[str, Path], argv: list[str]) -> dict:
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores", "load_average": os.getloadavg()[0],
             "input_sha256": {name: sha256(path) for name, path in inputs.items()}}
+
+
+def provenance_line(record: dict) -> str:
+    """The header sentence of a rendered section: command, date, commit (+ dirty files), machine, load."""
+    dirty = f", {len(record['uncommitted'])} files uncommitted" if record["uncommitted"] else ""
+    return (f"Command: `.venv/bin/python {' '.join(record['argv'])}` ({record['date']}, commit "
+            f"{record['commit'][:10]}{dirty}; {record['machine']}, load average {record['load_average']:.1f}).")

@@ -72,11 +72,11 @@ def main() -> None:
         "# by NDCG@10 on the validation carve (20 % of the warm items treated as cold, from TRAIN only;",
         "# bench/coldstart.py's grids), never on TEST. ContentToCF's other parameters (factors 64, epochs",
         "# 200, learning_rate 0.01, neighbours 30) are its fixed defaults, chosen before looking at test.",
-        f"# Validation NDCG@10 of the chosen mix: {max(float(r.split('|')[2 + i]) for r in rows for i in range(5) if other in r):.4f}."
+        f"# Validation NDCG@10 of the chosen mix: {max(max(r['ndcg@10']) for r in rows if r['transfer'] == other):.4f}."
         f" Written {dt.date.today()} at commit {commit}.",
     ]
     OUT.write_text("\n".join(header) + "\n" + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    print("\n".join(rows), file=sys.stderr)
+    print("\n".join(map(str, rows)), file=sys.stderr)
     print(f"wrote {OUT.relative_to(ROOT)}")
 
 

@@ -1,0 +1,211 @@
+"""Render README.md's figure blocks from the committed bench JSONs, so the README never quotes a stale number.
+
+Run: ``.venv/bin/python bench/readme.py`` (bench/quality.py and bench/coldstart.py call it after writing
+their JSON).
+
+Each block sits between ``<!-- figures:KEY:start -->`` and ``<!-- figures:KEY:end -->`` and is built only
+from ``bench/KEY_results.json``: its table and the sentences that quote the table's numbers. A block whose
+JSON is missing is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json"}
+#: Fields each JSON must carry for its README block and RESULTS.md section (older JSONs lack some).
+REQUIRED = {"quality": ("rows", "mix", "features", "config", "argv", "commit", "date"),
+            "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit")}
+SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py"}
+
+#: How the README names algorithms and encoders.
+ENCODERS = {"tfidf": "TF-IDF", "minilm": "MiniLM", "use-multilingual": "multilingual USE", "use": "multilingual USE",
+            "multi-hot": "genre multi-hot"}
+SHORT = {"ease": "EASE", "sequential": "sequential", "als": "ALS", "item_knn": "item-kNN", "popularity": "popularity",
+         "bpr": "BPR", "genre_pref": "genre preference", "two_tower": "two-tower"}
+#: The single models the README's quality table shows, in order, with their labels (from their parameters).
+QUALITY_ROWS: dict[str, Callable[[dict], str]] = {
+    "popularity": lambda p: "most popular",
+    "item_knn": lambda p: f"item-kNN (k={p['k']})",
+    "als": lambda p: f"ALS ({p['factors']} factors)",
+    "ease": lambda p: f"EASE (λ={p['l2']:g})",
+    "sequential": lambda p: f"sequential item-kNN (latest {p['last']} items)",
+}
+SPLITS = {"temporal": "Temporal split of ml-latest-small (each user's latest 20 % held out)"}
+#: The cold-start content rows the README shows: bench row id → label.
+COLDSTART_ROWS = {"content (tfidf)": "TF-IDF profile cosine (reference)", "content (minilm)": "MiniLM profile cosine",
+                  "content (genres)": "genre multi-hot profile cosine"}
+
+
+class StaleResults(RuntimeError):
+    """A results JSON written before its script recorded every figure its blocks show."""
+
+
+def require(results: dict, key: str) -> None:
+    """Raise ``StaleResults`` naming the script to re-run when ``results`` lacks a field the blocks need."""
+    missing = [field for field in REQUIRED[key] if field not in results]
+    if missing:
+        raise StaleResults(f"{JSONS[key].relative_to(ROOT)} lacks {', '.join(missing)}: re-run "
+                           f"`.venv/bin/python {SCRIPTS[key]}`")
+
+
+def relative(path: Path) -> str:
+    """``path`` as the repository spells it (absolute when it lies outside)."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _source(results: dict) -> str:
+    """Which command wrote the figures, at which commit and date."""
+    return (f"`.venv/bin/python {' '.join(results['argv'])}` (commit {results['commit'][:7]}, "
+            f"{results['date'][:10]})")
+
+
+def _bold_row(name: str, detail: str, row: dict) -> str:
+    """A headline table row: the name and both figures in bold."""
+    return f"| **{name}** ({detail}) | **{row['ndcg@10']:.4f}** | **{row['recall@10']:.4f}** |"
+
+
+def quality_block(results: dict) -> str:
+    """The README's quality table and its sentences, from bench/quality_results.json."""
+    require(results, "quality")
+    rows = {row["model"]: row for row in results["rows"]}
+    mix = results["mix"]
+    encoders = ", ".join(ENCODERS.get(m["encoder"], m["encoder"]) for m in results["features"])
+    parts = ", ".join(f"{encoders} content" if name == "content" else SHORT.get(name, name) for name in mix["weights"])
+    lines = [
+        f"{SPLITS.get(results['split'], results['split'] + ' split of ml-latest-small')}, full ranking, weights",
+        "tuned on a validation carve of the training data only. Produced by",
+        f"{_source(results)}; the full table with every model is in `bench/RESULTS.md`.", "",
+        "| model | NDCG@10 | Recall@10 |", "|---|---|---|",
+        *(f"| {label(rows[name]['params'])} | {rows[name]['ndcg@10']:.4f} | {rows[name]['recall@10']:.4f} |"
+          for name, label in QUALITY_ROWS.items() if name in rows),
+        _bold_row("tuned mix", parts, mix), "",
+        f"`python -m genre run {results['config']} --json` reproduces the mix's {mix['ndcg@10']:.4f}.",
+    ]
+    return "\n".join(lines)
+
+
+def _change(before: float, after: float) -> str:
+    """``rose from 0.0725 to 0.0812`` (or fell, or stayed at), as four-decimal figures."""
+    if f"{before:.4f}" == f"{after:.4f}":
+        return f"stayed at {after:.4f}"
+    return f"{'rose' if after > before else 'fell'} from {before:.4f} to {after:.4f}"
+
+
+def warm_coverage(results: dict) -> tuple[int, int, str | None]:
+    """(warm items, warm items with LLM text, "mostly"/"partly" lacking it — None when all have it)."""
+    warm = results["n_items"] - results["cold_items"]
+    covered = results["llm"]["items"] - results["llm"]["cold_items"]
+    return warm, covered, None if covered == warm else "mostly" if covered < warm / 2 else "partly"
+
+
+def _llm_sentence(results: dict, rows: dict) -> str:
+    """What adding the LLM-written text did, phrased from the measured rows and the file's coverage."""
+    llm, n_items, n_cold = results["llm"], results["n_items"], results["cold_items"]
+    space = results["chosen"]["space"]
+    cold = (f"all {n_cold:,} cold items" if llm["cold_items"] == n_cold
+            else f"{llm['cold_items']:,} of the {n_cold:,} cold items")
+    described = (f"all {n_items:,} items described" if llm["items"] == n_items
+                 else f"{llm['items']:,} of {n_items:,} items described so far")
+
+    def change(model: str, key: str) -> str:
+        return _change(rows[f"{model} ({key})"]["ndcg@10"], rows[f"{model} ({key}+llm)"]["ndcg@10"])
+
+    changes = [f"MiniLM profile cosine {change('content', 'minilm')} NDCG@10", f"USE {change('content', 'use')}",
+               f"ContentToCF {change('content_to_cf', space)} (same parameters)"]
+    sentence = (f"With the embedded LLM's ({llm['model']}) descriptions of {cold} added to title and genres "
+                f"(`{Path(llm['file']).parent}/`; {described}), {changes[0]}, {changes[1]} and {changes[2]}")
+    warm, warm_covered, share = warm_coverage(results)
+    if share:
+        return sentence + (f" — the warm items that users' profiles and ContentToCF's map are learnt from {share} "
+                           f"lack the text ({warm_covered:,} of {warm:,} have it; see `bench/RESULTS.md`).")
+    return sentence + " (see `bench/RESULTS.md`)."
+
+
+def coldstart_block(results: dict) -> str:
+    """The README's cold-start table and its sentences, from bench/coldstart_results.json."""
+    require(results, "coldstart")
+    rows = {row["model"]: row for row in results["rows"]}
+    chosen = results["chosen"]
+    content_to_cf = rows[f"content_to_cf ({chosen['space']})"]
+    transfer = ", + content-kNN transfer" if chosen["params"].get("knn_weight") else ""
+    two_space = next(row for row in results["rows"] if row["kind"] == "two_space")
+    lines = [
+        "On BENCHMARK.md's cold-item protocol (a fifth of the catalog never seen in training; each user",
+        f"ranks only those items from their title and genres), {_source(results)}:", "",
+        "| model | NDCG@10 | Recall@10 |", "|---|---|---|",
+        *(f"| {label} | {rows[name]['ndcg@10']:.4f} | {rows[name]['recall@10']:.4f} |"
+          for name, label in COLDSTART_ROWS.items()),
+        _bold_row("ContentToCF", f"{ENCODERS[chosen['space']]} → collaborative space{transfer}", content_to_cf),
+        f"| two-space mix: ContentToCF's map on {ENCODERS[two_space['map']]} + a kNN transfer "
+        f"on {ENCODERS[two_space['transfer']]} (weight {two_space['transfer_weight']:g}) | "
+        f"{two_space['ndcg@10']:.4f} | {two_space['recall@10']:.4f} |", "",
+        "ContentToCF (`configs/content_to_cf.yaml`) learns on warm items how content maps into the",
+        "collaborative space, so an item nobody has touched yet still reaches the users who will want",
+        "it; its hyper-parameters and encoder were chosen on a validation carve of warm items only.",
+        _llm_sentence(results, rows),
+    ]
+    return "\n".join(lines)
+
+
+BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block}
+
+
+def markers(key: str) -> tuple[str, str]:
+    return f"<!-- figures:{key}:start -->", f"<!-- figures:{key}:end -->"
+
+
+def _pattern(key: str) -> re.Pattern:
+    start, end = markers(key)
+    return re.compile(re.escape(start) + r"\n(.*?)\n?" + re.escape(end), re.S)
+
+
+def marked_block(text: str, key: str) -> str:
+    """The text between ``key``'s markers in ``text``."""
+    match = _pattern(key).search(text)
+    if match is None:
+        raise ValueError(f"README.md has no {' … '.join(markers(key))} block")
+    return match.group(1)
+
+
+def load_results(key: str) -> dict | None:
+    """``bench/KEY_results.json`` as a dict, or None while it does not exist."""
+    import json
+
+    path = JSONS[key]
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def update_readme(keys: list[str] | None = None, path: Path = README) -> list[str]:
+    """Re-render ``keys``' blocks (default: all) from their JSONs; the keys whose JSON was there."""
+    text = path.read_text(encoding="utf-8")
+    done = []
+    for key in keys or list(BLOCKS):
+        results = load_results(key)
+        if results is None:
+            continue
+        body = BLOCKS[key](results)
+        marked_block(text, key)  # the markers must be there
+        start, end = markers(key)
+        text = _pattern(key).sub(lambda _: f"{start}\n{body}\n{end}", text)
+        done.append(key)
+    path.write_text(text, encoding="utf-8")
+    return done
+
+
+def main() -> None:
+    try:
+        done = update_readme(sys.argv[1:] or None)
+    except StaleResults as error:
+        sys.exit(str(error))
+    print(f"README.md: re-rendered {', '.join(done) or 'nothing (no results JSON yet)'}")
+
+
+if __name__ == "__main__":
+    main()
