@@ -148,7 +148,8 @@ def coldstart_block(results: dict) -> str:
         f"{two_space['ndcg@10']:.4f} | {two_space['recall@10']:.4f} |", "",
         "ContentToCF (`configs/content_to_cf.yaml`) learns on warm items how content maps into the",
         "collaborative space, so an item nobody has touched yet still reaches the users who will want",
-        "it; its hyper-parameters and encoder were chosen on a validation carve of warm items only.",
+        "it; its encoder, l2 and knn_weight were chosen on a validation carve of warm items only (its",
+        "other parameters are fixed defaults).",
         _llm_sentence(results, rows),
     ]
     return "\n".join(lines)
