@@ -44,7 +44,7 @@ from genre.llm import load_enrichment, with_enrichment  # noqa: E402
 from genre.split import Split, cold_item_split, validation_split  # noqa: E402
 
 ENRICHMENT = ROOT / "sample_data" / "enrichment" / "smollm2_items.csv"
-RESULTS_JSON = ROOT / "bench" / "coldstart_results.json"
+RESULTS_JSON = readme.JSONS["coldstart"]
 TITLE = "Cold-start items: content models and ContentToCF"
 TITLE_GENRES = ["title", "genres"]
 #: TF-IDF as in BENCHMARK.md's reference (scikit-learn's defaults: words, raw counts).
@@ -306,7 +306,13 @@ def main() -> None:
     args = parser.parse_args()
     if not args.render_only:
         RESULTS_JSON.write_text(json.dumps(run(), indent=1, default=float) + "\n")
-    body = render(json.loads(RESULTS_JSON.read_text()))
+    results = readme.load_results("coldstart")
+    if results is None:
+        sys.exit(f"{RESULTS_JSON.relative_to(ROOT)} does not exist yet: run bench/coldstart.py without --render-only")
+    try:
+        body = render(results)
+    except readme.StaleResults as error:
+        sys.exit(str(error))
     print(body)
     write_section(ROOT / "bench" / "RESULTS.md", "coldstart", TITLE, body)
     readme.update_readme(["coldstart"])

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench import readme  # noqa: E402
 from bench.results import provenance, provenance_line, write_section  # noqa: E402
 
-RESULTS_JSON = ROOT / "bench" / "quality_results.json"
+RESULTS_JSON = readme.JSONS["quality"]
 TITLE = "Quality: single models and the tuned mix"
 #: BENCHMARK.md's reference NDCG@10 and this project's bars (copied into the JSON with each row).
 REFERENCE = {"popularity": 0.0885, "item_knn": 0.1220, "ease": 0.1326, "als": 0.1294, "bpr": 0.1077}
@@ -118,6 +118,7 @@ def _cell(value) -> str:
 
 def render(results: dict) -> str:
     """The RESULTS.md section, built only from ``results`` (the JSON ``measure`` wrote)."""
+    readme.require(results, "quality")
     mix = results["mix"]
     lines = ["| model | NDCG@10 | Recall@10 | reference NDCG@10 | bar | fit s |", "|---|---|---|---|---|---|"]
     for row in results["rows"]:
@@ -148,11 +149,16 @@ def main() -> None:
     args = parser.parse_args()
     if not args.render_only:
         RESULTS_JSON.write_text(json.dumps(measure(args.config, args.extra), indent=1, default=float) + "\n")
-    results = json.loads(RESULTS_JSON.read_text())
-    body = render(results)
+    results = readme.load_results("quality")
+    if results is None:
+        sys.exit(f"{RESULTS_JSON.relative_to(ROOT)} does not exist yet: run bench/quality.py without --render-only")
+    try:
+        body = render(results)
+    except readme.StaleResults as error:
+        sys.exit(str(error))
     print(body)
     write_section(ROOT / "bench" / "RESULTS.md", "quality", TITLE, body)
-    readme.update_readme()
+    readme.update_readme(["quality"])
 
 
 if __name__ == "__main__":
