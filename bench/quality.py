@@ -62,6 +62,8 @@ def _rows(result, in_mix: bool) -> list[dict]:
 
     rows = []
     for algo in result.config.algorithms:
+        if algo.name not in result.metrics.index:  # disabled in the config
+            continue
         metrics = result.metrics.loc[algo.name]
         params = make_algorithm(algo.kind, **algo.params).get_params()
         rows.append({"model": algo.name, "params": {k: _plain(v) for k, v in params.items()}, "in_mix": in_mix,
