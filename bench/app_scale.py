@@ -52,6 +52,16 @@ def chart_points(page) -> list[int]:
                                                     : t.z ? t.z.length : 0), 0))""")
 
 
+def stage_seconds(page) -> dict[str, float]:
+    """The Train page's "Time per stage" chart, read back from the figure: stage → seconds."""
+    return page.evaluate("""() => {
+        const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+            .find(g => ((g.layout.title || {}).text || '').includes('Time per stage'));
+        if (!gd) return {};
+        const t = gd._fullData[0]; return Object.fromEntries(Array.from(t.y).map((s, i) => [s, t.x[i]]));
+    }""")
+
+
 def drive(url: str, ratings: Path, movies: Path, offered: list[str], shots: Path = SHOTS) -> dict:
     """The whole session in one browser page (screenshots to ``shots``); every figure the JSON holds
     about the app. tests/test_browser.py runs it too, on smaller data, and asserts on what it returns."""
@@ -83,8 +93,9 @@ def drive(url: str, ratings: Path, movies: Path, offered: list[str], shots: Path
             set_toggle(page, "tune_on_train", False)
             shot(page, shots / "3_train_setup.png")
             out["train"] = train(page, timeout=3600)
-            out["train"]["flash"] = page.get_by_test_id("stAlertContentSuccess").first.inner_text()
+            out["train"]["flash"] = page.get_by_test_id("stAlertContentSuccess").first.inner_text().splitlines()[-1]
             out["train"]["metrics"] = mix_metrics(page)
+            out["train"]["page_stage_seconds"] = stage_seconds(page)
             out["trained"] = next(line for line in page.get_by_test_id("stSidebarUserContent").inner_text()
                                   .splitlines() if "trained: " in line)
             shot(page, shots / "3_train.png")

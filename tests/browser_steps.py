@@ -150,7 +150,7 @@ def move_weight(page: Any, name: str, key: str = "Home", timeout: float = 120) -
     """Focus ``name``'s live weight slider and press ``key`` (Home: weight 0); seconds until the
     shown metrics differ from before, and both readings."""
     before = mix_metrics(page)
-    thumb = page.locator(f'.st-key-live_{name} [role="slider"]')
+    thumb = page.locator(f".st-key-live_{name}").get_by_role("slider")
     thumb.focus()
     start = time.perf_counter()
     thumb.press(key)
@@ -161,4 +161,4 @@ def move_weight(page: Any, name: str, key: str = "Home", timeout: float = 120) -
     seconds = time.perf_counter() - start
     settle(page)
     return {"seconds": seconds, "before": before, "after": mix_metrics(page),
-            "weight": thumb.get_attribute("aria-valuenow")}
+            "weight": float(thumb.get_attribute("aria-valuenow") or thumb.input_value())}
