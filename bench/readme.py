@@ -109,18 +109,21 @@ def _llm_sentence(results: dict, rows: dict) -> str:
     """What adding the LLM-written text did, phrased from the measured rows and the file's coverage."""
     llm, n_items, n_cold = results["llm"], results["n_items"], results["cold_items"]
     space = results["chosen"]["space"]
-    cold = (f"all {n_cold:,} cold items" if llm["cold_items"] == n_cold
-            else f"{llm['cold_items']:,} of the {n_cold:,} cold items")
-    described = (f"all {n_items:,} items described" if llm["items"] == n_items
-                 else f"{llm['items']:,} of {n_items:,} items described so far")
+    folder = f"`{Path(llm['file']).parent}/`"
+    if llm["items"] == n_items:
+        described = f"all {n_items:,} items (the {n_cold:,} cold ones included; {folder})"
+    else:
+        cold = (f"all {n_cold:,} cold items" if llm["cold_items"] == n_cold
+                else f"{llm['cold_items']:,} of the {n_cold:,} cold items")
+        described = f"{cold} ({folder}; {llm['items']:,} of {n_items:,} items described so far)"
 
     def change(model: str, key: str) -> str:
         return _change(rows[f"{model} ({key})"]["ndcg@10"], rows[f"{model} ({key}+llm)"]["ndcg@10"])
 
     changes = [f"MiniLM profile cosine {change('content', 'minilm')} NDCG@10", f"USE {change('content', 'use')}",
                f"ContentToCF {change('content_to_cf', space)} (same parameters)"]
-    sentence = (f"With the embedded LLM's ({llm['model']}) descriptions of {cold} added to title and genres "
-                f"(`{Path(llm['file']).parent}/`; {described}), {changes[0]}, {changes[1]} and {changes[2]}")
+    sentence = (f"With the embedded LLM's ({llm['model']}) descriptions of {described} added to title and "
+                f"genres, {changes[0]}, {changes[1]} and {changes[2]}")
     warm, warm_covered, share = warm_coverage(results)
     if share:
         return sentence + (f" — the warm items that users' profiles and ContentToCF's map are learnt from {share} "
@@ -134,7 +137,10 @@ def coldstart_block(results: dict) -> str:
     rows = {row["model"]: row for row in results["rows"]}
     chosen = results["chosen"]
     content_to_cf = rows[f"content_to_cf ({chosen['space']})"]
-    transfer = ", + content-kNN transfer" if chosen["params"].get("knn_weight") else ""
+    knn_weight = chosen["params"].get("knn_weight", 0.0)
+    space = ENCODERS[chosen["space"]]
+    detail = (f"{space} content-kNN transfer" if knn_weight >= 1 else
+              f"{space} → collaborative space{', + content-kNN transfer' if knn_weight else ''}")
     two_space = next(row for row in results["rows"] if row["kind"] == "two_space")
     lines = [
         "On BENCHMARK.md's cold-item protocol (a fifth of the catalog never seen in training; each user",
@@ -142,7 +148,7 @@ def coldstart_block(results: dict) -> str:
         "| model | NDCG@10 | Recall@10 |", "|---|---|---|",
         *(f"| {label} | {rows[name]['ndcg@10']:.4f} | {rows[name]['recall@10']:.4f} |"
           for name, label in COLDSTART_ROWS.items()),
-        _bold_row("ContentToCF", f"{ENCODERS[chosen['space']]} → collaborative space{transfer}", content_to_cf),
+        _bold_row("ContentToCF", detail, content_to_cf),
         f"| two-space mix: ContentToCF's map on {ENCODERS[two_space['map']]} + a kNN transfer "
         f"on {ENCODERS[two_space['transfer']]} (weight {two_space['transfer_weight']:g}) | "
         f"{two_space['ndcg@10']:.4f} | {two_space['recall@10']:.4f} |", "",

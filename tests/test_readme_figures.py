@@ -90,11 +90,12 @@ def test_readme_blocks_quote_the_json_figures():
 
 def test_llm_text_is_phrased_from_its_coverage():
     full = coldstart_results(llm_items=9724)
-    assert "all 9,724 items described" in readme.coldstart_block(full)
+    assert "descriptions of all 9,724 items (the 1,944 cold ones included;" in readme.coldstart_block(full)
     assert "lack the text" not in readme.coldstart_block(full)
     assert "Every item has it" in coldstart.render(full) and "partial" not in coldstart.render(full)
     partial = coldstart_results(llm_items=2128)
-    assert "2,128 of 9,724 items described so far" in readme.coldstart_block(partial)
+    assert ("descriptions of all 1,944 cold items (`sample_data/enrichment/`; 2,128 of 9,724 items described so "
+            "far)" in readme.coldstart_block(partial))
     assert "mostly lack the text (184 of 7,780 have it; see" in readme.coldstart_block(partial)
     assert "mostly learnt from vectors without LLM text" in coldstart.render(partial)
 
