@@ -121,7 +121,7 @@ def _llm_sentence(results: dict, rows: dict) -> str:
         return _change(rows[f"{model} ({key})"]["ndcg@10"], rows[f"{model} ({key}+llm)"]["ndcg@10"])
 
     changes = [f"MiniLM profile cosine {change('content', 'minilm')} NDCG@10", f"USE {change('content', 'use')}",
-               f"ContentToCF {change('content_to_cf', space)} (same parameters)"]
+               f"ContentToCF, with the same parameters, {change('content_to_cf', space)}"]
     sentence = (f"With the embedded LLM's ({llm['model']}) descriptions of {described} added to title and "
                 f"genres, {changes[0]}, {changes[1]} and {changes[2]}")
     warm, warm_covered, share = warm_coverage(results)
