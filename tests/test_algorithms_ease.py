@@ -45,3 +45,28 @@ def test_a_catalog_above_max_items_is_refused_with_the_memory_it_would_need():
 def test_l2_must_be_positive():
     with pytest.raises(ConfigError, match="l2 must be > 0"):
         EASE(l2=0).fit(sp.csr_matrix(np.eye(3)))
+
+
+def test_the_gil_free_lapack_call_inverts_in_place_like_scipys_wrappers(monkeypatch):
+    from genre.algorithms import _lapack
+
+    assert _lapack._lapacke() is not None  # scipy's bundled OpenBLAS is found here
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 200)).astype(np.float32)
+    spd = x.T @ x + 5 * np.eye(200, dtype=np.float32)
+    expected = np.linalg.inv(spd.astype(np.float64))
+    upper, info = _lapack.spd_inverse_upper(spd.copy())
+    assert info == 0 and np.allclose(np.triu(upper), np.triu(expected), atol=1e-5)
+    monkeypatch.setattr(_lapack, "_lapacke", lambda: None)  # scipy's f2py wrappers instead
+    fallback, info = _lapack.spd_inverse_upper(spd.copy())
+    assert info == 0 and np.allclose(np.triu(fallback), np.triu(upper), atol=1e-6)
+    _, info = _lapack.spd_inverse_upper(-spd)
+    assert info > 0
+
+
+def test_not_positive_definite_is_one_readable_error():
+    from genre.algorithms.ease import _spd_inverse
+    from genre.errors import GenreError
+
+    with pytest.raises(GenreError, match="raise l2"):
+        _spd_inverse(-np.eye(3, dtype=np.float32))

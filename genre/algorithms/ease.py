@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import lapack
 import scipy.sparse as sp
 
+from genre.algorithms._lapack import spd_inverse_upper
 from genre.algorithms.base import Progress, Recommender
 from genre.errors import ConfigError, GenreError
 from genre.features import Features
@@ -100,10 +100,7 @@ def _spd_inverse(matrix: np.ndarray, block: int = 2048) -> np.ndarray:
     Cholesky (``potrf`` + ``potri``) costs about half an LU inverse and works in place; LAPACK
     fills only the upper triangle, mirrored here block by block so no second n² copy is made.
     """
-    # matrix.T is the same symmetric matrix in Fortran order, which LAPACK can overwrite in place.
-    factor, info = lapack.spotrf(matrix.T, lower=False, overwrite_a=True, clean=False)
-    if info == 0:
-        inverse, info = lapack.spotri(factor, lower=False, overwrite_c=True)
+    inverse, info = spd_inverse_upper(matrix)  # without the GIL: fits in other threads go on
     if info != 0:
         raise GenreError(f"ease: XᵀX + λI is not positive definite (LAPACK info={info}); "
                          f"raise l2")
