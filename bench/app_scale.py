@@ -102,7 +102,9 @@ def drive(url: str, ratings: Path, movies: Path, offered: list[str], shots: Path
 
             out["weight_moves"] = []
             for name, key in MOVES:
-                out["weight_moves"].append({"algorithm": name, "key": key, **move_weight(page, name, key)})
+                moved = move_weight(page, name, key)
+                out["weight_moves"].append({"algorithm": name, "key": key, **moved,
+                                            "server_remix_s": stage_seconds(page).get("fuse+evaluate")})
             shot(page, shots / "3_train_after_moves.png")
 
             for n, (label, ready) in enumerate(PAGES.items(), start=4):
@@ -141,6 +143,17 @@ def run(args: argparse.Namespace) -> dict:
     return results
 
 
+def _stage_changes(stages: list[list]) -> list[list]:
+    """The progress messages with each stage's counted steps ("x of n users", "iteration i/n")
+    reduced to the first and the last."""
+    def stage(text: str) -> str:
+        return text.split(":")[0] if any(c.isdigit() for c in text) else text
+
+    return [row for i, row in enumerate(stages)
+            if i in (0, len(stages) - 1) or stage(row[1]) != stage(stages[i - 1][1])
+            or stage(row[1]) != stage(stages[i + 1][1])]
+
+
 def render(results: dict) -> str:
     """The RESULTS.md section, from the JSON alone."""
     p = results["provenance"]
@@ -159,14 +172,17 @@ def render(results: dict) -> str:
         f"| Home first paint | {results['home_first_paint_s']:.1f} |",
         *[f"| {stage.removesuffix(' (s)')} | {s:.1f} |" for stage, s in results["upload"].items()],
         f"| Train: click until the metrics show | {results['train']['seconds']:.1f} |",
-        *[f"| weight slider {m['algorithm']} ({m['key']}) until the metrics change | {m['seconds']:.2f} |"
-          for m in moves], "",
+        *[f"| weight slider {m['algorithm']} ({m['key']}) until the metrics change (server re-mix + evaluation "
+          f"{m['server_remix_s']:.2f}) | {m['seconds']:.2f} |" for m in moves], "",
         f"Weight change: slowest of {len(moves)} moves **{worst:.2f} s** (goal ≤ {results['goal_weight_change_s']:g} s,"
         f" {'met' if worst <= results['goal_weight_change_s'] else 'missed'}). The page's own message: "
         f"“{results['train']['flash']}”. While training, the browser answered every script call within "
         f"{results['train']['slowest_page_answer_s']:.2f} s (the page stays responsive).", "",
-        "Progress bar during Train (second after the click it first showed):", "",
-        *[f"- {at:.1f} s — {text}" for at, text in results["train"]["stages"]], "",
+        "Progress bar during Train (second after the click it first showed; counted steps shown first and last):",
+        "", *[f"- {at:.1f} s — {text}" for at, text in _stage_changes(results["train"]["stages"])], "",
+        "Time per stage as the Train page's chart shows it (s): " + ", ".join(
+            f"{stage} {s:.1f}" for stage, s in sorted(results["train"]["page_stage_seconds"].items(),
+                                                      key=lambda kv: -kv[1]) if s >= 0.05) + ".", "",
         "| page | s to draw | exceptions | points per chart |", "|---|---|---|---|",
         *[f"| {name} | {page.get('seconds', float('nan')):.1f} | {page.get('exceptions', '—')} | "
           f"{', '.join(f'{n:,}' for n in page['points_drawn']) or '—'} |" for name, page in results["pages"].items()],

@@ -30,7 +30,8 @@ if source == "Upload files":
         state.reset_widgets_when_changed("map_", tuple(f.file_id for f in uploads))
         with widgets.user_errors():
             preset = detect_preset([f.name for f in uploads])
-            heads = {f.name: cache.read_head(f.name, f.getvalue()) for f in uploads
+            # item tables whole: the guess checks the interactions' item ids against every item id
+            heads = {f.name: cache.read_head(f.name, f.getvalue(), rows=200 if f is main else None) for f in uploads
                      if preset not in ("movielens-100k", "mind")}
             st.caption(f"Detected layout: **{preset}**" if preset else "No known layout: columns guessed by name.")
             for name, head in heads.items():

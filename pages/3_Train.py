@@ -126,9 +126,23 @@ for name in names:  # seed the sliders from the result, without also passing a d
     if name in tuned:
         st.session_state[f"live_{name}"] = tuned[name]
     st.session_state.setdefault(f"live_{name}", float(result.weights[name]))
+
+
+def remix() -> None:
+    """A slider moved: re-mix before the page (and the sidebar, drawn first) runs again."""
+    ss = st.session_state
+    weights = {n: float(ss[f"live_{n}"]) for n in ss["result"].weights}
+    with widgets.user_errors():
+        ss["result"] = ss["experiment"].set_weights(weights)
+        for algo in state.config().algorithms:
+            algo.weight = weights.get(algo.name, algo.weight)
+        state.config().tuning.enabled = False  # the weights are now chosen by hand: a replay must not re-tune them
+
+
 cols = st.columns(len(names) + 1)
 # 4-decimal steps: the sliders hold tuned (and shipped) weights exactly, so the metrics shown are that mix's
-weights = {n: c.slider(n, 0.0, 1.0, step=0.0001, format="%.4f", key=f"live_{n}") for n, c in zip(names, cols)}
+for n, c in zip(names, cols):
+    c.slider(n, 0.0, 1.0, step=0.0001, format="%.4f", key=f"live_{n}", on_change=remix)
 if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on a validation split (not the test)."):
     with widgets.user_errors():
         tuning = experiment.tune_weights(progress=widgets.StageProgress(2 + len(names), "Tuning…"))
@@ -138,13 +152,7 @@ if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on
         cfg.tuning.enabled = False
         st.session_state["result"] = experiment.result_
         st.rerun()
-if weights != {n: float(w) for n, w in result.weights.items()}:
-    with widgets.user_errors():
-        result = experiment.set_weights(weights)
-        st.session_state["result"] = result
-        for algo in cfg.algorithms:
-            algo.weight = weights.get(algo.name, algo.weight)
-        cfg.tuning.enabled = False  # the weights are now chosen by hand: a replay must not re-tune them
+result = st.session_state["result"]
 
 from genre import viz  # noqa: E402
 

@@ -40,7 +40,8 @@ if users is not None:
     st.caption(f"Users and items share this space ({widgets.md(space.label)}): one projection of both. A user "
                f"blends many items, so in PCA users gather apart from single items; overlay a user to see the "
                f"items it scores highest, or switch to UMAP, which keeps neighbourhoods. "
-               f"{len(users):,} evaluated users drawn.")
+               f"{len(users):,} of {len(experiment.users_):,} evaluated users drawn"
+               + (" (a seeded sample: the map stays quick)." if len(users) < len(experiment.users_) else "."))
 elif not space.has_users:
     st.caption("This space has no user vectors, so users are not drawn: choose content vectors or a "
                "collaborative model's space to see them.")

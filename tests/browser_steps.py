@@ -148,7 +148,7 @@ def train(page: Any, timeout: float = 1_800) -> dict[str, Any]:
 
 def move_weight(page: Any, name: str, key: str = "Home", timeout: float = 120) -> dict[str, Any]:
     """Focus ``name``'s live weight slider and press ``key`` (Home: weight 0); seconds until the
-    shown metrics differ from before, and both readings."""
+    shown metrics differ from before, both readings, and the sidebar's mix NDCG@10 afterwards."""
     before = mix_metrics(page)
     thumb = page.locator(f".st-key-live_{name}").get_by_role("slider")
     thumb.focus()
@@ -160,5 +160,7 @@ def move_weight(page: Any, name: str, key: str = "Home", timeout: float = 120) -
         page.wait_for_timeout(50)
     seconds = time.perf_counter() - start
     settle(page)
+    sidebar = page.get_by_test_id("stSidebarUserContent").inner_text()
     return {"seconds": seconds, "before": before, "after": mix_metrics(page),
-            "weight": float(thumb.get_attribute("aria-valuenow") or thumb.input_value())}
+            "weight": float(thumb.get_attribute("aria-valuenow") or thumb.input_value()),
+            "sidebar ndcg@10": sidebar.split("mix NDCG@10", 1)[1].split()[0]}

@@ -376,6 +376,7 @@ def test_generated_upload_trains_the_five_algorithm_mix_and_every_page_renders(s
     assert all(0 <= float(v) <= 1 for v in seen["train"]["metrics"].values()), seen["train"]["metrics"]
     for move in seen["weight_moves"]:
         assert move["after"] != move["before"], move
+        assert move["sidebar ndcg@10"] == move["after"]["ndcg@10"], move  # the sidebar shows this mix, not the last
     assert [m["weight"] for m in seen["weight_moves"]] == [0.0, 0.0, 1.0], seen["weight_moves"]
     for name, page in seen["pages"].items():
         assert page["exceptions"] == 0, (name, page["first_exception"])

@@ -24,13 +24,14 @@ def save_uploads(files: list[Any], in_use: Iterable[str | Path] = ()) -> list[Pa
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def read_head(name: str, content: bytes, rows: int = 200) -> pd.DataFrame:
-    """The first ``rows`` rows of an uploaded table (for the preview and the column guess)."""
+def read_head(name: str, content: bytes, rows: int | None = 200) -> pd.DataFrame:
+    """The first ``rows`` rows of an uploaded table (all when None), for the preview and the column guess."""
     from genre.data import read_table
 
     buffer = io.BytesIO(content)
     buffer.name = name
-    return read_table(buffer).head(rows)
+    table = read_table(buffer)
+    return table if rows is None else table.head(rows)
 
 
 @st.cache_data(show_spinner="Loading data…", max_entries=4)
