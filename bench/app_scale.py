@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -50,6 +51,12 @@ def chart_points(page) -> list[int]:
     return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd =>
         (gd._fullData || []).reduce((n, t) => n + (t.x ? t.x.length : t.values ? t.values.length
                                                     : t.z ? t.z.length : 0), 0))""")
+
+
+def sampling_notes(page) -> list[str]:
+    """The page's captions that say it drew or evaluated a sample."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
+        .map(c => c.innerText).filter(t => /sample/i.test(t))""")
 
 
 def stage_seconds(page) -> dict[str, float]:
@@ -114,7 +121,7 @@ def drive(url: str, ratings: Path, movies: Path, offered: list[str], shots: Path
                 seconds = time.perf_counter() - start
                 out["pages"][label] = {"seconds": seconds, "exceptions": len(exceptions),
                                        "first_exception": exceptions[0][:500] if exceptions else None,
-                                       "points_drawn": chart_points(page)}
+                                       "points_drawn": chart_points(page), "sampling_notes": sampling_notes(page)}
                 shot(page, shots / f"{n}_{label.lower()}.png")
         finally:
             browser.close()
@@ -186,6 +193,8 @@ def render(results: dict) -> str:
         "| page | s to draw | exceptions | points per chart |", "|---|---|---|---|",
         *[f"| {name} | {page.get('seconds', float('nan')):.1f} | {page.get('exceptions', '—')} | "
           f"{', '.join(f'{n:,}' for n in page['points_drawn']) or '—'} |" for name, page in results["pages"].items()],
+        "", "What the pages say they sampled:", "",
+        *[f"- {name}: {note}" for name, page in results["pages"].items() for note in page.get("sampling_notes", [])],
     ]
     return "\n".join(lines)
 
@@ -197,6 +206,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="folder for the generated data (reused if present)")
     parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md from the JSON")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a terminated run still stops its server
     if not args.render_only:
         RESULTS_JSON.write_text(json.dumps(run(args), indent=2) + "\n")
     results = json.loads(RESULTS_JSON.read_text())
