@@ -57,6 +57,8 @@ def test_the_gil_free_lapack_call_inverts_in_place_like_scipys_wrappers(monkeypa
     expected = np.linalg.inv(spd.astype(np.float64))
     upper, info = _lapack.spd_inverse_upper(spd.copy())
     assert info == 0 and np.allclose(np.triu(upper), np.triu(expected), atol=1e-5)
+    fortran, info = _lapack.spd_inverse_upper(np.asfortranarray(spd))  # scipy's Gram comes F-ordered
+    assert info == 0 and fortran.flags.f_contiguous and np.allclose(np.triu(fortran), np.triu(upper), atol=1e-6)
     monkeypatch.setattr(_lapack, "_lapacke", lambda: None)  # scipy's f2py wrappers instead
     fallback, info = _lapack.spd_inverse_upper(spd.copy())
     assert info == 0 and np.allclose(np.triu(fallback), np.triu(upper), atol=1e-6)

@@ -42,16 +42,16 @@ def _lapacke() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
 
 
 def spd_inverse_upper(matrix: np.ndarray) -> tuple[np.ndarray, int]:
-    """Invert C-ordered symmetric positive-definite float32 ``matrix`` in place.
+    """Invert symmetric positive-definite float32 ``matrix`` (C- or Fortran-ordered) in place.
 
     Returns (``upper``, LAPACK info): ``upper`` is a Fortran-ordered view of the same buffer
     whose upper triangle holds the inverse (the rest is left over); info > 0 when the matrix
-    is not positive definite. The C-ordered buffer read column-major is the same symmetric
-    matrix, so no copy is made either way.
+    is not positive definite. LAPACK reads the buffer column-major: for a C-ordered buffer that
+    is the transpose, the same symmetric matrix, so no copy is made either way.
     """
     n = len(matrix)
-    usable = n <= _MAX_N and matrix.flags.c_contiguous and matrix.dtype == np.float32
-    functions = _lapacke() if usable else None
+    contiguous = matrix.flags.c_contiguous or matrix.flags.f_contiguous  # a Gram from scipy is often F-ordered
+    functions = _lapacke() if n <= _MAX_N and contiguous and matrix.dtype == np.float32 else None
     if functions is None:
         factor, info = lapack.spotrf(matrix.T, lower=False, overwrite_a=True, clean=False)
         if info != 0:
@@ -61,4 +61,4 @@ def spd_inverse_upper(matrix: np.ndarray) -> tuple[np.ndarray, int]:
     info = factor(_COLUMN_MAJOR, b"U", n, matrix.ctypes.data, n)
     if info == 0:
         info = invert(_COLUMN_MAJOR, b"U", n, matrix.ctypes.data, n)
-    return matrix.T, info
+    return (matrix if matrix.flags.f_contiguous else matrix.T), info
