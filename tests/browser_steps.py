@@ -8,6 +8,7 @@ same key the page's code does.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from contextlib import contextmanager
@@ -20,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-METRIC_NAMES = ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10")  # the Train page's metric row
 
 
 @contextmanager
@@ -112,14 +112,16 @@ def choose_algorithms(page: Any, params: dict[str, dict[str, float]], offered: l
             set_number(page, f"p_{name}_{param}", value)
 
 
+#: The Train page's metric row as shown, in the page: {"ndcg@10": "0.1234", …} (labels "mix <name>").
+_MIX_METRICS_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('[data-testid="stMetric"]'))
+    .map(m => [m.querySelector('[data-testid="stMetricLabel"]'), m.querySelector('[data-testid="stMetricValue"]')])
+    .filter(([label, value]) => label && value && label.innerText.trim().startsWith('mix '))
+    .map(([label, value]) => [label.innerText.trim().slice(4), value.innerText.trim()]))"""
+
+
 def mix_metrics(page: Any) -> dict[str, str]:
     """The Train page's metric row as shown: ``{"ndcg@10": "0.1234", …}``."""
-    shown = {}
-    for name in METRIC_NAMES:
-        metric = page.locator('[data-testid="stMetric"]').filter(has_text=f"mix {name}")
-        if metric.count():
-            shown[name] = metric.first.get_by_test_id("stMetricValue").inner_text()
-    return shown
+    return page.evaluate(_MIX_METRICS_JS)
 
 
 def train(page: Any, timeout: float = 1_800) -> dict[str, Any]:
@@ -154,10 +156,10 @@ def move_weight(page: Any, name: str, key: str = "Home", timeout: float = 120) -
     thumb.focus()
     start = time.perf_counter()
     thumb.press(key)
-    while (after := mix_metrics(page)) == before:
-        if time.perf_counter() - start > timeout:
-            raise TimeoutError(f"the metrics did not change within {timeout:.0f} s of moving {name}")
-        page.wait_for_timeout(50)
+    # checked in the page on every animation frame: the moment the new numbers are drawn
+    shown = json.dumps(before, separators=(",", ":"), ensure_ascii=False)  # as JSON.stringify writes it
+    page.wait_for_function(f"before => JSON.stringify(({_MIX_METRICS_JS})()) !== before", arg=shown,
+                           polling="raf", timeout=timeout * 1000)
     seconds = time.perf_counter() - start
     settle(page)
     sidebar = page.get_by_test_id("stSidebarUserContent").inner_text()
