@@ -126,22 +126,26 @@ def mix_metrics(page: Any) -> dict[str, str]:
 
 def train(page: Any, timeout: float = 1_800) -> dict[str, Any]:
     """Press Train and wait for the live weights. Returns the seconds until the metrics show, the
-    progress bar's messages with the second each first appeared, and the slowest answer of the
-    page to a script call while training ran (is the browser responsive?)."""
+    progress bars' messages (stage — its counted work) with the second each first appeared and how
+    full the stage bar was (%), and the slowest answer of the page to a script call while training
+    ran (is the browser responsive?)."""
     start = time.perf_counter()
     page.get_by_role("button", name="Train", exact=True).click()
-    stages: list[tuple[float, str]] = []
+    stages: list[tuple[float, str, float | None]] = []
     slowest = 0.0
     done = page.get_by_text("Mix weights — live")
     while not done.count():
         if time.perf_counter() - start > timeout:
             raise TimeoutError(f"training did not finish within {timeout:.0f} s; last stage: {stages[-1:]}")
         asked = time.perf_counter()
-        text = page.evaluate("() => { const p = document.querySelector('[data-testid=\"stProgress\"]');"
-                             " return p ? p.innerText : ''; }")
+        text, filled = page.evaluate("""() => {
+            const bars = Array.from(document.querySelectorAll('[data-testid="stProgress"]'));
+            const first = bars.length ? bars[0].querySelector('[role="progressbar"]') : null;
+            return [bars.map(b => b.innerText.trim()).join(' — '),
+                    first ? Number(first.getAttribute('aria-valuenow')) : null]; }""")
         slowest = max(slowest, time.perf_counter() - asked)
         if text and (not stages or stages[-1][1] != text):
-            stages.append((round(time.perf_counter() - start, 2), text.strip()))
+            stages.append((round(time.perf_counter() - start, 2), text, filled))
         page.wait_for_timeout(250)
     settle(page, timeout=timeout * 1000)
     page.locator('[data-testid="stMetric"]').first.wait_for()
