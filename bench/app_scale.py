@@ -185,8 +185,10 @@ def render(results: dict) -> str:
         f" {'met' if worst <= results['goal_weight_change_s'] else 'missed'}). The page's own message: "
         f"“{results['train']['flash']}”. While training, the browser answered every script call within "
         f"{results['train']['slowest_page_answer_s']:.2f} s (the page stays responsive).", "",
-        "Progress bar during Train (second after the click it first showed; counted steps shown first and last):",
-        "", *[f"- {at:.1f} s — {text}" for at, text in _stage_changes(results["train"]["stages"])], "",
+        "Progress bars during Train: the second after the click each message first showed, how full the stage "
+        "bar was, the stage — and its counted work (first and last step of each count):", "",
+        *[f"- {at:.1f} s ({filled:.0f} %) {text}" for at, text, filled in _stage_changes(results["train"]["stages"])],
+        "",
         "Time per stage as the Train page's chart shows it (s): " + ", ".join(
             f"{stage} {s:.1f}" for stage, s in sorted(results["train"]["page_stage_seconds"].items(),
                                                       key=lambda kv: -kv[1]) if s >= 0.05) + ".", "",
