@@ -105,7 +105,8 @@ if train:
         cfg.validate()
         # a new name: if this run fails, the page below keeps showing the earlier training
         run = Experiment(state.copy_config(cfg), dataset=st.session_state["dataset"])
-        progress = widgets.StageProgress(3 + len(chosen) * (2 if tune else 1), "Training…")
+        # stages: split, features, each fit (twice when tuning), scoring, the mix
+        progress = widgets.StageProgress(4 + len(chosen) * (2 if tune else 1), "Training…")
         started = time.perf_counter()
         trained = run.train(progress=progress)
         result = trained.result_

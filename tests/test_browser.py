@@ -6,6 +6,8 @@ playwright python client and Debian's chromium (never ``playwright install``), a
 full-page screenshot of every page to ``test-artifacts/`` (git-ignored) together with the
 measured timings. A second test explores a hostile dataset whose markup points at a local
 listener: nothing may reach it, and every request the browser makes goes to the app itself.
+The last test is bench/app_scale.py's session (upload, the five-algorithm mix, slider moves,
+every page) on generated 100k-interaction data; the steps live in tests/browser_steps.py.
 """
 
 from __future__ import annotations
