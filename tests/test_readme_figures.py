@@ -139,7 +139,9 @@ def test_readme_quotes_the_committed_jsons(key):
 
 def genre_run(config: str) -> dict:
     """``python -m genre run CONFIG --json --no-save`` as a user runs it: the printed metrics."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "GENRE_HOME": str(ROOT / ".genre-cache"),
+    # the embedding cache persists between runs in the git-ignored .genre-cache (never the user's home)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".genre-cache"), "GENRE_HOME": str(ROOT / ".genre-cache"),
+           "GENRE_CACHE_DIR": str(ROOT / ".genre-cache" / "embeddings"),
            "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-m", "genre", "run", config, "--json", "--no-save"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=1200)
