@@ -34,6 +34,17 @@ def test_long_tail_is_sorted_and_reports_the_head_share(ratings):
     assert fig.layout.yaxis.type == "log"
 
 
+def test_a_long_tail_of_a_large_catalog_is_drawn_with_a_bounded_number_of_exact_points():
+    counts = np.random.default_rng(0).zipf(1.5, size=200_000)
+    fig = viz.long_tail_figure(counts, "item")
+    x, y = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
+    ordered = np.sort(counts)[::-1]
+    assert len(x) <= viz.LONG_TAIL_POINTS + 1 and x[0] == 1 and x[-1] == len(counts)
+    assert np.array_equal(y, ordered[x - 1]) and (np.diff(x) > 0).all()
+    head = ordered[: int(np.ceil(len(counts) * 0.2))].sum() / counts.sum()
+    assert f"{head:.0%}" in fig.layout.title.text  # the share is over every item, not the drawn ones
+
+
 def test_rating_histogram_counts_each_value(ratings):
     fig = viz.rating_histogram(ratings["rating"])
     bars = dict(zip(np.asarray(fig.data[0].x, dtype=float), fig.data[0].y))
