@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> dict:
                "ratings_csv_mb": ratings.stat().st_size / 1e6, "mix": MIX,
                "goal_weight_change_s": GOAL_WEIGHT_CHANGE_S}
     with tempfile.TemporaryDirectory(prefix="genre-app-scale-") as home, \
-            app_server(Path(home), timeout=120) as (url, _port, healthy):
+            app_server(Path(home), timeout=120) as (url, _port, healthy, _):
         results["server_healthy_s"] = healthy
         results.update(drive(url, ratings, movies, list(ALGORITHM_NAMES)))
     results["total_s"] = time.perf_counter() - started

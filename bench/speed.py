@@ -261,35 +261,29 @@ def bench_cli(repeats: int) -> list[dict]:
 
 
 def bench_app(repeats: int) -> list[dict]:
-    """The app in headless chromium: server start → first paint; click Train → metrics shown."""
+    """The app in headless chromium: server start → first paint; Load sample → Train (the default
+    preset) → metrics shown. The server is started by the browser test's own steps."""
     import psutil
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_browser import ARGS, CHROMIUM, _free_port, _open, _settle  # the e2e test's own helpers
+    from browser_steps import ARGS, CHROMIUM, app_server, open_page, settle
 
-    paint, train, server_cpu = [], [], []
+    paint, train = [], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as folder:
-                port = _free_port()
-                env = {**os.environ, "GENRE_HOME": f"{folder}/home", "GENRE_CACHE_DIR": f"{folder}/cache"}
                 started = time.perf_counter()
-                server = subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                     "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType",
-                     "none", "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                try:
+                with app_server(Path(folder), timeout=120) as (url, _port, _healthy, server):
                     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-                    _goto_when_up(page, f"http://127.0.0.1:{port}", server)
+                    page.goto(url)
                     page.get_by_role("heading", name="GENRE").wait_for(timeout=120_000)
                     paint.append((time.perf_counter() - started, 0.0))
-                    _settle(page)
+                    settle(page)
                     page.get_by_role("button", name="Load sample data (MovieLens)").click()
-                    _settle(page)
-                    _open(page, "Train")
+                    settle(page)
+                    open_page(page, "Train")
                     process = psutil.Process(server.pid)
                     cpu_before = sum(process.cpu_times()[:2])
                     clicked = time.perf_counter()
@@ -297,37 +291,12 @@ def bench_app(repeats: int) -> list[dict]:
                     page.locator('[data-testid="stMetric"]').first.wait_for(timeout=600_000)
                     train.append((time.perf_counter() - clicked, sum(process.cpu_times()[:2]) - cpu_before))
                     page.close()
-                finally:
-                    server.terminate()
-                    try:
-                        server.wait(timeout=20)
-                    except subprocess.TimeoutExpired:
-                        server.kill()
-                        server.wait()
         browser.close()
     first, trained = median_of(paint), median_of(train)
     first.pop("cpu_s")
     return [row("app: server start → Home painted in chromium", first),
-            row("app: click Train (sample data, default EASE + TF-IDF content) → metrics shown", trained,
+            row("app: Load sample → Train with the defaults (the tuned-mix preset) → metrics shown", trained,
                 note="CPU = the Streamlit server process")]
-
-
-def _goto_when_up(page, url: str, server: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Open ``url`` as soon as the server answers (no fixed sleep: the wait is part of the figure)."""
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the app did not come up at {url}")
-        time.sleep(0.05)
-    page.goto(url)
 
 
 # ---------------------------------------------------------------------------- report

@@ -24,9 +24,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 @contextmanager
-def app_server(home: Path, timeout: float = 60) -> Iterator[tuple[str, int, float]]:
+def app_server(home: Path, timeout: float = 60) -> Iterator[tuple[str, int, float, Any]]:
     """``streamlit run app.py`` with its own GENRE_HOME and cache under ``home``; yields
-    (url, port, seconds until healthy). No ``--server.address``: the committed config binds it."""
+    (url, port, seconds until healthy, the server's Popen). No ``--server.address``: the
+    committed config binds it."""
     port = free_port()
     env = {"GENRE_HOME": str(home / "home"), "GENRE_CACHE_DIR": str(home / "cache"),
            "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -35,8 +36,8 @@ def app_server(home: Path, timeout: float = 60) -> Iterator[tuple[str, int, floa
                "--browser.gatherUsageStats", "false"]
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
-    with process_server(command, f"{url}/_stcore/health", timeout=timeout, env=env, cwd=ROOT):
-        yield url, port, time.perf_counter() - started
+    with process_server(command, f"{url}/_stcore/health", timeout=timeout, env=env, cwd=ROOT) as process:
+        yield url, port, time.perf_counter() - started, process
 
 
 def settle(page: Any, timeout: float = 300_000, allow_exceptions: bool = False) -> list[str]:

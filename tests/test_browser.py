@@ -44,7 +44,7 @@ def _listed_after(text: str, label: str) -> set[str]:
 @pytest.fixture
 def server(tmp_path):
     """The app served on 127.0.0.1; yields (url, seconds until healthy); terminated afterwards."""
-    with app_server(tmp_path) as (url, port, healthy_after):
+    with app_server(tmp_path) as (url, port, healthy_after, _):
         assert _listening_on(port) == {"127.0.0.1"}, _listening_on(port)
         yield url, healthy_after
 
