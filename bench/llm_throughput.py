@@ -99,25 +99,29 @@ def part_uses(dataset, order: np.ndarray, threads: int, n: int) -> list[dict]:
 
 
 def part_server(dataset, order: np.ndarray, threads: int, n: int) -> list[dict]:
+    """The server as it starts by default (one request at a time) and with continuous batching."""
     from servers import transformers_serve
 
     folder, export = timed(export_hf_folder)
     rows = [{"name": "export the GGUF to a Hugging Face folder (once; cached)", "seconds": export}]
-    started = time.perf_counter()
-    with transformers_serve(folder, threads=threads) as url:
-        rows.append({"name": "transformers serve: start to healthy (loads the model)",
-                     "seconds": time.perf_counter() - started})
-        client = HTTPClient(url, model=str(folder), timeout=600)
-        client.complete("Hello", max_tokens=1)  # first request warms the server
-        start = 0
-        for concurrency in CONCURRENCY:
-            prompts = item_prompts(dataset, order[start:start + n])
-            start += n
-            _, seconds = timed(lambda: complete_many(client, prompts, max_tokens=MAX_TOKENS,
-                                                     max_concurrency=concurrency))
-            rows.append({"name": f"item descriptions via HTTP, concurrency {concurrency}",
-                         "concurrency": concurrency, "items": n, "seconds": seconds, "items_per_s": n / seconds})
-            print(rows[-1], file=sys.stderr)
+    start = 0  # prompts new to each row (no output cache can answer them)
+    for batching in (False, True):
+        mode = "--continuous-batching" if batching else "default"
+        started = time.perf_counter()
+        with transformers_serve(folder, threads=threads, continuous_batching=batching) as url:
+            rows.append({"name": f"transformers serve ({mode}): start to healthy (loads the model)",
+                         "seconds": time.perf_counter() - started})
+            client = HTTPClient(url, model=str(folder), timeout=600)
+            client.complete("Hello", max_tokens=1)  # first request warms the server
+            for concurrency in CONCURRENCY:
+                prompts = item_prompts(dataset, order[start:start + n])
+                start += n
+                _, seconds = timed(lambda: complete_many(client, prompts, max_tokens=MAX_TOKENS,
+                                                         max_concurrency=concurrency))
+                rows.append({"name": f"item descriptions via HTTP ({mode}), concurrency {concurrency}",
+                             "concurrency": concurrency, "server": mode, "items": n, "seconds": seconds,
+                             "items_per_s": n / seconds})
+                print(rows[-1], file=sys.stderr)
     return rows
 
 
@@ -128,7 +132,7 @@ def render_section(results: dict) -> str:
              "Wall-clock on a shared 2-core machine with other jobs running: the load average is in each part's "
              "line; compare rows within a part.", ""]
     titles = {"embedded": "Embedded model by batch size", "uses": "Profiles and genre tagging (embedded, batched)",
-              "server": "`transformers serve` (same weights) through `HTTPClient`, by concurrency"}
+              "server": "`transformers serve` (same weights) through `HTTPClient`, by server mode and concurrency"}
     for part in ("embedded", "uses", "server"):
         if part not in results:
             continue

@@ -81,14 +81,17 @@ def process_server(command: list[str], health_url: str, *, timeout: float = 300.
 
 
 @contextmanager
-def transformers_serve(folder: str | os.PathLike, *, threads: int = 1,
-                       timeout: float = 600.0) -> Iterator[str]:
+def transformers_serve(folder: str | os.PathLike, *, threads: int = 1, timeout: float = 600.0,
+                       continuous_batching: bool = False) -> Iterator[str]:
     """``transformers serve FOLDER`` on 127.0.0.1; yields its ``/v1`` URL. Requests must name
-    the model as ``str(folder)`` (the server is pinned to it)."""
+    the model as ``str(folder)`` (the server is pinned to it). ``continuous_batching`` lets the
+    server batch concurrent requests (its default answers one at a time)."""
     port = free_port()
     executable = Path(sys.executable).with_name("transformers")
     command = [str(executable), "serve", str(folder), "--host", "127.0.0.1", "--port", str(port),
                "--device", "cpu", "--log-level", "warning"]
+    if continuous_batching:
+        command.append("--continuous-batching")
     threads_env = {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": "1",
                    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with process_server(command, f"http://127.0.0.1:{port}/health", timeout=timeout, env=threads_env):
