@@ -250,7 +250,7 @@ def contributions_figure(recommendations: pd.DataFrame) -> go.Figure:
                             orientation="h", marker_color=colors[name],
                             hovertemplate=f"{_text(name)}: %{{x:.3f}}<extra></extra>")
                      for name, col in zip(names, parts)])
-    fig.update_layout(barmode="relative", legend=dict(orientation="h", y=-0.12))
+    fig.update_layout(barmode="relative")  # legend on the right: under the plot it met the axis title
     fig.update_xaxes(title="weighted normalised score")
     return _styled(fig, "Why: each algorithm's share of the score", height=max(320, 30 * len(labels) + 110))
 

@@ -78,13 +78,16 @@ with setup, st.form("train_form", border=False):
                 params[param] = algorithms.param_input(col, name, param, default, params.get(param, default))
             if on:
                 chosen.append(replace(algo, params=params, enabled=True) if algo
-                              else AlgorithmConfig(name, params, 1.0, True))
+                              else AlgorithmConfig(name, params, None, True))  # weight set below
     for algo in (a for a in cfg.algorithms if a.name not in ALGORITHM_NAMES):  # a second entry of one algorithm
         with st.container(border=True):
             space = "on its own item vectors" if algo.features else "on the run's item vectors"
             label = f"**{widgets.md(algo.name)}** — {algo.kind} {space}"  # the name may come from an imported file
             if st.toggle(label, value=algo.enabled, key=f"on_{algo.name}"):
                 chosen.append(replace(algo, enabled=True))
+    kept = [a.weight for a in chosen if a.weight is not None]
+    for algo in (a for a in chosen if a.weight is None):  # a newcomer joins as an average partner, not at 1.0
+        algo.weight = float(sum(kept) / len(kept)) if kept else 1.0
     left, right = st.columns(2)
     norm = left.selectbox("Score normalisation before mixing", list(NORMALISATIONS), format_func=NORMALISATIONS.get,
                           index=list(NORMALISATIONS).index(cfg.fusion.normalization), key="fusion_norm")

@@ -26,6 +26,13 @@ def test_training_shows_metrics_timings_and_status(trained):
     assert "trained: popularity, item_knn" in " ".join(plain(m.value) for m in trained.sidebar.markdown)
 
 
+def test_an_algorithm_switched_on_joins_at_the_average_weight_of_the_others(trained):
+    config = trained.session_state["trained_config"]
+    # popularity is not in the default preset; item_knn keeps its shipped weight (~0.3)
+    assert config.algorithm("popularity").weight == pytest.approx(config.algorithm("item_knn").weight)
+    assert config.algorithm("item_knn").weight < 1.0
+
+
 def test_weight_slider_reranks_without_refitting(trained):
     experiment = trained.session_state["experiment"]
     models = dict(experiment.models_)
