@@ -16,12 +16,27 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: ``bench`` importable
 README = ROOT / "README.md"
-JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json"}
+JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json",
+         "speed": ROOT / "bench" / "speed_results.json", "scale": ROOT / "bench" / "scale_results.json"}
 #: Fields each JSON must carry for its README block and RESULTS.md section (older JSONs lack some).
 REQUIRED = {"quality": ("rows", "mix", "features", "config", "argv", "commit", "date"),
-            "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit")}
-SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py"}
+            "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit"),
+            "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",)}
+SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py", "speed": "bench/speed.py",
+           "scale": "bench/scale.py"}
+#: The speed rows the README quotes: (section, row name prefix, label).
+SPEED_ROWS = [("refuse", "re-fuse", "re-mix 5 algorithms + top-10 for all users after a weight change"),
+              ("encode", "encode again", "second encoding of 9.7k texts (on-disk cache)"),
+              ("ease", "ratio", "EASE fit, GENRE / Cornac"),
+              ("als", "ratio", "ALS fit, GENRE / implicit directly"),
+              ("encode", "ratio", "MiniLM through `genre.encoders` vs sentence-transformers directly (speed)"),
+              ("cli", "`python -m genre run", "`python -m genre run configs/tuned_mix.yaml` (tunes weights, fits 5 "
+                                             "models twice)"),
+              ("cli", "its peak RSS", "… its peak RSS"),
+              ("app", "app: server start", "app: server start → Home painted in chromium"),
+              ("app", "app: Load sample", "app: Load sample → Train with the defaults → metrics shown")]
 
 #: How the README names algorithms and encoders.
 ENCODERS = {"tfidf": "TF-IDF", "minilm": "MiniLM", "use-multilingual": "multilingual USE", "use": "multilingual USE",
@@ -161,7 +176,52 @@ def coldstart_block(results: dict) -> str:
     return "\n".join(lines)
 
 
-BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block}
+def _measured(row: dict) -> str:
+    if "ratio" in row:
+        return f"{row['ratio']:.2f}×"
+    if "rss_gb" in row:
+        return f"{row['rss_gb']:.2f} GB"
+    return f"{row['wall_s']:.2f} s"
+
+
+def speed_block(results: dict) -> str:
+    """The README's speed table: the rows users ask about, each with its goal and the date measured."""
+    require(results, "speed")
+    lines = ["| on the sample data (610 users, 9.7k items) | measured | goal | measured on (load average) |",
+             "|---|---|---|---|"]
+    for section, prefix, label in SPEED_ROWS:
+        part = results[section]
+        row = next(r for r in part["rows"] if r["name"].startswith(prefix))
+        goal = row.get("goal") or ""
+        verdict = {True: " — met", False: " — missed", None: ""}[row.get("met")] if goal else ""
+        lines.append(f"| {label} | {_measured(row)} | {goal}{verdict} | {part['date']} ({part['load']:.1f}) |")
+    return "\n".join(["Measured by `.venv/bin/python bench/speed.py` (`bench/speed_results.json`; full table and "
+                      "notes in `bench/RESULTS.md`). Wall-clock on this 2-core machine; the load average beside "
+                      "each row says how busy it was.", "", *lines])
+
+
+def scale_block(results: dict) -> str:
+    """The README's scale table: the five-algorithm mix at each size, from bench/scale.py's JSON."""
+    from bench.plots import run_peak_gb
+
+    require(results, "scale")
+    lines = ["| interactions × items | whole run | weight change (slowest of 3) | peak RSS of the run | mix NDCG@10 ± 95 % | "
+             "evaluated users | measured on (load average) |", "|---|---|---|---|---|---|---|"]
+    for run in sorted(results["runs"].values(), key=lambda r: r["interactions"]):
+        ndcg = run["mix"]["ndcg@10"]
+        lines.append(f"| {run['interactions']:,} × {run['items']:,} | {run['run_wall_s']:.0f} s | "
+                     f"{max(run['weight_change_s']):.2f} s | {run_peak_gb(run):.2f} GB | "
+                     f"{ndcg['value']:.4f} ± {ndcg['interval']:.4f} | {run['evaluated_users']:,} of "
+                     f"{run['test_users']:,} | {run['date'][:10]}, commit {run['commit'][:7]} "
+                     f"({run['load_average_mean']:.1f}) |")
+    return "\n".join(["`.venv/bin/python bench/scale.py` on synthetic MovieLens-shaped logs (`bench/synth.py`): "
+                      "popularity + item-kNN (k=200) + ALS (64 factors) + sequential + TF-IDF content through "
+                      "`python -m genre run`; the weight change is what the app's sliders call "
+                      "(`bench/scale_results.json`, per-stage table and plot in `bench/RESULTS.md`).", "", *lines])
+
+
+BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block,
+                                            "speed": speed_block, "scale": scale_block}
 
 
 def markers(key: str) -> tuple[str, str]:

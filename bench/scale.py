@@ -425,6 +425,9 @@ def main() -> None:
             f"(k={KNN_K}) + als ({ALS_FACTORS} factors) + sequential + TF-IDF content, equal weights, temporal "
             "split). Rendered from `bench/scale_results.json` only.\n\n" + render(results))
     write_section(ROOT / "bench" / "RESULTS.md", "scale", "Scale: synthetic data from 100k to 10M interactions", body)
+    from bench.readme import update_readme
+
+    update_readme(["scale"])  # the README's scale table, from the same JSON
     print(body)
 
 

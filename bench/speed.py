@@ -384,6 +384,9 @@ def main() -> None:
 
     body = render(results)
     write_section(ROOT / "bench" / "RESULTS.md", "speed", "Speed on the sample data", body)
+    from bench.readme import update_readme
+
+    update_readme(["speed"])  # the README's speed table, from the same JSON
     print(body)
 
 
