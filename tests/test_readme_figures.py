@@ -104,7 +104,8 @@ def test_update_readme_rewrites_only_the_marked_blocks(tmp_path, monkeypatch):
     results = quality_results()
     (tmp_path / "quality.json").write_text(json.dumps(results))
     monkeypatch.setitem(readme.JSONS, "quality", tmp_path / "quality.json")
-    monkeypatch.setitem(readme.JSONS, "coldstart", tmp_path / "missing.json")
+    for other in set(readme.JSONS) - {"quality"}:
+        monkeypatch.setitem(readme.JSONS, other, tmp_path / "missing.json")
     page = tmp_path / "README.md"
     page.write_text("# Title\n\n<!-- figures:quality:start -->\nold 0.1\n<!-- figures:quality:end -->\n\nrest\n")
     assert readme.update_readme(path=page) == ["quality"]
