@@ -19,13 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: ``bench`` importable
 README = ROOT / "README.md"
 JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json",
-         "speed": ROOT / "bench" / "speed_results.json", "scale": ROOT / "bench" / "scale_results.json"}
+         "speed": ROOT / "bench" / "speed_results.json", "scale": ROOT / "bench" / "scale_results.json",
+         "spark": ROOT / "bench" / "spark_results.json"}
 #: Fields each JSON must carry for its README block and RESULTS.md section (older JSONs lack some).
 REQUIRED = {"quality": ("rows", "mix", "features", "config", "argv", "commit", "date"),
             "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit"),
-            "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",)}
+            "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",), "spark": ()}
 SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py", "speed": "bench/speed.py",
-           "scale": "bench/scale.py"}
+           "scale": "bench/scale.py", "spark": "bench/spark.py"}
 #: The speed rows the README quotes: (section, row name prefix, label).
 SPEED_ROWS = [("refuse", "re-fuse", "re-mix 5 algorithms + top-10 for all users after a weight change"),
               ("encode", "encode again", "second encoding of 9.7k texts (on-disk cache)"),
@@ -220,8 +221,26 @@ def scale_block(results: dict) -> str:
                       "(`bench/scale_results.json`, per-stage table and plot in `bench/RESULTS.md`).", "", *lines])
 
 
+def spark_block(results: dict) -> str:
+    """The README's Spark sizes: each measured size, Spark local[2] beside the local engine."""
+    sentences = []
+    for size, run in results.items():
+        stages = {name: stage["wall_s"] for name, stage in run["stages"].items()}
+        slowest = sorted(stages, key=stages.get, reverse=True)[:3]
+        local = run.get("local")
+        beside = (f" against {local['wall_s']:,.0f} s and {local['peak_rss_mb'] / 1024:.1f} GB on the local engine"
+                  if local else "")
+        sentences.append(f"at {size} ({run['date'][:10]}, commit {run['commit'][:7]}, load average "
+                         f"{run['load_average_after']:.1f} after): Spark {run['config']['spark']['master']} "
+                         f"{run['wall_s']:,.0f} s end to end at {run['process_peak_rss_gb']:.1f} GB peak ("
+                         + ", ".join(f"{name} {stages[name]:,.0f} s" for name in slowest) + f"){beside}")
+    return ("`.venv/bin/python bench/spark.py` (`bench/spark_results.json`; popularity + item-kNN + ALS, every "
+            "user's top-10 written) " + "; ".join(sentences) + ". Larger sizes are resumable runs of the same "
+            "script (`--sizes 5m 20m`).")
+
+
 BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block,
-                                            "speed": speed_block, "scale": scale_block}
+                                            "speed": speed_block, "scale": scale_block, "spark": spark_block}
 
 
 def markers(key: str) -> tuple[str, str]:

@@ -268,6 +268,9 @@ def main() -> None:
     results = dict(sorted(results.items(), key=lambda kv: SIZES[kv[0]]))
     if results:
         write_section(ROOT / "bench" / "RESULTS.md", "spark", "Spark engine (bench/spark.py)", render(results))
+        from bench.readme import update_readme
+
+        update_readme(["spark"])  # the README's Spark sizes, from the same JSON
 
 
 if __name__ == "__main__":
