@@ -42,7 +42,7 @@ class SequentialKNN(Recommender):
 
     name = "sequential"
     requires = ("interaction_times",)
-    tune_grid = {"last": [3, 5, 10, 20]}
+    tune_grid = {"window": [5, 10, 20], "last": [3, 5, 10, 20], "decay": [0.6, 0.8, 1.0]}  # tuned in this order
 
     def __init__(self, window: int = 10, last: int = 5, decay: float = 0.8, seed: int = 42):
         self.window = window
