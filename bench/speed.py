@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -322,12 +321,16 @@ def render(results: dict) -> str:
                     bars.append((r["name"][:60], r["wall_s"], float(goal.group(1)) if goal else None))
             met = {True: "yes", False: "**no**", None: "**no**" if r["goal"] else ""}[r["met"]]
             lines.append(f"| {r['name']} | {wall} | {cpu} | {r['goal']} | {met} | {r['note']} |")
-    dates = sorted({v["date"] for v in results.values()})
     saved = save_figure(speed_figure(bars), ROOT / "bench" / "speed")
-    head = (f"Command: `.venv/bin/python bench/speed.py` ({', '.join(dates)}; {platform.machine()}, "
-            f"{os.cpu_count()} cores shared with other work: load average {os.getloadavg()[0]:.1f} at the end). "
-            f"Medians of {max(r.get('runs', 0) for s in results.values() for r in s['rows'])} runs; "
-            f"ratios compare medians measured in the same run, alternating the two sides.")
+    measured = "; ".join(
+        f"{name}: {part['date']}, " + (f"`{' '.join(part['argv'])}` at commit `{part['commit'][:10]}`"
+                                       + (" + uncommitted changes" if part.get("uncommitted") else "")
+                                       if "commit" in part else "commit not recorded")
+        + f", load average {part['load']:.1f}" for name, part in results.items())
+    head = (f"Command: `.venv/bin/python bench/speed.py [--only SECTION ...]` (x86_64, 2 cores, shared with other "
+            f"work: each section's load average is given). Medians of "
+            f"{max(r.get('runs', 0) for s in results.values() for r in s['rows'])} runs; ratios compare medians "
+            f"measured in the same run, alternating the two sides. Sections measured — {measured}.")
     plot = "Plot: " + ", ".join(f"`bench/{p.name}`" for p in saved) + "."
     return "\n".join([head, "", *lines, "", *_explain(results), plot])
 
@@ -377,8 +380,13 @@ def main() -> None:
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     for section in [] if args.render_only else args.only:
         print(f"measuring {section} ...", file=sys.stderr)
+        from bench.results import provenance
+
+        record = provenance(ROOT, {n: ROOT / "sample_data" / n for n in ("ratings.csv", "movies.csv", "tags.csv")},
+                            sys.argv)
         results[section] = {"date": str(dt.date.today()), "load": os.getloadavg()[0],
-                            "rows": functions[section](args.repeats)}
+                            "rows": functions[section](args.repeats),
+                            **{k: record[k] for k in ("argv", "commit", "uncommitted", "input_sha256")}}
         RESULTS_JSON.write_text(json.dumps(results, indent=1))
     from bench.results import write_section
 
