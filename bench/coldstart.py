@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench import readme  # noqa: E402
-from bench.results import provenance, provenance_line, write_section  # noqa: E402
+from bench.results import provenance, provenance_line  # noqa: E402
 from genre import fusion  # noqa: E402
 from genre.algorithms import make_algorithm  # noqa: E402
 from genre.data import load_dataset  # noqa: E402
@@ -306,16 +306,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.render_only:
         RESULTS_JSON.write_text(json.dumps(run(), indent=1, default=float) + "\n")
-    results = readme.load_results("coldstart")
-    if results is None:
-        sys.exit(f"{RESULTS_JSON.relative_to(ROOT)} does not exist yet: run bench/coldstart.py without --render-only")
-    try:
-        body = render(results)
-    except readme.StaleResults as error:
-        sys.exit(str(error))
-    print(body)
-    write_section(ROOT / "bench" / "RESULTS.md", "coldstart", TITLE, body)
-    readme.update_readme(["coldstart"])
+    readme.publish("coldstart", TITLE, render)
 
 
 if __name__ == "__main__":

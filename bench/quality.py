@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import readme  # noqa: E402
-from bench.results import provenance, provenance_line, write_section  # noqa: E402
+from bench.results import provenance, provenance_line  # noqa: E402
 
 RESULTS_JSON = readme.JSONS["quality"]
 TITLE = "Quality: single models and the tuned mix"
@@ -151,16 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.render_only:
         RESULTS_JSON.write_text(json.dumps(measure(args.config, args.extra), indent=1, default=float) + "\n")
-    results = readme.load_results("quality")
-    if results is None:
-        sys.exit(f"{RESULTS_JSON.relative_to(ROOT)} does not exist yet: run bench/quality.py without --render-only")
-    try:
-        body = render(results)
-    except readme.StaleResults as error:
-        sys.exit(str(error))
-    print(body)
-    write_section(ROOT / "bench" / "RESULTS.md", "quality", TITLE, body)
-    readme.update_readme(["quality"])
+    readme.publish("quality", TITLE, render)
 
 
 if __name__ == "__main__":

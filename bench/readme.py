@@ -285,6 +285,23 @@ def update_readme(keys: list[str] | None = None, path: Path = README) -> list[st
     return done
 
 
+def publish(key: str, section_title: str, render: Callable[[dict], str]) -> None:
+    """A bench's last step: its RESULTS.md section and README block, both from its committed JSON
+    (exits with one line when the JSON is missing or predates a field the rendering needs)."""
+    from bench.results import write_section
+
+    results = load_results(key)
+    if results is None:
+        sys.exit(f"{relative(JSONS[key])} does not exist yet: run {SCRIPTS[key]} without --render-only")
+    try:
+        body = render(results)
+    except StaleResults as error:
+        sys.exit(str(error))
+    print(body)
+    write_section(ROOT / "bench" / "RESULTS.md", key, section_title, body)
+    update_readme([key])
+
+
 def main() -> None:
     try:
         done = update_readme(sys.argv[1:] or None)

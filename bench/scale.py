@@ -417,18 +417,15 @@ def main() -> None:
             results["runs"][label] = done
             RESULTS_JSON.write_text(json.dumps(results, indent=1))
             print(f"{label}: run {done['run_wall_s']:.0f} s, peak {done['process_peak_rss_gb']:.2f} GB", file=sys.stderr)
-    from bench.results import write_section
+    from bench.readme import publish
 
-    results = _load_results()
-    body = ("Command: `.venv/bin/python bench/scale.py [--sizes 100k 1m 5m 10m] [--nice N]` (each size in its own "
-            "child process under `nice`; synthetic data from `bench/synth.py`; the mix popularity + item_knn "
-            f"(k={KNN_K}) + als ({ALS_FACTORS} factors) + sequential + TF-IDF content, equal weights, temporal "
-            "split). Rendered from `bench/scale_results.json` only.\n\n" + render(results))
-    write_section(ROOT / "bench" / "RESULTS.md", "scale", "Scale: synthetic data from 100k to 10M interactions", body)
-    from bench.readme import update_readme
+    def section(results: dict) -> str:
+        return ("Command: `.venv/bin/python bench/scale.py [--sizes 100k 1m 5m 10m] [--nice N]` (each size in its "
+                "own child process under `nice`; synthetic data from `bench/synth.py`; the mix popularity + item_knn "
+                f"(k={KNN_K}) + als ({ALS_FACTORS} factors) + sequential + TF-IDF content, equal weights, temporal "
+                "split). Rendered from `bench/scale_results.json` only.\n\n" + render(results))
 
-    update_readme(["scale"])  # the README's scale table, from the same JSON
-    print(body)
+    publish("scale", "Scale: synthetic data from 100k to 10M interactions", section)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from bench.results import write_section  # noqa: E402
 from bench.scale import _git, _sha256  # noqa: E402
 
 #: label → (interactions, items)
@@ -265,12 +264,10 @@ def main() -> None:
         for label in args.sizes:
             results[label] = run_size(label, args.nice, args.local)
             RESULTS_JSON.write_text(json.dumps(dict(sorted(results.items(), key=lambda kv: SIZES[kv[0]])), indent=1))
-    results = dict(sorted(results.items(), key=lambda kv: SIZES[kv[0]]))
     if results:
-        write_section(ROOT / "bench" / "RESULTS.md", "spark", "Spark engine (bench/spark.py)", render(results))
-        from bench.readme import update_readme
+        from bench.readme import publish
 
-        update_readme(["spark"])  # the README's Spark sizes, from the same JSON
+        publish("spark", "Spark engine (bench/spark.py)", render)  # RESULTS.md + README, from the sorted JSON
 
 
 if __name__ == "__main__":

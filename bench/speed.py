@@ -388,14 +388,9 @@ def main() -> None:
                             "rows": functions[section](args.repeats),
                             **{k: record[k] for k in ("argv", "commit", "uncommitted", "input_sha256")}}
         RESULTS_JSON.write_text(json.dumps(results, indent=1))
-    from bench.results import write_section
+    from bench.readme import publish
 
-    body = render(results)
-    write_section(ROOT / "bench" / "RESULTS.md", "speed", "Speed on the sample data", body)
-    from bench.readme import update_readme
-
-    update_readme(["speed"])  # the README's speed table, from the same JSON
-    print(body)
+    publish("speed", "Speed on the sample data", render)  # RESULTS.md section + README table, from the JSON
 
 
 if __name__ == "__main__":

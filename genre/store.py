@@ -39,7 +39,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,13 +61,14 @@ PROBE_TOTAL = 3_000_000
 MIN_PROBE = 100
 
 
-def rankable_mask(split: Split, users: np.ndarray) -> np.ndarray:
-    """(len(users), n_items) bool: items each user may be recommended (unseen, candidates only)."""
+def rankable_mask(split: Split, users: np.ndarray, seen: sp.spmatrix | None = None) -> np.ndarray:
+    """(len(users), n_items) bool: items each user may be recommended (unseen, candidates only).
+    ``seen``: the users' training rows when the caller already has them."""
     mask = np.ones((len(users), split.n_items), dtype=bool)
     if split.candidate_items is not None:
         mask[:] = False
         mask[:, split.candidate_items] = True
-    seen = split.train_matrix()[users].tocoo()
+    seen = (split.train_matrix()[users] if seen is None else seen).tocoo()
     mask[seen.row, seen.col] = False
     return mask
 
@@ -231,9 +232,10 @@ class StoreBuilder:
         train = self.split.train_matrix()
         step = rows_per_batch(self.split.n_items, n_blocks=len(models) + 4)  # dense blocks held at once
 
-        def nominated_block(name: str, model: Recommender, batch: np.ndarray, rankable: np.ndarray):
+        def nominated_block(name: str, model: Recommender, batch: np.ndarray, seen: sp.csr_matrix,
+                            rankable: np.ndarray):
             began = time.perf_counter()
-            result = score_batch(model, batch, train[batch], rankable, self.split.candidate_items, fusion_config,
+            result = score_batch(model, batch, seen, rankable, self.split.candidate_items, fusion_config,
                                  self.candidates)
             self.seconds[name] += time.perf_counter() - began
             return result
@@ -242,9 +244,10 @@ class StoreBuilder:
                                 thread_name_prefix="genre-score") as pool:
             for start in range(0, len(self.users), step):
                 batch = self.users[start:start + step]
-                rankable = rankable_mask(self.split, batch)
+                seen = train[batch]                           # once per batch, shared by every model
+                rankable = rankable_mask(self.split, batch, seen)
                 probe = pool.submit(probe_items, self.split, batch, rankable, self.n_negatives, self.seed)
-                tasks = {name: pool.submit(nominated_block, name, model, batch, rankable)
+                tasks = {name: pool.submit(nominated_block, name, model, batch, seen, rankable)
                          for name, model in models.items()}
                 done = {name: task.result() for name, task in tasks.items()}
                 self.add(batch, {n: d[0] for n, d in done.items()}, {n: d[1:] for n, d in done.items()},

@@ -60,6 +60,9 @@ with setup, st.form("train_form", border=False):
                          help="Of each user's interactions (or of the items, for cold-start).")
     st.markdown("**Algorithms** — switch on the ones to mix; their weights are set after training, live.")
     chosen = []
+    # an algorithm switched on joins as an average partner, not at 1.0 beside a preset summing to ~1
+    enabled_weights = [a.weight for a in cfg.algorithms if a.enabled]
+    newcomer = sum(enabled_weights) / len(enabled_weights) if enabled_weights else 1.0
     grid = st.columns(2)
     for i, name in enumerate(ALGORITHM_NAMES):
         algo = current.get(name)
@@ -78,16 +81,13 @@ with setup, st.form("train_form", border=False):
                 params[param] = algorithms.param_input(col, name, param, default, params.get(param, default))
             if on:
                 chosen.append(replace(algo, params=params, enabled=True) if algo
-                              else AlgorithmConfig(name, params, None, True))  # weight set below
+                              else AlgorithmConfig(name, params, newcomer, True))
     for algo in (a for a in cfg.algorithms if a.name not in ALGORITHM_NAMES):  # a second entry of one algorithm
         with st.container(border=True):
             space = "on its own item vectors" if algo.features else "on the run's item vectors"
             label = f"**{widgets.md(algo.name)}** — {algo.kind} {space}"  # the name may come from an imported file
             if st.toggle(label, value=algo.enabled, key=f"on_{algo.name}"):
                 chosen.append(replace(algo, enabled=True))
-    kept = [a.weight for a in chosen if a.weight is not None]
-    for algo in (a for a in chosen if a.weight is None):  # a newcomer joins as an average partner, not at 1.0
-        algo.weight = float(sum(kept) / len(kept)) if kept else 1.0
     left, right = st.columns(2)
     norm = left.selectbox("Score normalisation before mixing", list(NORMALISATIONS), format_func=NORMALISATIONS.get,
                           index=list(NORMALISATIONS).index(cfg.fusion.normalization), key="fusion_norm")

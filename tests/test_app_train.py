@@ -27,10 +27,13 @@ def test_training_shows_metrics_timings_and_status(trained):
 
 
 def test_an_algorithm_switched_on_joins_at_the_average_weight_of_the_others(trained):
+    from ui.state import default_config
+
     config = trained.session_state["trained_config"]
-    # popularity is not in the default preset; item_knn keeps its shipped weight (~0.3)
-    assert config.algorithm("popularity").weight == pytest.approx(config.algorithm("item_knn").weight)
-    assert config.algorithm("item_knn").weight < 1.0
+    preset = [a.weight for a in default_config().algorithms if a.enabled]
+    # popularity is not in the default preset: it joins at the preset's average weight, not 1.0
+    assert config.algorithm("popularity").weight == pytest.approx(sum(preset) / len(preset))
+    assert config.algorithm("popularity").weight < 0.5
 
 
 def test_weight_slider_reranks_without_refitting(trained):
