@@ -98,13 +98,13 @@ def top_k_similarity(train: sp.csr_matrix, k: int, shrink: float = 0.0, num_thre
     if shrink > 0:
         strength = norms[rows] * norms[cols]
         values = values * strength / (strength + shrink)
-    rows, cols, values = _best_per_row(rows.astype(np.int32), cols.astype(np.int32), values.astype(np.float32),
+    rows, cols, values = best_per_row(rows.astype(np.int32), cols.astype(np.int32), values.astype(np.float32),
                                        n_items, k)
     # transposed while building: column j = target j's neighbours
     return sp.csr_matrix((values, (cols, rows)), shape=(n_items, n_items), dtype=np.float32)
 
 
-def _best_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int
+def best_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` largest entries of each row (ties to the lower column), as COO triplets.
 

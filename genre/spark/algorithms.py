@@ -1,17 +1,23 @@
 """The algorithms that have a distributed form, as per-user top-C candidates on Spark.
 
-Each function takes the TRAIN rows (``user``, ``item``, ``timestamp``, ``pos``) and returns,
-for every user with training rows, the ``c + 1`` best unseen items as (user, item, score,
-rank) — rank 1 is best, ties to the lower item index as ``fusion.top_k`` breaks them; the
-(c+1)-th is the algorithm's floor for the mix. Parameters carry the local algorithms'
-names; ``SPARK_PARAMS`` says which ones each form understands.
+Each form takes the TRAIN rows (``user``, ``item``, ``timestamp``, ``pos``) and returns, for
+every user with training rows, the ``c + 1`` best unseen items as (user, item, score, rank) —
+rank 1 is best, ties to the lower item index as ``fusion.top_k`` breaks them; the (c+1)-th is
+the algorithm's floor for the mix. The model is fitted in Spark (counts, MLlib's ALS,
+co-occurrences per user bucket); users are scored in buckets (``genre.spark.blocks``).
+Parameters carry the local algorithms' names; ``SPARK_PARAMS`` says which each form reads.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
 from genre.errors import ConfigError
+from genre.spark.blocks import bucket_count, bucketed, candidates, recent, user_matrix
 
 #: Parameters each Spark form reads (the local names); any other parameter is refused.
 SPARK_PARAMS: dict[str, tuple[str, ...]] = {
@@ -20,64 +26,24 @@ SPARK_PARAMS: dict[str, tuple[str, ...]] = {
     "item_knn": ("k", "shrink", "num_threads"),
 }
 NO_SPARK_FORM = "{name} has no distributed form; use als or item_knn (or popularity) with engine: spark"
-#: Items ranked per user beyond C + 1 when a form ranks before excluding history; users with a
-#: longer history are ranked again, deeper (``_ranked``).
-_SEEN_SLACK = 200
 
 
-def _best(scored: Any, c: int) -> Any:
-    """The ``c + 1`` best unseen-scored rows per user, ranked (ties → lower item index)."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    order = Window.partitionBy("user").orderBy(F.col("score").desc(), F.col("item").asc())
-    return scored.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= c + 1)
-
-
-def _unseen(scored: Any, train: Any) -> Any:
-    return scored.join(train.select("user", "item"), ["user", "item"], "left_anti")
-
-
-def _deep_users(train: Any) -> tuple[Any, int]:
-    """Users with more than ``_SEEN_SLACK`` training rows, and the longest history among them."""
-    from pyspark.sql import functions as F
-
-    deep = train.groupBy("user").agg(F.count("*").alias("n")).where(F.col("n") > _SEEN_SLACK).persist()
-    longest = deep.agg(F.max("n")).first()[0] or 0
-    return deep.select("user"), int(longest)
-
-
-def _ranked(ranked: Callable[[Any, int], Any], train: Any, c: int) -> Any:
-    """The ``c + 1`` best unseen per user from ``ranked(users, depth)`` (a user's ``depth`` best items).
-
-    Why two passes: every user's ``c + 1 + _SEEN_SLACK`` best hold their c + 1 best unseen unless
-    their history is longer than the slack; only those users are ranked again, deep enough
-    (c + 1 + their longest history) to be exact.
-    """
-    deep, longest = _deep_users(train)
-    users = train.select("user").distinct()
-    shallow = _unseen(ranked(users.join(deep, "user", "left_anti"), c + 1 + _SEEN_SLACK), train)
-    if not longest:
-        return _best(shallow, c)
-    full = _unseen(ranked(deep, c + 1 + longest), train)
-    return _best(shallow.unionByName(full.select(*shallow.columns)), c)
-
-
-def popularity(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) -> Any:
+def popularity(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_items: int) -> Any:
     """Users per item / n_users (``Popularity``): the ``c + 1`` most popular unseen per user."""
     from pyspark.sql import functions as F
 
     n_users = train.select("user").distinct().count()
-    counts = train.groupBy("item").agg((F.countDistinct("user") / F.lit(n_users)).alias("score")).persist()
+    counts = train.groupBy("item").agg(F.countDistinct("user").alias("n")).toPandas()
+    share = np.zeros(n_items, dtype=np.float32)
+    share[counts["item"].to_numpy()] = counts["n"].to_numpy() / n_users
 
-    def ranked(users: Any, depth: int) -> Any:
-        head = counts.orderBy(F.col("score").desc(), F.col("item").asc()).limit(depth)
-        return users.crossJoin(F.broadcast(head))
+    def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> np.ndarray:
+        return np.broadcast_to(share, (len(users), n_items))
 
-    return _ranked(ranked, train, c)
+    return candidates(train, score, c, n_items)
 
 
-def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) -> Any:
+def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_items: int) -> Any:
     """``pyspark.ml.recommendation.ALS`` with implicit preferences on the binary TRAIN matrix.
 
     The local ALS's parameters, translated to Spark's conventions: factors → rank, iterations →
@@ -86,55 +52,102 @@ def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) ->
     Spark's ALS-WR multiplies regParam by each user's and item's interaction count while
     ``implicit`` adds it unscaled. Spark also solves each step exactly (Cholesky) where
     ``implicit`` runs a few conjugate-gradient steps, and seeds differently: the factors differ.
+    Scoring: item factors broadcast, each bucket's user factors co-grouped with its TRAIN rows.
     """
     from pyspark.ml.recommendation import ALS
     from pyspark.sql import functions as F
 
+    rank = int(params.get("factors", 128))
     rows, n_users = train.agg(F.count("*"), F.countDistinct("user")).first()
-    model = ALS(rank=int(params.get("factors", 128)), maxIter=int(params.get("iterations", 15)),
+    model = ALS(rank=rank, maxIter=int(params.get("iterations", 15)),
                 regParam=float(params.get("regularization", 10.0)) * n_users / rows,
                 alpha=max(float(params.get("alpha", 1.0)) - 1.0, 0.0),
-                implicitPrefs=True, userCol="user", itemCol="item", ratingCol="value", seed=int(seed),
-                coldStartStrategy="drop").fit(train.select("user", "item", F.lit(1.0).alias("value")))
+                implicitPrefs=True, userCol="user", itemCol="item", ratingCol="value",
+                seed=int(seed)).fit(train.select("user", "item", F.lit(1.0).alias("value")))
+    found = model.itemFactors.toPandas()
+    item_factors = np.zeros((n_items, rank), dtype=np.float32)  # an item with no TRAIN row scores 0
+    if len(found):
+        item_factors[found["id"].to_numpy()] = np.stack(found["features"].to_numpy())
+    shared = train.sparkSession.sparkContext.broadcast(item_factors)
 
-    def ranked(users: Any, depth: int) -> Any:
-        top = model.recommendForUserSubset(users, depth)
-        return top.select("user", F.explode("recommendations").alias("r")).select(
-            "user", F.col("r.item").alias("item"), F.col("r.rating").alias("score"))
+    def score(users: np.ndarray, seen: sp.csr_matrix, side: pd.DataFrame) -> np.ndarray:
+        at = pd.Index(side["user"].to_numpy()).get_indexer(users)
+        factors = np.zeros((len(users), rank), dtype=np.float32)
+        known = at >= 0
+        if known.any():
+            factors[known] = np.stack(side["features"].to_numpy()[at[known]])
+        return factors @ shared.value.T
 
-    return _ranked(ranked, train, c)
+    return candidates(train, score, c, n_items,
+                      side=model.userFactors.select(F.col("id").alias("user"), "features"))
 
 
-def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any) -> Any:
-    """Shrunk cosine item-kNN (``ItemKNN``): co-occurrences counted in Spark, top-k per target.
+def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_items: int) -> Any:
+    """Shrunk cosine item-kNN (``ItemKNN``): similarities from co-occurrences, each user's history scored.
 
     ``sim(i, j) = co(i, j) / (√n_i √n_j + shrink)``; each target j keeps its k best neighbours
-    and a user's score for j sums the similarities of j's neighbours in the user's history.
-    Co-occurrence costs Σ history² per user, so the similarities (counts and norms) come from
-    each user's latest ``spark.knn_history`` interactions (all of them when a user has fewer);
-    a user's score still sums over their whole history (cost: TRAIN rows × k).
+    (ties to the lower index) and a user's score for j sums the similarities of j's neighbours
+    in the user's whole TRAIN history. Co-occurrence costs Σ history² per user, so the counts
+    and norms come from each user's latest ``spark.knn_history`` interactions (all of them when
+    a user has fewer — then the similarity is the local ``ItemKNN``'s).
     """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
     k, shrink = int(params.get("k", 400)), float(params.get("shrink", 0.0))
     if k < 1 or shrink < 0:
         raise ConfigError(f"item_knn: k must be ≥ 1 and shrink ≥ 0, got k={k}, shrink={shrink}")
-    latest = Window.partitionBy("user").orderBy(F.col("timestamp").desc(), F.col("pos").desc())
-    recent = (train.withColumn("_r", F.row_number().over(latest))
-              .where(F.col("_r") <= int(settings.knn_history)).select("user", "item").persist())
-    n = recent.groupBy("item").agg(F.sqrt(F.count("*")).alias("norm"))  # cosine on the same rows
-    pairs = (recent.alias("a").join(recent.alias("b"), "user")
-             .where(F.col("a.item") != F.col("b.item"))
-             .groupBy(F.col("a.item").alias("i"), F.col("b.item").alias("j")).agg(F.count("*").alias("co")))
-    sims = (pairs.join(n.withColumnRenamed("item", "i").withColumnRenamed("norm", "ni"), "i")
-            .join(n.withColumnRenamed("item", "j").withColumnRenamed("norm", "nj"), "j")
-            .select("i", "j", (F.col("co") / (F.col("ni") * F.col("nj") + shrink)).alias("sim")))
-    neighbours = Window.partitionBy("j").orderBy(F.col("sim").desc(), F.col("i").asc())
-    kept = sims.withColumn("_r", F.row_number().over(neighbours)).where(F.col("_r") <= k).drop("_r")
-    scored = (train.select("user", F.col("item").alias("i")).join(kept, "i")
-              .groupBy("user", F.col("j").alias("item")).agg(F.sum("sim").alias("score")))
-    return _best(_unseen(scored, train), c)
+    similarity = spark_similarity(train, min(k, max(n_items - 1, 1)), shrink, int(settings.knn_history), n_items)
+    shared = train.sparkSession.sparkContext.broadcast(similarity)
+
+    def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> np.ndarray:
+        return (seen @ shared.value).toarray()
+
+    return candidates(train, score, c, n_items)
+
+
+def spark_similarity(train: Any, k: int, shrink: float, history: int, n_items: int) -> sp.csr_matrix:
+    """Item × item shrunk cosine (float32 CSR on the driver), column j holding target j's k best.
+
+    Three Spark passes over user buckets and target buckets: per-item counts of the recent rows
+    (the norms); per user bucket, the bucket's co-occurrence counts ``XᵀX`` (scipy, so a
+    bucket's repeated pairs leave it summed); per target bucket, those partial counts summed
+    and each target's k best neighbours kept. Only items × k pairs reach the driver — the model
+    every executor then needs, broadcast like any item-item model's.
+    """
+    from pyspark.sql import functions as F
+
+    from genre.algorithms.item_knn import best_per_row
+
+    n_buckets = bucket_count(train)
+    by_user = bucketed(train.select("user", "item", "timestamp", "pos"), n_buckets)
+
+    def item_counts(frame: pd.DataFrame) -> pd.DataFrame:
+        counts = np.bincount(recent(frame, history)["item"].to_numpy(), minlength=n_items)
+        items = np.flatnonzero(counts)
+        return pd.DataFrame({"item": items.astype(np.int32), "n": counts[items].astype(np.int64)})
+
+    counted = by_user.applyInPandas(item_counts, "item int, n long").groupBy("item").agg(F.sum("n").alias("n"))
+    counted = counted.toPandas()
+    norms = np.zeros(n_items, dtype=np.float64)
+    norms[counted["item"].to_numpy()] = np.sqrt(counted["n"].to_numpy())
+
+    def co_occurrences(frame: pd.DataFrame) -> pd.DataFrame:
+        _, matrix = user_matrix(recent(frame, history), n_items)
+        pairs = (matrix.T @ matrix).tocoo()
+        off = pairs.row != pairs.col
+        return pd.DataFrame({"i": pairs.row[off].astype(np.int32), "j": pairs.col[off].astype(np.int32),
+                             "co": pairs.data[off].astype(np.int32)})
+
+    def neighbours(frame: pd.DataFrame) -> pd.DataFrame:
+        summed = sp.coo_matrix((frame["co"].to_numpy(), (frame["j"].to_numpy(), frame["i"].to_numpy())),
+                               shape=(n_items, n_items)).tocsr().tocoo()  # duplicates summed
+        targets, sources = summed.row.astype(np.int32), summed.col.astype(np.int32)
+        sim = (summed.data / (norms[targets] * norms[sources] + shrink)).astype(np.float32)
+        targets, sources, sim = best_per_row(targets, sources, sim, n_items, k)
+        return pd.DataFrame({"i": sources, "j": targets, "sim": sim})
+
+    partial = by_user.applyInPandas(co_occurrences, "i int, j int, co int")
+    kept = bucketed(partial, n_buckets, "j").applyInPandas(neighbours, "i int, j int, sim float").toPandas()
+    return sp.csr_matrix((kept["sim"].to_numpy(), (kept["i"].to_numpy(), kept["j"].to_numpy())),
+                         shape=(n_items, n_items), dtype=np.float32)
 
 
 SPARK_ALGORITHMS: dict[str, Callable[..., Any]] = {"popularity": popularity, "als": als, "item_knn": item_knn}

@@ -110,7 +110,8 @@ def run_on_spark(config: RunConfig, *, master: str | None = None, spark: Any = N
     parts, tops = {}, {}
     for algo in enabled:
         with stage(f"fit + candidates {algo.name}"):
-            candidates = SPARK_ALGORITHMS[algo.name](train, c, algo.params, config.seed, config.spark).localCheckpoint()
+            candidates = SPARK_ALGORITHMS[algo.name](train, c, algo.params, config.seed, config.spark,
+                                                         data.n_items).localCheckpoint()
             parts[algo.name] = normalise(candidates, c, config.fusion.normalization, data.n_items)
             tops[algo.name] = candidates.where(F.col("rank") <= k)
         hook(f"fit + candidates {algo.name}")
