@@ -77,6 +77,69 @@ def test_the_split_equals_genre_split_row_for_row(spark, sample_dir, sample_data
             assert expected.sum() == 20_417  # BENCHMARK.md's TEST count
 
 
+def _sample_train(spark, sample_dir, sample_dataset):
+    """The sample's temporal TRAIN rows on Spark, and the same rows as the local engine's CSR."""
+    from pyspark.sql import functions as F
+
+    data = load_interactions(spark, RunConfig.from_dict({"data": {"source": str(sample_dir)}}).data)
+    train = (spark_split(data, "temporal", seed=42).where(~F.col("is_test"))
+             .select("user", "item", "timestamp", "pos").localCheckpoint())
+    local = split_interactions(sample_dataset.interactions, sample_dataset.n_users, sample_dataset.n_items, "temporal")
+    return train, local.train_matrix(), sample_dataset.n_items
+
+
+@pytest.mark.parametrize("shrink", [0.0, 10.0])
+def test_the_spark_similarity_is_the_local_one_on_whole_histories(spark, sample_dir, sample_dataset, shrink):
+    """With ``knn_history`` above every history, each target's neighbours are the local ``ItemKNN``'s.
+
+    Only the order among equal similarities at a target's k-th place may differ (the local kNN
+    breaks those ties inside ``implicit``'s heap; Spark to the lower index). With shrink the local
+    kNN pre-selects 2k neighbours by plain cosine (ItemKNN's docstring) and Spark ranks every
+    co-occurring item: Spark's j-th best is then never below the local j-th best.
+    """
+    from genre.algorithms.item_knn import top_k_similarity
+    from genre.spark.algorithms import spark_similarity
+
+    train, matrix, n_items = _sample_train(spark, sample_dir, sample_dataset)
+    k = 50
+    distributed = spark_similarity(train, k, shrink, 100_000, n_items).tocsc()
+    local = top_k_similarity(matrix, k, shrink).tocsc()
+    assert distributed.nnz == local.nnz
+    differing = 0
+    for target in range(n_items):
+        ours = dict(zip(distributed.indices[distributed.indptr[target]:distributed.indptr[target + 1]],
+                        distributed.data[distributed.indptr[target]:distributed.indptr[target + 1]]))
+        theirs = dict(zip(local.indices[local.indptr[target]:local.indptr[target + 1]],
+                          local.data[local.indptr[target]:local.indptr[target + 1]]))
+        mine, local_values = np.sort(list(ours.values()))[::-1], np.sort(list(theirs.values()))[::-1]
+        if shrink:  # exact top-k by shrunk score: at every place at least the pre-selected local one
+            assert np.all(mine >= local_values * (1 - 1e-5)), target
+            continue
+        assert np.allclose(mine, local_values, rtol=1e-5), target
+        cut = min(ours.values(), default=0.0)
+        above = {i for i, v in ours.items() if v > cut * (1 + 1e-5)}
+        assert above == {i for i, v in theirs.items() if v > cut * (1 + 1e-5)}, target
+        differing += set(ours) != set(theirs)
+    if not shrink:
+        print(f"{differing} of {n_items} targets keep another neighbour among equals at the cut")  # -s
+
+
+def test_spark_candidates_are_the_local_stores_nomination(spark, sample_dir, sample_dataset):
+    """Popularity's c + 1 best unseen per user: the same items, scores and ranks as ``fusion.top_k`` locally."""
+    from genre.algorithms.popularity import Popularity
+    from genre.fusion import top_k
+    from genre.spark.algorithms import popularity
+
+    train, matrix, n_items = _sample_train(spark, sample_dir, sample_dataset)
+    c = 30
+    got = popularity(train, c, {}, 42, None, n_items).toPandas().sort_values(["user", "rank"])
+    model = Popularity().fit(matrix)
+    users = np.unique(matrix.nonzero()[0])
+    expected = top_k(model.score(users), c + 1, matrix[users])
+    assert np.array_equal(got["item"].to_numpy().reshape(len(users), c + 1), expected)
+    assert np.array_equal(got["rank"].to_numpy().reshape(len(users), c + 1), np.tile(np.arange(1, c + 2), (len(users), 1)))
+
+
 def test_an_app_config_replays_on_spark_beside_the_local_run(spark, sample_dir, tmp_path, capsys):
     from ui.state import default_config  # the app's own starting config
 

@@ -61,12 +61,12 @@ def recent(rows: pd.DataFrame, history: int) -> pd.DataFrame:
 
 
 def nominate(users: np.ndarray, seen: sp.csr_matrix, side: pd.DataFrame | None, score: BlockScorer,
-             c: int, n_items: int) -> pd.DataFrame:
+             c: int, n_items: int, block_cells: int = BLOCK_CELLS) -> pd.DataFrame:
     """(user, item, score, rank) of each user's ``c + 1`` best unseen items, block by block."""
     from genre.fusion import top_k
 
     width = min(c + 1, n_items)
-    step = max(1, BLOCK_CELLS // max(n_items, 1))
+    step = max(1, block_cells // max(n_items, 1))
     parts = []
     for start in range(0, len(users), step):
         block = slice(start, start + step)
