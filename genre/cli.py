@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-save", action="store_true", help="do not save the run in the registry")
     run.add_argument("--engine", choices=("local", "spark"), help="override the config's engine (default: local)")
     run.add_argument("--master", help="Spark master for --engine spark, e.g. local[2], spark://host:7077, yarn")
+    run.add_argument("--data", metavar="SOURCE", help="run on this interaction data instead of the config's "
+                     "(a file, folder or glob; e.g. the whole log behind the sample a mix was designed on)")
     run.set_defaults(handler=cmd_run)
 
     recommend = sub.add_parser("recommend", help="top-k for one user, with explanations")
@@ -109,6 +111,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     from genre.runs import RunRegistry
 
     config = load_config(args.config)
+    if args.data:
+        config.data.source = args.data
     progress = _stderr_progress if args.verbose else None
     if (args.engine or config.engine) == "spark":
         from genre.spark import run_on_spark

@@ -47,6 +47,19 @@ def test_run_saves_a_run_and_runs_lists_and_compares_it(tmp_path):
     assert compared.returncode == 0 and "ndcg@10" in compared.stdout
 
 
+def test_run_data_runs_a_config_on_other_data(tmp_path):
+    """``--data``: the mix a config holds, on the data named on the command line (here a copy of the sample)."""
+    config = tmp_path / "popularity.yaml"
+    config.write_text("data: {source: designed_on_a_sample_that_is_gone}\nfeatures: {modalities: []}\n"
+                      "algorithms: [{name: popularity}]\n", encoding="utf-8")
+    copy = tmp_path / "whole_log.csv"
+    copy.write_bytes((ROOT / "sample_data" / "ratings.csv").read_bytes())
+    assert "no such file" in genre("run", str(config), "--no-save").stderr
+    out = genre("run", str(config), "--no-save", "--json", "--data", str(copy))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["metrics"]["popularity"]["ndcg@10"] == pytest.approx(0.0885, abs=5e-4)
+
+
 def test_recommend_prints_explained_items():
     out = genre("recommend", "configs/genre_pref.yaml", "--user", "1", "-k", "5", "--json")
     assert out.returncode == 0, out.stderr
