@@ -36,9 +36,14 @@ def popularity(train: Any, c: int, params: dict[str, Any], seed: int, settings: 
     counts = train.groupBy("item").agg(F.countDistinct("user").alias("n")).toPandas()
     share = np.zeros(n_items, dtype=np.float32)
     share[counts["item"].to_numpy()] = counts["n"].to_numpy() / n_users
+    ranking = np.lexsort((np.arange(n_items), -share))  # best first, ties to the lower index
 
-    def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> np.ndarray:
-        return np.broadcast_to(share, (len(users), n_items))
+    def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> sp.csr_matrix:
+        """Only the catalog's head: a user's c + 1 best unseen are within the c + 1 + |seen| most popular."""
+        head = np.sort(ranking[:c + 1 + int(seen.getnnz(axis=1).max(initial=0))])
+        indptr = np.arange(len(users) + 1) * len(head)
+        return sp.csr_matrix((np.tile(share[head], len(users)), np.tile(head, len(users)), indptr),
+                             shape=(len(users), n_items))
 
     return candidates(train, score, c, n_items)
 
@@ -98,7 +103,7 @@ def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: An
     shared = train.sparkSession.sparkContext.broadcast(similarity)
 
     def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> np.ndarray:
-        return (seen @ shared.value).toarray()
+        return seen @ shared.value  # sparse: only the items near a user's history are ranked
 
     return candidates(train, score, c, n_items)
 

@@ -26,8 +26,9 @@ BLOCK_CELLS = 1 << 25
 ROWS_PER_BUCKET = 400_000
 CANDIDATE_SCHEMA = "user int, item int, score float, rank int"
 
-#: (users of the block, their TRAIN rows as a users × items CSR, per-user side rows or None) → scores.
-BlockScorer = Callable[[np.ndarray, sp.csr_matrix, "pd.DataFrame | None"], np.ndarray]
+#: (users of the block, their TRAIN rows as a users × items CSR, per-user side rows or None) → scores:
+#: dense over every item, or sparse (an unlisted item scores 0) so that only listed columns are ranked.
+BlockScorer = Callable[[np.ndarray, sp.csr_matrix, "pd.DataFrame | None"], "np.ndarray | sp.spmatrix"]
 
 
 def bucket_count(train: Any) -> int:
@@ -70,9 +71,15 @@ def nominate(users: np.ndarray, seen: sp.csr_matrix, side: pd.DataFrame | None, 
     parts = []
     for start in range(0, len(users), step):
         block = slice(start, start + step)
-        scores = np.asarray(score(users[block], seen[block], side), dtype=np.float32)
-        cols = top_k(scores, width, seen[block])
-        values = np.take_along_axis(scores, cols, axis=1)
+        scores = score(users[block], seen[block], side)
+        if sp.issparse(scores):
+            columns, scores = _listed_columns(sp.csr_matrix(scores), seen[block], width)
+            cols = top_k(scores, width, seen[block][:, columns])
+            values, cols = np.take_along_axis(scores, cols, axis=1), columns[cols]
+        else:
+            scores = np.asarray(scores, dtype=np.float32)
+            cols = top_k(scores, width, seen[block])
+            values = np.take_along_axis(scores, cols, axis=1)
         rank = np.broadcast_to(np.arange(1, width + 1, dtype=np.int32), cols.shape)
         # a user with fewer unseen items than ``width`` gets seen ones (-inf) last: drop them
         kept = rank <= (n_items - seen[block].getnnz(axis=1))[:, None]
@@ -82,6 +89,20 @@ def nominate(users: np.ndarray, seen: sp.csr_matrix, side: pd.DataFrame | None, 
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         {"user": pd.Series(dtype=np.int32), "item": pd.Series(dtype=np.int32),
          "score": pd.Series(dtype=np.float32), "rank": pd.Series(dtype=np.int32)})
+
+
+def _listed_columns(scores: sp.csr_matrix, seen: sp.csr_matrix, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ascending item columns, the block's dense scores on them) that hold every row's ``width`` best unseen.
+
+    Why it is exact: an unlisted item scores 0, and the lowest-index items are kept too, enough
+    that each row has ``width`` unseen zero-or-listed items among them; so an unlisted item
+    never beats a kept one, and ties still go to the lower index (the columns are ascending).
+    A neighbourhood model lists a few thousand of 200k items: this ranks those, not the catalog.
+    """
+    n_items = scores.shape[1]
+    crowd = int((scores.getnnz(axis=1) + seen.getnnz(axis=1)).max(initial=0))
+    columns = np.union1d(np.unique(scores.indices), np.arange(min(n_items, width + crowd)))
+    return columns, scores[:, columns].toarray().astype(np.float32, copy=False)
 
 
 def candidates(train: Any, score: BlockScorer, c: int, n_items: int, side: Any = None) -> Any:
