@@ -222,21 +222,22 @@ def scale_block(results: dict) -> str:
 
 
 def spark_block(results: dict) -> str:
-    """The README's Spark sizes: each measured size, Spark local[2] beside the local engine."""
-    sentences = []
-    for size, run in results.items():
+    """The README's Spark sizes: each measured size and config, Spark local[2] beside the local engine."""
+    rows = ["| size | config | Spark local[2], end to end | peak RSS | slowest stages | local engine | measured |",
+            "|---|---|---:|---:|---|---:|---|"]
+    for run in results.values():
         stages = {name: stage["wall_s"] for name, stage in run["stages"].items()}
         slowest = sorted(stages, key=stages.get, reverse=True)[:3]
         local = run.get("local")
-        beside = (f" against {local['wall_s']:,.0f} s and {local['peak_rss_mb'] / 1024:.1f} GB on the local engine"
-                  if local else "")
-        sentences.append(f"at {size} ({run['date'][:10]}, commit {run['commit'][:7]}, load average "
-                         f"{run['load_average_after']:.1f} after): Spark {run['config']['spark']['master']} "
-                         f"{run['wall_s']:,.0f} s end to end at {run['process_peak_rss_gb']:.1f} GB peak ("
-                         + ", ".join(f"{name} {stages[name]:,.0f} s" for name in slowest) + f"){beside}")
-    return ("`.venv/bin/python bench/spark.py` (`bench/spark_results.json`; popularity + item-kNN + ALS, every "
-            "user's top-10 written) " + "; ".join(sentences) + ". Larger sizes are resumable runs of the same "
-            "script (`--sizes 5m 20m`).")
+        beside = (f"{local['wall_s']:,.0f} s, {local['peak_rss_mb'] / 1024:.1f} GB"
+                  if local and "failed" not in local else "—")
+        rows.append(f"| {run.get('size', '1m')} | {run.get('config_name', 'bench')} | {run['wall_s']:,.0f} s | "
+                    f"{run['process_peak_rss_gb']:.1f} GB | "
+                    + ", ".join(f"{name} {stages[name]:,.0f} s" for name in slowest)
+                    + f" | {beside} | {run['date'][:10]}, commit {run['commit'][:7]}, load "
+                      f"{run['load_average_after']:.1f} after |")
+    return "\n".join(["`.venv/bin/python bench/spark.py` (`bench/spark_results.json`; configs, stages and memory in "
+                      "`bench/RESULTS.md`; every user's top-k written to Parquet):", "", *rows])
 
 
 BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block,

@@ -1,12 +1,15 @@
 """Spark bench: ``engine: spark`` on local[2] at 1M / 5M / 20M synthetic interactions, stage by stage.
 
-Run: ``.venv/bin/python bench/spark.py [--sizes 1m 5m 20m] [--nice 10] [--local] [--render-only]``
+Run: ``.venv/bin/python bench/spark.py [--sizes 1m 5m 20m] [--configs bench tuned_mix_spark] [--nice 10] [--local]
+[--render-only]``
 
 Each size is ``bench/synth.py`` data (MovieLens layout; ~50 interactions per user; 50k / 200k /
 200k items), its ratings.csv streamed into Parquet in 1M-row chunks (Spark reads Parquet typed
 and splittable; the 20M CSV never sits in memory at once). A child process runs what
 ``python -m genre run CONFIG --engine spark --master local[2]`` runs (``run_on_spark``) with
-popularity + item_knn + ALS; a sampler records, per stage, wall seconds and the peak RSS of
+popularity + item_knn + ALS — the bench config below, or a committed config
+(``--configs tuned_mix_spark``: ``configs/tuned_mix_spark.yaml`` as it is, on the size's data, as
+``python -m genre run configs/tuned_mix_spark.yaml --engine spark --master local[2] --data …`` runs it); a sampler records, per stage, wall seconds and the peak RSS of
 the driver's Python process and of the JVM (in local mode the driver and its executors are
 one JVM: "driver + executors"). With ``--local`` the same config also runs on the local
 engine in its own child (wall and peak RSS), where it fits. Results go to
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
+import yaml  # noqa: E402
 
 from bench.scale import _git, _sha256  # noqa: E402
 
@@ -43,8 +47,19 @@ DATA_ROOT = Path(os.environ.get("GENRE_SYNTH_DIR", "/tmp/genre-synth"))
 CHUNK_ROWS = 1_000_000
 
 
-def run_config(parquet: Path, output: Path) -> dict:
-    """The benchmarked config (as YAML would hold it)."""
+#: Configs a size can run: the bench's own (below), or committed ones by name (configs/NAME.yaml).
+COMMITTED = ("tuned_mix_spark",)
+
+
+def run_config(name: str, parquet: Path, output: Path) -> dict:
+    """The benchmarked config (as YAML would hold it): ``name``'s, on ``parquet``, writing ``output``."""
+    if name in COMMITTED:
+        from genre.config import dump_config, load_config
+
+        config = yaml.safe_load(dump_config(load_config(ROOT / "configs" / f"{name}.yaml")))
+        config["data"]["source"] = str(parquet / "*.parquet")  # what --data does
+        config["spark"].update(master="local[2]", output=str(output))
+        return {**config, "engine": "spark"}
     return {
         "name": f"spark-{parquet.parent.name}", "data": {"source": str(parquet / "*.parquet")},
         "split": {"method": "temporal"}, "features": {"modalities": []},
@@ -185,17 +200,17 @@ def _watch(command: list[str]) -> tuple[int, float, float]:
     return child.returncode, time.perf_counter() - started, peak
 
 
-def run_size(label: str, niceness: int, local: bool) -> dict:
+def run_size(label: str, name: str, niceness: int, local: bool) -> dict:
     n_interactions, n_items = SIZES[label]
     folder = DATA_ROOT / label
+    tag = label if name == "bench" else f"{label}-{name}"
     subprocess.run(["nice", "-n", str(niceness), sys.executable, str(ROOT / "bench" / "synth.py"), str(n_interactions),
                     "--items", str(n_items), "--out", str(folder)], check=True)
     parquet = to_parquet(folder / "ratings.csv", folder / "parquet")
-    config_path = DATA_ROOT / f"spark-{label}.yaml"
-    import yaml
-
-    config_path.write_text(yaml.safe_dump(run_config(parquet, folder / "spark-topk"), sort_keys=False))
-    out = DATA_ROOT / f"spark-{label}.json"
+    config_path = DATA_ROOT / f"spark-{tag}.yaml"
+    config = run_config(name, parquet, folder / f"spark-topk-{name}")
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    out = DATA_ROOT / f"spark-{tag}.json"
     out.unlink(missing_ok=True)
     commit = _git("rev-parse", "HEAD")  # the code the children import: the commit at their start
     uncommitted = _git("status", "--porcelain", "--", "genre", "bench/spark.py").splitlines()
@@ -204,9 +219,9 @@ def run_size(label: str, niceness: int, local: bool) -> dict:
     if status != 0:
         raise SystemExit(f"{label}: the Spark child failed with status {status}")
     payload = json.loads(out.read_text())
-    payload.update(process_wall_s=wall, process_peak_rss_gb=peak, config=run_config(parquet, folder / "spark-topk"))
+    payload.update(process_wall_s=wall, process_peak_rss_gb=peak, config=config, size=label, config_name=name)
     if local:
-        local_out = DATA_ROOT / f"spark-{label}-local.json"
+        local_out = DATA_ROOT / f"spark-{tag}-local.json"
         status, wall, peak = _watch([*nice, "--child", "local", str(config_path), str(local_out)])
         payload["local"] = ({**json.loads(local_out.read_text()), "process_wall_s": wall, "process_peak_rss_gb": peak}
                             if status == 0 else {"failed": status})
@@ -215,34 +230,54 @@ def run_size(label: str, niceness: int, local: bool) -> dict:
                    argv=sys.argv, commit=commit, uncommitted=uncommitted,
                    input_sha256={"ratings.csv": _sha256(folder / "ratings.csv")},
                    data=f"bench/synth.py {n_interactions} --items {n_items} --seed 0")
-    return payload
+    return tag, payload
+
+
+def describe(config: dict) -> str:
+    """One line for a run's config: algorithms (weights, parameters), candidates, kNN history, evaluated users."""
+    parts = []
+    for algo in config["algorithms"]:
+        params = ", ".join(f"{k} {v}" for k, v in algo.get("params", {}).items())
+        parts.append(f"{algo['name']} ({algo.get('weight', 1.0):g}{'; ' + params if params else ''})")
+    evaluation = config.get("evaluation", {})
+    return (f"{' + '.join(parts)}; {config['fusion'].get('candidates', 100)} candidates; item-kNN similarities from "
+            f"each user's latest {config['spark'].get('knn_history', 200)} interactions; metrics on a seeded sample of "
+            f"{evaluation.get('max_users', 20_000):,} test users")
+
+
+def _order(tag: str) -> tuple:
+    size, _, name = tag.partition("-")
+    return SIZES[size][0], name
 
 
 def render(results: dict) -> str:
     """The RESULTS.md section, from the JSON alone."""
+    configs = {run.get("config_name", "bench"): run["config"] for run in results.values()}
     lines = ["`python bench/spark.py` — `engine: spark` on `local[2]` (one JVM: driver and executors) on this "
-             "2-core machine, shared with other jobs (the load average is in the JSON). Config: popularity (0.2) + "
-             "item_knn (k 50, similarities from each user's latest 50 interactions) + ALS (32 factors, 5 "
-             "iterations), 50 candidates, top-10 lists for **every** user written to Parquet, metrics on a "
-             "seeded sample of 5,000 test users. Peak RSS per stage: Python driver / JVM.", "",
-             "| size | stage | wall s | Python MB | JVM MB |", "|---|---|---:|---:|---:|"]
-    for label, run in results.items():
+             "2-core machine; the load average is in the JSON. Every user's top-k list is written to Parquet. "
+             "Peak RSS per stage: Python driver / JVM. Configs:", ""]
+    lines += [f"- **{name}**: {describe(config)}." for name, config in configs.items()]
+    lines += ["", "| size | config | stage | wall s | Python MB | JVM MB |", "|---|---|---|---:|---:|---:|"]
+    for run in results.values():
+        size, name = run.get("size", "1m"), run.get("config_name", "bench")
         for stage, row in run["stages"].items():
-            lines.append(f"| {label} | {stage} | {row['wall_s']:.0f} | {row['python_peak_mb']:,.0f} | "
+            lines.append(f"| {size} | {name} | {stage} | {row['wall_s']:.0f} | {row['python_peak_mb']:,.0f} | "
                          f"{row['jvm_peak_mb']:,.0f} |")
-        lines.append(f"| {label} | **whole run** | **{run['process_wall_s']:.0f}** | | "
+        lines.append(f"| {size} | {name} | **whole run** | **{run['process_wall_s']:.0f}** | | "
                      f"**{run['process_peak_rss_gb'] * 1024:,.0f}** (all processes) |")
-    lines += ["", "| size | engine | wall s | peak RSS GB | mix NDCG@10 |", "|---|---|---:|---:|---:|"]
-    for label, run in results.items():
-        lines.append(f"| {label} | spark local[2] | {run['process_wall_s']:.0f} | {run['process_peak_rss_gb']:.1f} | "
-                     f"{run['metrics']['mix']['ndcg@10']:.4f} ± {run['mix_interval']['ndcg@10']:.4f} |")
+    lines += ["", "| size | config | engine | wall s | peak RSS GB | mix NDCG@10 |", "|---|---|---|---:|---:|---:|"]
+    for run in results.values():
+        size, name = run.get("size", "1m"), run.get("config_name", "bench")
+        lines.append(f"| {size} | {name} | spark local[2] | {run['process_wall_s']:.0f} | "
+                     f"{run['process_peak_rss_gb']:.1f} | {run['metrics']['mix']['ndcg@10']:.4f} ± "
+                     f"{run['mix_interval']['ndcg@10']:.4f} |")
         local = run.get("local")
         if local and "failed" not in local:
-            lines.append(f"| {label} | local | {local['process_wall_s']:.0f} | {local['process_peak_rss_gb']:.1f} | "
-                         f"{local['metrics']['mix']['ndcg@10']:.4f} |")
+            lines.append(f"| {size} | {name} | local | {local['process_wall_s']:.0f} | "
+                         f"{local['process_peak_rss_gb']:.1f} | {local['metrics']['mix']['ndcg@10']:.4f} |")
     lines.append("")
-    for label, run in results.items():
-        lines.append(f"- {label}: {run['date']}, commit {run['commit'][:10]}, data `{run['data']}` (ratings.csv sha256 "
+    for tag, run in results.items():
+        lines.append(f"- {tag}: {run['date']}, commit {run['commit'][:10]}, data `{run['data']}` (ratings.csv sha256 "
                      f"{run['input_sha256']['ratings.csv'][:12]}…), load average {run['load_average_after']:.1f} after.")
     return "\n".join(lines)
 
@@ -250,6 +285,7 @@ def render(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--configs", nargs="+", default=["bench"], choices=["bench", *COMMITTED])
     parser.add_argument("--nice", type=int, default=10)
     parser.add_argument("--local", action="store_true", help="also run the local engine on the same config")
     parser.add_argument("--render-only", action="store_true")
@@ -262,8 +298,10 @@ def main() -> None:
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     if not args.render_only:
         for label in args.sizes:
-            results[label] = run_size(label, args.nice, args.local)
-            RESULTS_JSON.write_text(json.dumps(dict(sorted(results.items(), key=lambda kv: SIZES[kv[0]])), indent=1))
+            for name in args.configs:
+                tag, results[tag] = run_size(label, name, args.nice, args.local)
+                RESULTS_JSON.write_text(json.dumps(dict(sorted(results.items(), key=lambda kv: _order(kv[0]))),
+                                                   indent=1))
     if results:
         from bench.readme import publish
 
