@@ -200,36 +200,53 @@ def _watch(command: list[str]) -> tuple[int, float, float]:
     return child.returncode, time.perf_counter() - started, peak
 
 
-def run_size(label: str, name: str, niceness: int, local: bool) -> dict:
+def tag_of(label: str, name: str) -> str:
+    """A run's key in the JSON: the size, then the config unless it is the bench's own."""
+    return label if name == "bench" else f"{label}-{name}"
+
+
+def _provenance(niceness: int) -> dict:
+    """When, where and from which code a child ran (the commit at its start: the code it imported)."""
+    return {"nice": niceness, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                       f"{psutil.virtual_memory().total / 2**30:.0f} GB",
+            "argv": sys.argv, "commit": _git("rev-parse", "HEAD"),
+            "uncommitted": _git("status", "--porcelain", "--", "genre", "bench/spark.py").splitlines()}
+
+
+def run_size(label: str, name: str, niceness: int, local: bool, previous: dict | None = None) -> tuple[str, dict]:
+    """Run ``name`` at ``label`` on Spark (unless ``previous`` holds that run) and, with ``local``, locally."""
     n_interactions, n_items = SIZES[label]
     folder = DATA_ROOT / label
-    tag = label if name == "bench" else f"{label}-{name}"
+    tag = tag_of(label, name)
     subprocess.run(["nice", "-n", str(niceness), sys.executable, str(ROOT / "bench" / "synth.py"), str(n_interactions),
                     "--items", str(n_items), "--out", str(folder)], check=True)
     parquet = to_parquet(folder / "ratings.csv", folder / "parquet")
     config_path = DATA_ROOT / f"spark-{tag}.yaml"
     config = run_config(name, parquet, folder / f"spark-topk-{name}")
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    out = DATA_ROOT / f"spark-{tag}.json"
-    out.unlink(missing_ok=True)
-    commit = _git("rev-parse", "HEAD")  # the code the children import: the commit at their start
-    uncommitted = _git("status", "--porcelain", "--", "genre", "bench/spark.py").splitlines()
     nice = ["nice", "-n", str(niceness), sys.executable, __file__]
-    status, wall, peak = _watch([*nice, "--child", "spark", str(config_path), str(out)])
-    if status != 0:
-        raise SystemExit(f"{label}: the Spark child failed with status {status}")
-    payload = json.loads(out.read_text())
-    payload.update(process_wall_s=wall, process_peak_rss_gb=peak, config=config, size=label, config_name=name)
+    if previous is None:
+        out = DATA_ROOT / f"spark-{tag}.json"
+        out.unlink(missing_ok=True)
+        provenance = _provenance(niceness)
+        status, wall, peak = _watch([*nice, "--child", "spark", str(config_path), str(out)])
+        if status != 0:
+            raise SystemExit(f"{label}: the Spark child failed with status {status}")
+        payload = json.loads(out.read_text())
+        payload.update(process_wall_s=wall, process_peak_rss_gb=peak, config=config, size=label, config_name=name,
+                       load_average_after=os.getloadavg()[0], **provenance,
+                       input_sha256={"ratings.csv": _sha256(folder / "ratings.csv")},
+                       data=f"bench/synth.py {n_interactions} --items {n_items} --seed 0")
+    else:
+        payload = previous
     if local:
         local_out = DATA_ROOT / f"spark-{tag}-local.json"
+        provenance = _provenance(niceness)
         status, wall, peak = _watch([*nice, "--child", "local", str(config_path), str(local_out)])
-        payload["local"] = ({**json.loads(local_out.read_text()), "process_wall_s": wall, "process_peak_rss_gb": peak}
-                            if status == 0 else {"failed": status})
-    payload.update(nice=niceness, date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                   machine=f"{platform.machine()}, {os.cpu_count()} cores", load_average_after=os.getloadavg()[0],
-                   argv=sys.argv, commit=commit, uncommitted=uncommitted,
-                   input_sha256={"ratings.csv": _sha256(folder / "ratings.csv")},
-                   data=f"bench/synth.py {n_interactions} --items {n_items} --seed 0")
+        payload["local"] = ({**json.loads(local_out.read_text()), "process_wall_s": wall, "process_peak_rss_gb": peak,
+                             "load_average_after": os.getloadavg()[0], **provenance}
+                            if status == 0 else {"failed": status, **provenance})
     return tag, payload
 
 
@@ -288,6 +305,8 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=["bench"], choices=["bench", *COMMITTED])
     parser.add_argument("--nice", type=int, default=10)
     parser.add_argument("--local", action="store_true", help="also run the local engine on the same config")
+    parser.add_argument("--local-only", action="store_true",
+                        help="keep the recorded Spark run of each size and config; (re)run the local engine beside it")
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "CONFIG", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -299,7 +318,11 @@ def main() -> None:
     if not args.render_only:
         for label in args.sizes:
             for name in args.configs:
-                tag, results[tag] = run_size(label, name, args.nice, args.local)
+                tag = tag_of(label, name)
+                previous = results.get(tag) if args.local_only else None
+                if args.local_only and previous is None:
+                    raise SystemExit(f"--local-only: no recorded Spark run of {tag} to put the local run beside")
+                tag, results[tag] = run_size(label, name, args.nice, args.local or args.local_only, previous)
                 RESULTS_JSON.write_text(json.dumps(dict(sorted(results.items(), key=lambda kv: _order(kv[0]))),
                                                    indent=1))
     if results:

@@ -175,6 +175,24 @@ def test_an_app_config_replays_on_spark_beside_the_local_run(spark, sample_dir, 
     assert topk.groupby("user_id").size().max() == 20 and topk["user_id"].nunique() == 610
 
 
+def test_the_committed_spark_config_runs_as_the_readme_says(spark, tmp_path, monkeypatch, capsys):
+    """``python -m genre run configs/tuned_mix_spark.yaml --engine spark``: the issue's command, on the sample."""
+    import json
+
+    monkeypatch.setenv("GENRE_HOME", str(tmp_path))  # registry and top-k Parquet beside it
+    assert cli(["run", str(ROOT / "configs" / "tuned_mix_spark.yaml"), "--engine", "spark", "--master", "local[2]",
+                "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert set(record["metrics"]) == {"als", "item_knn", "popularity", "mix"}
+    assert record["weights"] == {"als": 1.0, "item_knn": 1.0, "popularity": 0.2}
+    local = Experiment(load_config(ROOT / "configs" / "tuned_mix_spark.yaml")).run()
+    for name, tolerance in TOLERANCE.items():
+        assert abs(record["metrics"][name]["ndcg@10"] - float(local.metrics.loc[name, "ndcg@10"])) <= tolerance, name
+    written = list((tmp_path / "spark-topk").glob("tuned_mix_spark-*"))
+    assert len(written) == 1 and pd.read_parquet(written[0])["user_id"].nunique() == 610
+    assert RunRegistry(tmp_path / "runs.sqlite").compare([record["run_id"]]).shape[1] == 1
+
+
 def _saved(registry: Path, run_id: int) -> tuple[RunConfig, dict]:
     """The config and metrics a registry row holds."""
     import json
