@@ -37,7 +37,7 @@ def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame 
     def space(part: FeaturesConfig) -> tuple[object, dict]:
         key = repr((part.modalities, part.enrichment))  # what the item vectors depend on
         if key not in built:
-            built[key] = _item_vectors(dataset, heldout, part, cache_dir, progress)
+            built[key] = encode_items(dataset, heldout, part, cache_dir, progress)
         return built[key]
 
     item_vectors, report = space(config)
@@ -54,8 +54,8 @@ def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame 
     return features, report
 
 
-def _item_vectors(dataset: Dataset, heldout: pd.DataFrame | None, config: FeaturesConfig,
-                  cache_dir: str | Path | None, progress: Progress | None) -> tuple[object, dict]:
+def encode_items(dataset: Dataset, heldout: pd.DataFrame | None, config: FeaturesConfig,
+                 cache_dir: str | Path | None, progress: Progress | None) -> tuple[object, dict]:
     """One item-vector space (None without modalities) and its encoding report."""
     from genre.encoders import EmbeddingCache, Modality, build_item_vectors, default_cache_dir
     from genre.data.tags import item_tag_text

@@ -128,11 +128,11 @@ def test_spark_candidates_are_the_local_stores_nomination(spark, sample_dir, sam
     """Popularity's c + 1 best unseen per user: the same items, scores and ranks as ``fusion.top_k`` locally."""
     from genre.algorithms.popularity import Popularity
     from genre.fusion import top_k
-    from genre.spark.algorithms import popularity
+    from genre.spark.algorithms import FormInputs, popularity
 
     train, matrix, n_items = _sample_train(spark, sample_dir, sample_dataset)
     c = 30
-    got = popularity(train, c, {}, 42, None, n_items).toPandas().sort_values(["user", "rank"])
+    got = popularity(FormInputs(train, c, n_items, 42, None), {}).toPandas().sort_values(["user", "rank"])
     model = Popularity().fit(matrix)
     users = np.unique(matrix.nonzero()[0])
     expected = top_k(model.score(users), c + 1, matrix[users])
@@ -173,6 +173,20 @@ def test_an_app_config_replays_on_spark_beside_the_local_run(spark, sample_dir, 
     topk = pd.read_parquet(tmp_path / "topk")
     assert set(topk.columns) == {"user_id", "item_id", "score", "rank"}
     assert topk.groupby("user_id").size().max() == 20 and topk["user_id"].nunique() == 610
+
+
+def test_content_on_spark_is_the_local_content_model(spark, sample_dir, tmp_path):
+    """Items encoded once on the driver (TF-IDF of title and genres), users scored in buckets: the local metrics."""
+    config = RunConfig.from_dict({
+        "name": "content-spark", "data": {"source": str(sample_dir)},
+        "features": {"modalities": [{"name": "text", "fields": ["title", "genres"], "encoder": "tfidf"}]},
+        "algorithms": [{"name": "content", "params": {"weighting": "uniform"}}],
+        "fusion": {"candidates": 50}, "spark": {"output": str(tmp_path / "topk")}})
+    local = Experiment(config).run().metrics
+    on_spark = run_on_spark(config, spark=spark)
+    assert "encode items" in on_spark.timings
+    for metric in ("ndcg@10", "recall@10", "ndcg@20"):
+        assert on_spark.metrics.loc["content", metric] == pytest.approx(local.loc["content", metric], abs=1e-6)
 
 
 def test_the_committed_spark_config_runs_as_the_readme_says(spark, tmp_path, monkeypatch, capsys):
@@ -216,7 +230,7 @@ def test_the_apps_default_mix_names_what_has_no_spark_form(sample_dir, tmp_path,
     path = tmp_path / "default.yaml"
     path.write_text(dump_config(config), encoding="utf-8")
     assert cli(["run", str(path), "--engine", "spark", "--no-save"]) == 2
-    assert "ease has no distributed form; use als or item_knn" in capsys.readouterr().err
+    assert "ease has no distributed form; use als, item_knn, popularity or content" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("change, message", [
@@ -226,6 +240,10 @@ def test_the_apps_default_mix_names_what_has_no_spark_form(sample_dir, tmp_path,
       "fusion": {"normalization": "zscore"}}, "needs every item's score"),
     ({"split": {"method": "cold_items"}}, "has no Spark form"),
     ({"tuning": {"enabled": True}}, "tuning runs on the local engine"),
+    ({"algorithms": [{"name": "content"}], "features": {"modalities": []}}, "content needs item features"),
+    ({"algorithms": [{"name": "content"}], "data": {"source": str(ROOT / "sample_data" / "ratings.csv")}},
+     "content on Spark needs the item table: set data.items"),
+    ({"algorithms": [{"name": "content", "params": {"weighting": "recency"}}]}, "weighs a history uniformly"),
 ])
 def test_configs_without_a_spark_form_fail_before_spark_starts(change, message):
     config = RunConfig.from_dict({"algorithms": [{"name": "popularity"}], **change})

@@ -102,16 +102,22 @@ class ContentBased(Recommender):
         return sp.csr_matrix((weights.astype(np.float32), (rows, cols)), shape=train.shape)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        profiles = normalize(self.history_weights_[users] @ self.item_vectors_)
-        if sp.issparse(self.item_vectors_):
-            # items (sparse) × dense profiles: a sparse × sparse product with a dense result
-            # costs many times more on large catalogs
-            dense = profiles.toarray() if sp.issparse(profiles) else profiles
-            return np.ascontiguousarray(np.asarray(self.item_vectors_ @ dense.T).T)  # rows are read next
         if self.index_ is not None:
+            profiles = normalize(self.history_weights_[users] @ self.item_vectors_)
             return _ann_scores(self.index_, np.asarray(profiles, dtype=np.float32),
                                self.item_vectors_.shape[0], int(self.ann_candidates))
-        return profiles @ self.item_vectors_.T
+        return cosine_scores(self.history_weights_[users], self.item_vectors_)
+
+
+def cosine_scores(history_weights: sp.csr_matrix, unit_vectors: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    """Users × items cosine between each user's weighted history profile and every (unit) item vector."""
+    profiles = normalize(history_weights @ unit_vectors)
+    if sp.issparse(unit_vectors):
+        # items (sparse) × dense profiles: a sparse × sparse product with a dense result
+        # costs many times more on large catalogs
+        dense = profiles.toarray() if sp.issparse(profiles) else profiles
+        return np.ascontiguousarray(np.asarray(unit_vectors @ dense.T).T)  # rows are read next
+    return profiles @ unit_vectors.T
 
 
 def _values_at(values: sp.spmatrix | None, field: str, train: sp.csr_matrix,

@@ -123,6 +123,16 @@ class Dataset:
         table = _align_items(items, item_ids, notes)
         return cls(frame, table, user_ids, item_ids, name=name, preset=preset, notes=notes)
 
+    @classmethod
+    def catalog(cls, item_ids: np.ndarray, items: pd.DataFrame | None, *, name: str = "catalog") -> "Dataset":
+        """Items only, under the given index order: for encoding a catalog whose interactions live
+        elsewhere (the Spark engine indexes them itself)."""
+        notes: list[str] = []
+        table = _align_items(items, np.asarray(item_ids), notes)
+        empty = pd.DataFrame({"user": pd.Series(dtype=np.int32), "item": pd.Series(dtype=np.int32),
+                              "rating": pd.Series(dtype=np.float32), "timestamp": pd.Series(dtype=np.int64)})
+        return cls(empty, table, np.array([]), np.asarray(item_ids), name=name, notes=notes)
+
     # ------------------------------------------------------------------ sizes and ids
     @property
     def n_users(self) -> int:

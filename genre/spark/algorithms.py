@@ -10,6 +10,7 @@ Parameters carry the local algorithms' names; ``SPARK_PARAMS`` says which each f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -24,14 +25,35 @@ SPARK_PARAMS: dict[str, tuple[str, ...]] = {
     "popularity": (),
     "als": ("factors", "iterations", "regularization", "alpha", "num_threads", "random_state"),
     "item_knn": ("k", "shrink", "num_threads"),
+    "content": ("weighting",),
 }
-NO_SPARK_FORM = "{name} has no distributed form; use als or item_knn (or popularity) with engine: spark"
+NO_SPARK_FORM = ("{name} has no distributed form; use als, item_knn, popularity or content with engine: spark"
+                 "{why}")
+#: Why an algorithm has no Spark form, where a reader may wonder.
+NO_FORM_BECAUSE = {
+    "sequential": " (its time-window co-occurrence graph keeps every pair, not k per item, so it cannot be "
+                  "broadcast at catalog scale)",
+    "ease": " (its item × item inverse is dense: items² memory on every executor)",
+}
 
 
-def popularity(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_items: int) -> Any:
+@dataclass
+class FormInputs:
+    """What every Spark form reads: TRAIN rows, the candidates per user (``c``) and the run's context."""
+
+    train: Any            # DataFrame user, item, timestamp, pos
+    c: int
+    n_items: int
+    seed: int
+    settings: Any         # config.spark
+    item_vectors: Any = None  # content only: item × d, Spark's item order (genre.spark.content)
+
+
+def popularity(inputs: FormInputs, params: dict[str, Any]) -> Any:
     """Users per item / n_users (``Popularity``): the ``c + 1`` most popular unseen per user."""
     from pyspark.sql import functions as F
 
+    train, c, n_items = inputs.train, inputs.c, inputs.n_items
     n_users = train.select("user").distinct().count()
     counts = train.groupBy("item").agg(F.countDistinct("user").alias("n")).toPandas()
     share = np.zeros(n_items, dtype=np.float32)
@@ -48,7 +70,7 @@ def popularity(train: Any, c: int, params: dict[str, Any], seed: int, settings: 
     return candidates(train, score, c, n_items)
 
 
-def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_items: int) -> Any:
+def als(inputs: FormInputs, params: dict[str, Any]) -> Any:
     """``pyspark.ml.recommendation.ALS`` with implicit preferences on the binary TRAIN matrix.
 
     The local ALS's parameters, translated to Spark's conventions: factors → rank, iterations →
@@ -62,13 +84,14 @@ def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_
     from pyspark.ml.recommendation import ALS
     from pyspark.sql import functions as F
 
+    train, c, n_items = inputs.train, inputs.c, inputs.n_items
     rank = int(params.get("factors", 128))
     rows, n_users = train.agg(F.count("*"), F.countDistinct("user")).first()
     model = ALS(rank=rank, maxIter=int(params.get("iterations", 15)),
                 regParam=float(params.get("regularization", 10.0)) * n_users / rows,
                 alpha=max(float(params.get("alpha", 1.0)) - 1.0, 0.0),
                 implicitPrefs=True, userCol="user", itemCol="item", ratingCol="value",
-                seed=int(seed)).fit(train.select("user", "item", F.lit(1.0).alias("value")))
+                seed=int(inputs.seed)).fit(train.select("user", "item", F.lit(1.0).alias("value")))
     found = model.itemFactors.toPandas()
     item_factors = np.zeros((n_items, rank), dtype=np.float32)  # an item with no TRAIN row scores 0
     if len(found):
@@ -87,7 +110,7 @@ def als(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_
                       side=model.userFactors.select(F.col("id").alias("user"), "features"))
 
 
-def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: Any, n_items: int) -> Any:
+def item_knn(inputs: FormInputs, params: dict[str, Any]) -> Any:
     """Shrunk cosine item-kNN (``ItemKNN``): similarities from co-occurrences, each user's history scored.
 
     ``sim(i, j) = co(i, j) / (√n_i √n_j + shrink)``; each target j keeps its k best neighbours
@@ -96,16 +119,40 @@ def item_knn(train: Any, c: int, params: dict[str, Any], seed: int, settings: An
     and norms come from each user's latest ``spark.knn_history`` interactions (all of them when
     a user has fewer — then the similarity is the local ``ItemKNN``'s).
     """
+    train, n_items = inputs.train, inputs.n_items
     k, shrink = int(params.get("k", 400)), float(params.get("shrink", 0.0))
     if k < 1 or shrink < 0:
         raise ConfigError(f"item_knn: k must be ≥ 1 and shrink ≥ 0, got k={k}, shrink={shrink}")
-    similarity = spark_similarity(train, min(k, max(n_items - 1, 1)), shrink, int(settings.knn_history), n_items)
+    similarity = spark_similarity(train, min(k, max(n_items - 1, 1)), shrink, int(inputs.settings.knn_history),
+                                  n_items)
     shared = train.sparkSession.sparkContext.broadcast(similarity)
 
     def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> np.ndarray:
         return seen @ shared.value  # sparse: only the items near a user's history are ranked
 
-    return candidates(train, score, c, n_items)
+    return candidates(train, score, inputs.c, n_items)
+
+
+def content(inputs: FormInputs, params: dict[str, Any]) -> Any:
+    """``ContentBased`` with uniform weighting (``check_content``): cosine of each user's mean history vector to
+    every item.
+
+    The item vectors are encoded once on the driver (``genre.spark.content``) and broadcast;
+    always exact (the local engine may switch to approximate search on large dense catalogs).
+    """
+    from sklearn.preprocessing import normalize
+
+    from genre.algorithms.content import cosine_scores
+
+    vectors = inputs.item_vectors
+    vectors = normalize(sp.csr_matrix(vectors, dtype=np.float32) if sp.issparse(vectors)
+                        else np.asarray(vectors, dtype=np.float32))
+    shared = inputs.train.sparkSession.sparkContext.broadcast(vectors)
+
+    def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> np.ndarray:
+        return cosine_scores(seen, shared.value)
+
+    return candidates(inputs.train, score, inputs.c, inputs.n_items)
 
 
 def spark_similarity(train: Any, k: int, shrink: float, history: int, n_items: int) -> sp.csr_matrix:
@@ -155,14 +202,15 @@ def spark_similarity(train: Any, k: int, shrink: float, history: int, n_items: i
                          shape=(n_items, n_items), dtype=np.float32)
 
 
-SPARK_ALGORITHMS: dict[str, Callable[..., Any]] = {"popularity": popularity, "als": als, "item_knn": item_knn}
+SPARK_ALGORITHMS: dict[str, Callable[[FormInputs, dict[str, Any]], Any]] = {
+    "popularity": popularity, "als": als, "item_knn": item_knn, "content": content}
 
 
 def check_spark_algorithms(config: Any) -> None:
     """Refuse, before Spark starts, an enabled algorithm or parameter with no Spark form."""
     for algo in (a for a in config.algorithms if a.enabled):
         if algo.name not in SPARK_ALGORITHMS:
-            raise ConfigError(NO_SPARK_FORM.format(name=algo.name))
+            raise ConfigError(NO_SPARK_FORM.format(name=algo.name, why=NO_FORM_BECAUSE.get(algo.name, "")))
         unknown = sorted(set(algo.params) - set(SPARK_PARAMS[algo.name]))
         if unknown:
             raise ConfigError(f"{algo.name} on Spark has no parameter(s) {', '.join(unknown)}; "

@@ -26,7 +26,8 @@ import pandas as pd
 from genre.config import RunConfig
 from genre.errors import ConfigError
 from genre.pipeline import RunResult
-from genre.spark.algorithms import SPARK_ALGORITHMS, check_spark_algorithms
+from genre.spark.algorithms import SPARK_ALGORITHMS, FormInputs, check_spark_algorithms
+from genre.spark.content import check_content, spark_item_vectors
 from genre.spark.evaluate import collect_lists, evaluated_users, list_metrics, relevance
 from genre.spark.mix import check_fusion, normalise, top_k, weighted_mix
 from genre.spark.split import SPARK_SPLITS, spark_split, split_params
@@ -39,6 +40,8 @@ Progress = Callable[[int, int, str], None]
 def check_spark_config(config: RunConfig) -> None:
     """Everything the Spark engine refuses, before a JVM starts (seconds, not a minute)."""
     check_spark_algorithms(config)
+    if any(a.enabled and a.name == "content" for a in config.algorithms):
+        check_content(config)
     check_fusion(config.fusion)
     if config.split.method not in SPARK_SPLITS:
         raise ConfigError(f"split method {config.split.method!r} has no Spark form; use "
@@ -107,11 +110,16 @@ def run_on_spark(config: RunConfig, *, master: str | None = None, spark: Any = N
     if c < k:
         raise ConfigError(f"fusion.candidates ({c}) must be at least the largest cut-off ({k})")
     enabled = [a for a in config.algorithms if a.enabled]
+    inputs = FormInputs(train, c, data.n_items, config.seed, config.spark)
+    if any(a.name == "content" for a in enabled):
+        with stage("encode items"):
+            inputs.item_vectors, more = spark_item_vectors(data, config, progress)
+            notes += more
+        hook("encode items")
     parts, tops = {}, {}
     for algo in enabled:
         with stage(f"fit + candidates {algo.name}"):
-            candidates = SPARK_ALGORITHMS[algo.name](train, c, algo.params, config.seed, config.spark,
-                                                         data.n_items).localCheckpoint()
+            candidates = SPARK_ALGORITHMS[algo.name](inputs, algo.params).localCheckpoint()
             parts[algo.name] = normalise(candidates, c, config.fusion.normalization, data.n_items)
             tops[algo.name] = candidates.where(F.col("rank") <= k)
         hook(f"fit + candidates {algo.name}")
