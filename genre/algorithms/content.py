@@ -74,12 +74,10 @@ class ContentBased(Recommender):
             raise DataError(f"content: features.item_vectors must have one row per item "
                             f"({train.shape[1]}), got shape {vectors.shape}; re-encode the items "
                             f"of this dataset")
-        vectors = sp.csr_matrix(vectors, dtype=np.float32) if sp.issparse(vectors) \
-            else np.asarray(vectors, dtype=np.float32)
         if int(self.ann_candidates) < 1:
             raise ConfigError(f"content: ann_candidates must be a positive number of items, "
                               f"got {self.ann_candidates!r}")
-        self.item_vectors_ = normalize(vectors)
+        self.item_vectors_ = unit_vectors(vectors)
         self.history_weights_ = self._history_weights(train, features)
         use_ann = (self.ann_min_items is not None and not sp.issparse(vectors)
                    and vectors.shape[0] >= int(self.ann_min_items))
@@ -107,6 +105,12 @@ class ContentBased(Recommender):
             return _ann_scores(self.index_, np.asarray(profiles, dtype=np.float32),
                                self.item_vectors_.shape[0], int(self.ann_candidates))
         return cosine_scores(self.history_weights_[users], self.item_vectors_)
+
+
+def unit_vectors(vectors: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
+    """Item vectors as float32 rows of length 1 (CSR when sparse): cosine becomes a dot product."""
+    return normalize(sp.csr_matrix(vectors, dtype=np.float32) if sp.issparse(vectors)
+                     else np.asarray(vectors, dtype=np.float32))
 
 
 def cosine_scores(history_weights: sp.csr_matrix, unit_vectors: np.ndarray | sp.csr_matrix) -> np.ndarray:

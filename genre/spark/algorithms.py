@@ -140,14 +140,9 @@ def content(inputs: FormInputs, params: dict[str, Any]) -> Any:
     The item vectors are encoded once on the driver (``genre.spark.content``) and broadcast;
     always exact (the local engine may switch to approximate search on large dense catalogs).
     """
-    from sklearn.preprocessing import normalize
+    from genre.algorithms.content import cosine_scores, unit_vectors
 
-    from genre.algorithms.content import cosine_scores
-
-    vectors = inputs.item_vectors
-    vectors = normalize(sp.csr_matrix(vectors, dtype=np.float32) if sp.issparse(vectors)
-                        else np.asarray(vectors, dtype=np.float32))
-    shared = inputs.train.sparkSession.sparkContext.broadcast(vectors)
+    shared = inputs.train.sparkSession.sparkContext.broadcast(unit_vectors(inputs.item_vectors))
 
     def score(users: np.ndarray, seen: sp.csr_matrix, side: Any) -> np.ndarray:
         return cosine_scores(seen, shared.value)
