@@ -241,6 +241,31 @@ def spark_block(results: dict) -> str:
                       spark_crossover(results)])
 
 
+def _memory_reach(both: list[tuple[str, dict]]) -> str:
+    """How far this machine's memory carries the local engine, from two sizes of one config (linear growth)."""
+    import re
+
+    by_config: dict[str, list[dict]] = {}
+    for _, run in both:
+        by_config.setdefault(run.get("config_name", "bench"), []).append(run)
+    for name, runs in by_config.items():
+        runs = sorted(runs, key=lambda run: int(run["data"].split()[1]))
+        memory = re.search(r"(\d+) GB", runs[-1]["local"].get("machine", ""))
+        if len(runs) < 2 or memory is None:
+            continue
+        small, large = runs[0], runs[-1]
+        size = [int(run["data"].split()[1]) / 1e6 for run in (small, large)]
+        peak = [run["local"]["process_peak_rss_gb"] for run in (small, large)]
+        slope = (peak[1] - peak[0]) / (size[1] - size[0])
+        if slope <= 0:
+            continue
+        reach = size[1] + (int(memory.group(1)) - peak[1]) / slope
+        return (f" From {size[0]:.0f}M to {size[1]:.0f}M interactions ({name}) the local engine's peak grew by "
+                f"{slope:.2f} GB per million; at that rate this {memory.group(1)} GB machine holds it up to roughly "
+                f"{reach:,.0f}M interactions of such a log (arithmetic, not measured).")
+    return ""
+
+
 def spark_crossover(results: dict) -> str:
     """Where Spark pays off on one machine, and the arithmetic of the largest run on a cluster (from the JSON)."""
     both = [(tag, run) for tag, run in results.items() if run.get("local") and "failed" not in run["local"]]
@@ -256,7 +281,7 @@ def spark_crossover(results: dict) -> str:
                                               for tag, run in both)
                     + (f"; it failed at {', '.join(failed)}" if failed else
                        ", so on this machine there is no crossover at the sizes measured: Spark is for logs no one "
-                       "machine holds") + ".")
+                       "machine holds") + "." + _memory_reach(both))
     def interactions(run: dict) -> int:  # "bench/synth.py 20000000 --items …"
         return int(run["data"].split()[1])
 
