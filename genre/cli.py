@@ -108,7 +108,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     from genre.config import load_config
     from genre.pipeline import Experiment
-    from genre.runs import RunRegistry
+    from genre.runs import RunRegistry, operator_owner
 
     config = load_config(args.config)
     if args.data:
@@ -122,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         result = Experiment(config).run(progress=progress)
     record = result.to_json()
     if not args.no_save:
-        record["run_id"] = RunRegistry(args.registry).save(result)
+        record["run_id"] = RunRegistry(args.registry, owner=operator_owner()).save(result)
     _emit(record, args.json, lambda r: _format_metrics(result.metrics) + _format_weights(r))
 
 

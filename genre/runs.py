@@ -53,6 +53,12 @@ def default_registry_path() -> Path:
     return Path(base) / "genre" / "runs.sqlite"
 
 
+def operator_owner() -> str | None:
+    """The operator-set owner name (``GENRE_USER``): the app's sessions and ``genre run`` save under it, so a
+    run from the command line — on Spark too — sits in the app's Saved runs beside the browser's."""
+    return os.environ.get("GENRE_USER", "").strip() or None
+
+
 def sharing_enabled() -> bool:
     """Whether sessions may see each other's runs (operator sets ``GENRE_SHARE_RUNS=1``)."""
     return os.environ.get("GENRE_SHARE_RUNS", "").strip().lower() in ("1", "true", "yes", "on")

@@ -10,12 +10,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def genre(*args: str, registry: Path | None = None) -> subprocess.CompletedProcess:
+def genre(*args: str, registry: Path | None = None, **env: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "genre", *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1",
                                "HOME": str(registry.parent if registry else ROOT),
-                               "GENRE_HOME": str(registry.parent) if registry else str(ROOT / ".genre-cache")})
+                               "GENRE_HOME": str(registry.parent) if registry else str(ROOT / ".genre-cache"), **env})
 
 
 def test_info_reports_preset_and_counts():
@@ -58,6 +58,18 @@ def test_run_data_runs_a_config_on_other_data(tmp_path):
     out = genre("run", str(config), "--no-save", "--json", "--data", str(copy))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["metrics"]["popularity"]["ndcg@10"] == pytest.approx(0.0885, abs=5e-4)
+
+
+def test_a_command_line_run_sits_in_the_apps_saved_runs_of_the_same_user(tmp_path):
+    """``GENRE_USER``: the app's sessions and ``genre run`` (either engine) save under one owner."""
+    from genre.runs import RunRegistry
+
+    registry = tmp_path / "runs.sqlite"
+    out = genre("run", "configs/genre_pref.yaml", "--json", "--registry", str(registry), GENRE_USER="alice")
+    assert out.returncode == 0, out.stderr
+    run_id = json.loads(out.stdout)["run_id"]
+    assert RunRegistry(registry, owner="alice").list()["id"].tolist() == [run_id]   # what alice's app lists
+    assert RunRegistry(registry, owner="session-someone-else").list().empty
 
 
 def test_recommend_prints_explained_items():

@@ -8,7 +8,6 @@ widget's value when the user moves to another page.
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +16,7 @@ import streamlit as st
 
 from genre.config import DataConfig, RunConfig
 from genre.hosting import confine_paths_in_data
+from genre.runs import operator_owner
 
 #: The repository root, and the folder of the bundled MovieLens sample in it.
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "saved_runs": list,             # [{"run_id", "name"}] saved in this session
     "feedback": dict,               # raw user id (str) -> {"liked": [...], "disliked": [...]}
     "enrichment": lambda: None,     # DataFrame item_id, text written by the LLM this session
-    "owner": lambda: os.environ.get("GENRE_USER") or f"session-{uuid.uuid4().hex}",  # whose runs (genre.runs)
+    "owner": lambda: operator_owner() or f"session-{uuid.uuid4().hex}",  # whose runs (genre.runs)
 }
 
 
