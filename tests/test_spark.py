@@ -20,6 +20,7 @@ import pytest
 
 pytest.importorskip("pyspark", reason="the Spark engine is an optional extra: pip install -r requirements-spark.txt")
 
+from app_helpers import app  # noqa: E402,F401  (the app fixture, for the Metrics page test)
 from genre.cli import main as cli  # noqa: E402
 from genre.config import AlgorithmConfig, RunConfig, dump_config, load_config  # noqa: E402
 from genre.errors import ConfigError  # noqa: E402
@@ -205,6 +206,38 @@ def test_the_committed_spark_config_runs_as_the_readme_says(spark, tmp_path, mon
     written = list((tmp_path / "spark-topk").glob("tuned_mix_spark-*"))
     assert len(written) == 1 and pd.read_parquet(written[0])["user_id"].nunique() == 610
     assert RunRegistry(tmp_path / "runs.sqlite").compare([record["run_id"]]).shape[1] == 1
+
+
+@pytest.fixture
+def alices_app(monkeypatch, request):
+    """The app as one named user runs it (``GENRE_USER``), with its own registry (app_helpers.app)."""
+    monkeypatch.setenv("GENRE_USER", "alice")
+    return request.getfixturevalue("app")
+
+
+def test_a_spark_run_from_the_command_line_is_compared_on_the_apps_metrics_page(spark, sample_dir, alices_app,
+                                                                                  tmp_path):
+    from app_helpers import button, check, plotly_specs, train, upload_slice
+
+    path = tmp_path / "spark.yaml"
+    path.write_text(dump_config(RunConfig.from_dict({
+        "name": "popularity on spark", "data": {"source": str(sample_dir)}, "features": {"modalities": []},
+        "algorithms": [{"name": "popularity"}], "spark": {"output": str(tmp_path / "topk")}})), encoding="utf-8")
+    assert cli(["run", str(path), "--engine", "spark", "--master", "local[2]"]) == 0  # the app's registry, as alice
+
+    at = alices_app
+    upload_slice(at, n_users=60)
+    train(at, ("popularity",))
+    at.switch_page("pages/5_Metrics.py").run()
+    at.text_input(key="run_name").set_value("in the browser")
+    button(at, "Save this run").click().run()
+    check(at)
+    compare = at.multiselect(key="compare_runs")
+    assert compare.options == ["#1 popularity on spark", "#2 in the browser"]  # the CLI's run is alice's too
+    compare.set_value([1, 2]).run()
+    check(at)
+    chart = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 by run")
+    assert chart["data"][0]["x"] == ["#1 popularity on spark", "#2 in the browser"]
 
 
 def _saved(registry: Path, run_id: int) -> tuple[RunConfig, dict]:
