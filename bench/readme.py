@@ -229,7 +229,7 @@ def spark_block(results: dict) -> str:
         stages = {name: stage["wall_s"] for name, stage in run["stages"].items()}
         slowest = sorted(stages, key=stages.get, reverse=True)[:3]
         local = run.get("local")
-        beside = (f"{local['wall_s']:,.0f} s, {local['peak_rss_mb'] / 1024:.1f} GB"
+        beside = (f"{local['wall_s']:,.0f} s, {local['process_peak_rss_gb']:.1f} GB"
                   if local and "failed" not in local else "—")
         rows.append(f"| {run.get('size', '1m')} | {run.get('config_name', 'bench')} | {run['wall_s']:,.0f} s | "
                     f"{run['process_peak_rss_gb']:.1f} GB | "
