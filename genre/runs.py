@@ -123,11 +123,16 @@ class RunRegistry:
         return db
 
     def save(self, result, name: str | None = None) -> int:
-        """Store a ``RunResult`` under this registry's owner; returns the new run id."""
+        """Store a ``RunResult`` under this registry's owner; returns the new run id.
+
+        Without a ``name`` the run is named after its config, plus the engine when it ran on Spark, so
+        the same config run on both engines reads apart in a comparison.
+        """
         from genre.config import dump_config
 
         record = result.to_json()
-        row = (name or result.config.name, time.time(), dump_config(result.config),
+        engine = " (spark)" if result.config.engine == "spark" else ""
+        row = (name or f"{result.config.name}{engine}", time.time(), dump_config(result.config),
                json.dumps({**record["metrics"], "_intervals": record.get("intervals", {})}),
                json.dumps(record["weights"]),
                json.dumps(record["timings"]), _frame_to_json(result.per_user), self.owner)

@@ -221,7 +221,7 @@ def test_a_spark_run_from_the_command_line_is_compared_on_the_apps_metrics_page(
 
     path = tmp_path / "spark.yaml"
     path.write_text(dump_config(RunConfig.from_dict({
-        "name": "popularity on spark", "data": {"source": str(sample_dir)}, "features": {"modalities": []},
+        "name": "popularity", "data": {"source": str(sample_dir)}, "features": {"modalities": []},
         "algorithms": [{"name": "popularity"}], "spark": {"output": str(tmp_path / "topk")}})), encoding="utf-8")
     assert cli(["run", str(path), "--engine", "spark", "--master", "local[2]"]) == 0  # the app's registry, as alice
 
@@ -233,11 +233,11 @@ def test_a_spark_run_from_the_command_line_is_compared_on_the_apps_metrics_page(
     button(at, "Save this run").click().run()
     check(at)
     compare = at.multiselect(key="compare_runs")
-    assert compare.options == ["#1 popularity on spark", "#2 in the browser"]  # the CLI's run is alice's too
+    assert compare.options == ["#1 popularity (spark)", "#2 in the browser"]  # the CLI's run is alice's too
     compare.set_value([1, 2]).run()
     check(at)
     chart = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 by run")
-    assert chart["data"][0]["x"] == ["#1 popularity on spark", "#2 in the browser"]
+    assert chart["data"][0]["x"] == ["#1 popularity (spark)", "#2 in the browser"]
 
 
 def _saved(registry: Path, run_id: int) -> tuple[RunConfig, dict]:
