@@ -231,7 +231,7 @@ def spark_block(results: dict) -> str:
         local = run.get("local")
         beside = (f"{local['wall_s']:,.0f} s, {local['process_peak_rss_gb']:.1f} GB"
                   if local and "failed" not in local else "—")
-        rows.append(f"| {run.get('size', '1m')} | {run.get('config_name', 'bench')} | {run['wall_s']:,.0f} s | "
+        rows.append(f"| {run['size']} | {run['config_name']} | {run['wall_s']:,.0f} s | "
                     f"{run['process_peak_rss_gb']:.1f} GB | "
                     + ", ".join(f"{name} {stages[name]:,.0f} s" for name in slowest)
                     + f" | {beside} | {run['date'][:10]}, commit {run['commit'][:7]}, load "
@@ -241,20 +241,25 @@ def spark_block(results: dict) -> str:
                       spark_crossover(results)])
 
 
+def _interactions(run: dict) -> int:
+    """A Spark bench run's size, from the synth command it records ("bench/synth.py 20000000 --items …")."""
+    return int(run["data"].split()[1])
+
+
 def _memory_reach(both: list[tuple[str, dict]]) -> str:
     """How far this machine's memory carries the local engine, from two sizes of one config (linear growth)."""
     import re
 
     by_config: dict[str, list[dict]] = {}
     for _, run in both:
-        by_config.setdefault(run.get("config_name", "bench"), []).append(run)
+        by_config.setdefault(run["config_name"], []).append(run)
     for name, runs in by_config.items():
-        runs = sorted(runs, key=lambda run: int(run["data"].split()[1]))
+        runs = sorted(runs, key=_interactions)
         memory = re.search(r"(\d+) GB", runs[-1]["local"].get("machine", ""))
         if len(runs) < 2 or memory is None:
             continue
         small, large = runs[0], runs[-1]
-        size = [int(run["data"].split()[1]) / 1e6 for run in (small, large)]
+        size = [_interactions(run) / 1e6 for run in (small, large)]
         peak = [run["local"]["process_peak_rss_gb"] for run in (small, large)]
         slope = (peak[1] - peak[0]) / (size[1] - size[0])
         if slope <= 0:
@@ -282,11 +287,8 @@ def spark_crossover(results: dict) -> str:
                     + (f"; it failed at {', '.join(failed)}" if failed else
                        ", so on this machine there is no crossover at the sizes measured: Spark is for logs no one "
                        "machine holds") + "." + _memory_reach(both))
-    def interactions(run: dict) -> int:  # "bench/synth.py 20000000 --items …"
-        return int(run["data"].split()[1])
-
-    tag, run = max(results.items(), key=lambda kv: (interactions(kv[1]), kv[1]["wall_s"]))
-    scale = 1e9 / interactions(run)
+    tag, run = max(results.items(), key=lambda kv: (_interactions(kv[1]), kv[1]["wall_s"]))
+    scale = 1e9 / _interactions(run)
     start = run["stages"].get("start spark", {}).get("wall_s", 0.0)
     core_seconds = 2 * (run["wall_s"] - start)
     text.append(f"**A cluster** (arithmetic, no cluster measured): the {tag} run took {run['wall_s']:,.0f} s on "

@@ -290,14 +290,14 @@ def _order(tag: str) -> tuple:
 
 def render(results: dict) -> str:
     """The RESULTS.md section, from the JSON alone."""
-    configs = {run.get("config_name", "bench"): run["config"] for run in results.values()}
+    configs = {run["config_name"]: run["config"] for run in results.values()}
     lines = ["`python bench/spark.py` — `engine: spark` on `local[2]` (one JVM: driver and executors) on this "
              "2-core machine; the load average is in the JSON. Every user's top-k list is written to Parquet. "
              "Peak RSS per stage: Python driver / JVM. Configs:", ""]
     lines += [f"- **{name}**: {describe(config)}." for name, config in configs.items()]
     lines += ["", "| size | config | stage | wall s | Python MB | JVM MB |", "|---|---|---|---:|---:|---:|"]
     for run in results.values():
-        size, name = run.get("size", "1m"), run.get("config_name", "bench")
+        size, name = run["size"], run["config_name"]
         for stage, row in run["stages"].items():
             lines.append(f"| {size} | {name} | {stage} | {row['wall_s']:.0f} | {row['python_peak_mb']:,.0f} | "
                          f"{row['jvm_peak_mb']:,.0f} |")
@@ -305,7 +305,7 @@ def render(results: dict) -> str:
                      f"**{run['process_peak_rss_gb'] * 1024:,.0f}** (all processes) |")
     lines += ["", "| size | config | engine | wall s | peak RSS GB | mix NDCG@10 |", "|---|---|---|---:|---:|---:|"]
     for run in results.values():
-        size, name = run.get("size", "1m"), run.get("config_name", "bench")
+        size, name = run["size"], run["config_name"]
         lines.append(f"| {size} | {name} | spark local[2] | {run['process_wall_s']:.0f} | "
                      f"{run['process_peak_rss_gb']:.1f} | {run['metrics']['mix']['ndcg@10']:.4f} ± "
                      f"{run['mix_interval']['ndcg@10']:.4f} |")

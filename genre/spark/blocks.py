@@ -71,18 +71,19 @@ def nominate(users: np.ndarray, seen: sp.csr_matrix, side: pd.DataFrame | None, 
     parts = []
     for start in range(0, len(users), step):
         block = slice(start, start + step)
-        scores = score(users[block], seen[block], side)
+        block_seen = seen[block]  # a CSR row slice copies: once per block
+        scores = score(users[block], block_seen, side)
         if sp.issparse(scores):
-            columns, scores = _listed_columns(sp.csr_matrix(scores), seen[block], width)
-            cols = top_k(scores, width, seen[block][:, columns])
+            columns, scores = _listed_columns(sp.csr_matrix(scores), block_seen, width)
+            cols = top_k(scores, width, block_seen[:, columns])
             values, cols = np.take_along_axis(scores, cols, axis=1), columns[cols]
         else:
             scores = np.asarray(scores, dtype=np.float32)
-            cols = top_k(scores, width, seen[block])
+            cols = top_k(scores, width, block_seen)
             values = np.take_along_axis(scores, cols, axis=1)
         rank = np.broadcast_to(np.arange(1, width + 1, dtype=np.int32), cols.shape)
         # a user with fewer unseen items than ``width`` gets seen ones (-inf) last: drop them
-        kept = rank <= (n_items - seen[block].getnnz(axis=1))[:, None]
+        kept = rank <= (n_items - block_seen.getnnz(axis=1))[:, None]
         owner = np.broadcast_to(users[block, None], cols.shape)
         parts.append(pd.DataFrame({"user": owner[kept].astype(np.int32), "item": cols[kept].astype(np.int32),
                                    "score": values[kept], "rank": rank[kept]}))

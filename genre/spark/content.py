@@ -3,7 +3,7 @@
 Item content is catalog-sized (items, not the log), so the local encoders (TF-IDF, multi-hot
 genres, sentence-transformers, …) encode it once on the driver through the local engine's
 embedding cache, and the unit vectors go to the user buckets like any item-sized model piece.
-The item table is ``data.items``, else a MovieLens-layout folder's ``movies.csv``. User-applied
+The item table is ``data.items``, else a MovieLens-layout folder's ``movies.csv`` (``load.item_table``). User-applied
 tags are not read on Spark: a ``tags`` field encodes as empty text (the run's notes say so).
 """
 
@@ -14,29 +14,15 @@ from typing import Any
 
 from genre.errors import ConfigError
 
-#: A preset folder's item table, beside the interaction file ``genre.spark.load`` reads.
-_PRESET_ITEMS = {"movielens": "movies.csv"}
+def check_content(config: Any) -> str | None:
+    """The item file an enabled content entry will encode (None without one); a ConfigError, before Spark
+    starts, for what the form cannot run."""
+    from genre.spark.load import item_table
 
-
-def item_table(data_config: Any) -> str | None:
-    """The item file behind a config's ``data`` section, or None when there is none to read."""
-    from genre.data.presets import detect_preset
-    from genre.data.readers import list_sources
-
-    if data_config.items:
-        return str(data_config.items)
-    source = data_config.source
-    if isinstance(source, str) and Path(source).is_dir():
-        files = [Path(f) for f in list_sources(source)]
-        name = _PRESET_ITEMS.get(detect_preset(files) or "")
-        if name and (Path(source) / name).exists():
-            return str(Path(source) / name)
-    return None
-
-
-def check_content(config: Any) -> str:
-    """The item file content will encode; a ConfigError (before Spark starts) for what the form cannot run."""
-    for algo in (a for a in config.algorithms if a.enabled and a.name == "content"):
+    entries = [a for a in config.algorithms if a.enabled and a.name == "content"]
+    if not entries:
+        return None
+    for algo in entries:
         if algo.params.get("weighting", "uniform") != "uniform":
             raise ConfigError(f"content on Spark weighs a history uniformly; got weighting "
                               f"{algo.params['weighting']!r} (recency and rating weighting run on the local engine)")

@@ -22,8 +22,8 @@ from genre.errors import DataError
 
 _FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".jsonl": "json", ".json": "json", ".ndjson": "json"}
-#: What a folder in a preset layout holds its interactions in.
-_PRESET_FILES = {"movielens": "ratings.csv"}
+#: What a folder in a preset layout holds its interactions and its items in.
+_PRESET_FILES = {"movielens": {"interactions": "ratings.csv", "items": "movies.csv"}}
 _EPOCH_SCALES = ((10**9, "nanoseconds"), (10**6, "microseconds"), (10**3, "milliseconds"))
 
 
@@ -57,12 +57,24 @@ def interaction_paths(source: str | list[str]) -> list[str]:
     files = [Path(f) for f in list_sources(str(path))]
     preset = detect_preset(files)
     if preset in _PRESET_FILES:
-        return [str(path / _PRESET_FILES[preset])]
+        return [str(path / _PRESET_FILES[preset]["interactions"])]
     tables = [f for f in files if f.suffix.lower() in _FORMATS]
     if len(tables) != 1:
         raise DataError(f"{source}: the Spark engine needs the interaction file(s) named (a path or a glob); "
                         f"this folder holds {len(tables)} table files")
     return [str(tables[0])]
+
+
+def item_table(data_config: Any) -> str | None:
+    """The item file behind a config's ``data``: ``data.items``, else a preset folder's item file, else None."""
+    if data_config.items:
+        return str(data_config.items)
+    source = data_config.source
+    if isinstance(source, str) and Path(source).is_dir():
+        files = _PRESET_FILES.get(detect_preset([Path(f) for f in list_sources(source)]) or "", {})
+        if "items" in files and (Path(source) / files["items"]).exists():
+            return str(Path(source) / files["items"])
+    return None
 
 
 def _read(spark: Any, paths: list[str]) -> Any:

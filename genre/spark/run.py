@@ -40,8 +40,7 @@ Progress = Callable[[int, int, str], None]
 def check_spark_config(config: RunConfig) -> None:
     """Everything the Spark engine refuses, before a JVM starts (seconds, not a minute)."""
     check_spark_algorithms(config)
-    if any(a.enabled and a.name == "content" for a in config.algorithms):
-        check_content(config)
+    check_content(config)
     check_fusion(config.fusion)
     if config.split.method not in SPARK_SPLITS:
         raise ConfigError(f"split method {config.split.method!r} has no Spark form; use "
