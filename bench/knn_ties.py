@@ -33,7 +33,7 @@ from bench.results import provenance, write_section  # noqa: E402
 from genre.algorithms import make_algorithm  # noqa: E402
 from genre.config import load_config  # noqa: E402
 from genre.evaluate import evaluate  # noqa: E402
-from genre.pipeline import load_from_config  # noqa: E402
+from genre.run import load_from_config  # noqa: E402
 from genre.split import split_interactions  # noqa: E402
 
 RESULTS_JSON = ROOT / "bench" / "knn_ties.json"

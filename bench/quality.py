@@ -76,7 +76,7 @@ def _rows(result, in_mix: bool) -> list[dict]:
 def measure(config_path: str, extras: list[str]) -> dict:
     """Train the config's mix (and the extras alone) and return every number the section shows."""
     from genre.config import AlgorithmConfig, load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     began = time.perf_counter()
     inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv", "tags.csv")}

@@ -179,7 +179,7 @@ def run_child(folder: Path, out: Path) -> None:
     meter = StageMeter()
     meter.enter("imports")
     from genre.config import load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     config_path = out.with_suffix(".yaml")
     config_path.write_text(yaml.safe_dump(run_config(folder), sort_keys=False))

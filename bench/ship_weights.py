@@ -2,11 +2,11 @@
 
 Run: ``.venv/bin/python bench/ship_weights.py [CONFIG]`` (default configs/tuned_mix.yaml)
 
-GENRE's own tuner (``genre.tune.tune_on_validation``: the config's ``tuning`` section, on the
+GENRE's own tuner (``genre.run.tuning.tune_on_validation``: the config's ``tuning`` section, on the
 validation carve of TRAIN — TEST is never read) chooses the weights; they are written into the
 config's ``algorithms[*].weight`` with their provenance (command, commit, date, validation score)
 in the comment block. The config keeps ``tuning.enabled: true`` so ``python -m genre run`` on it
-reproduces the choice; the app's default and the "tuned mix" preset (genre.presets) read the same
+reproduces the choice; the app's default and the "tuned mix" preset (genre.starter_configs) read the same
 file with tuning off, so the shipped weights live in exactly one place.
 """
 
@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from genre.config import load_config  # noqa: E402
-from genre.pipeline import Fitter, Notes, Reporter, load_from_config  # noqa: E402
+from genre.run import load_from_config  # noqa: E402
+from genre.run.fitting import Fitter, Notes, Reporter  # noqa: E402
 from genre.split import split_interactions  # noqa: E402
-from genre.tune import tune_on_validation  # noqa: E402
+from genre.run.tuning import tune_on_validation  # noqa: E402
 
 #: The comment lines this script writes (replaced on every run; the rest of the header is kept).
 MARK = "# shipped:"
@@ -56,7 +57,7 @@ def ship(path: Path, weights: dict[str, float], score: float, metric: str) -> No
     data["tuning"]["enabled"] = True  # the CLI re-derives the weights: the reproduction
     provenance = [
         f"{MARK} weights chosen by `.venv/bin/python bench/ship_weights.py {path.relative_to(ROOT)}`",
-        f"{MARK} (genre.tune on the validation carve of TRAIN; TEST never read): validation {metric} "
+        f"{MARK} (genre.run.tuning on the validation carve of TRAIN; TEST never read): validation {metric} "
         f"{score:.4f}, {dt.date.today()}, commit {commit}.",
         f"{MARK} The app's default and the 'tuned mix' preset use these weights with tuning off.",
     ]

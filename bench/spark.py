@@ -190,7 +190,7 @@ def local_source(folder: Path) -> Path:
 
 def child_local(config_path: Path, out: Path) -> None:
     from genre.config import load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     config = load_config(config_path)
     config.engine = "local"

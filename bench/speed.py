@@ -105,7 +105,7 @@ def bench_fit(repeats: int) -> list[dict]:
     """Fit each algorithm on the TRAIN part of the sample (TF-IDF item text, as the tuned mix)."""
     from genre.algorithms import make_algorithm
     from genre.config import FeaturesConfig
-    from genre.featurize import build_features
+    from genre.run.encoding import build_features
 
     dataset, split = sample_split()
     features, _ = build_features(dataset, split.train, split.test, FeaturesConfig(),
@@ -197,7 +197,7 @@ def bench_als(repeats: int) -> list[dict]:
 def bench_refuse(repeats: int) -> list[dict]:
     """After a weight change: re-mix the candidate store + top-10 of every user; and the full re-evaluation."""
     from genre.config import load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     config = load_config(ROOT / "configs" / "tuned_mix.yaml")
     config.tuning.enabled = False

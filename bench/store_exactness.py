@@ -66,7 +66,7 @@ def differences(dense, stored) -> dict[str, float]:
 
 def train_tuned_mix():
     from genre.config import load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     return Experiment(load_config(ROOT / "configs" / "tuned_mix.yaml")).train()
 

@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/validation_choices.py [--configs sequential bpr tw
 Issue 14 asks that every hyper-parameter a committed config uses is either chosen on the
 validation carve by committed code or documented as a fixed default. For the algorithms whose
 parameters the configs fix (sequential's window / last / decay, BPR's and two-tower's learning
-rates), this runs each config with ``tuning.hyperparameters`` on: ``genre.tune`` fits every value
+rates), this runs each config with ``tuning.hyperparameters`` on: ``genre.run.tuning`` fits every value
 of the algorithm's ``tune_grid`` on TRAIN_SUB and scores it on the validation users (one
 parameter at a time, in the grid's order; TEST is never read for the choice). The JSON records
 the validation curve, the value validation chooses and the value the config ships, so a config
@@ -36,7 +36,7 @@ def choose(name: str) -> list[dict]:
     """Tune ``configs/<name>.yaml``'s algorithm's grid on validation; one row per parameter."""
     from genre.algorithms import algorithm_class
     from genre.config import load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     config = load_config(ROOT / "configs" / f"{name}.yaml")
     shipped = {a.name: dict(a.params) for a in config.algorithms}

@@ -93,7 +93,7 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from genre.config import RunConfig
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     config = RunConfig.from_dict({"data": {"source": _source(args.paths)}, "split": {"method": args.split},
                                   "algorithms": [{"name": args.algorithm, "params": _params(args.param)}],
@@ -107,7 +107,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_run(args: argparse.Namespace) -> None:
     from genre.config import load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
     from genre.runs import RunRegistry, operator_owner
 
     config = load_config(args.config)
@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_recommend(args: argparse.Namespace) -> None:
     from genre.bounds import bounds_for, check
     from genre.config import load_config
-    from genre.pipeline import Experiment
+    from genre.run import Experiment
 
     check(args.k, bounds_for("evaluation", "ks"), "-k")  # before training, not after
     trained = Experiment(load_config(args.config)).train()

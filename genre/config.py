@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from genre.errors import ConfigError
+from genre.errors import ConfigError, check_known_keys
 from genre.safe_yaml import MAX_CONFIG_BYTES, bounded_safe_load
 
 
@@ -154,6 +154,10 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def copy(self) -> "RunConfig":
+        """A validated deep copy, the caller's to edit (a run never edits the config it was given)."""
+        return RunConfig.from_dict(self.to_dict())
 
     def validate(self) -> None:
         """Check values that types alone cannot (names, ranges); raise ConfigError."""
@@ -363,11 +367,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a mapping with keys {', '.join(_field_names(cls))}, "
                           f"got {type(data).__name__}")
-    valid = _field_names(cls)
-    unknown = [k for k in data if k not in valid]
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; "
-                          f"valid keys: {', '.join(valid)}")
+    check_known_keys(data, _field_names(cls), where)
     hints = typing.get_type_hints(cls)
     kwargs = {name: _coerce(hints[name], value, f"{where}.{name}") for name, value in data.items()}
     return cls(**kwargs)

@@ -27,3 +27,14 @@ class EncoderError(GenreError):
 
 class LLMError(GenreError):
     """A language model client failed (server down, timeout, malformed reply)."""
+
+
+def check_known_keys(data: dict, valid: list[str], where: str) -> None:
+    """ConfigError naming ``where`` when ``data`` has keys outside ``valid`` (listing the valid ones).
+
+    The one check behind every mapping read from a config: run settings, column mappings,
+    cleaning options.
+    """
+    unknown = [str(k) for k in data if k not in valid]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")

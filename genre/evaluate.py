@@ -23,31 +23,24 @@ import logging
 import numbers
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from genre import metrics
+from genre import batching
+from genre.batching import DEFAULT_BATCH_SIZE, rows_per_batch
 from genre.errors import ConfigError, DataError, GenreError
 from genre.fusion import top_k
 from genre.split import Split
-
-if TYPE_CHECKING:
-    from genre.store import CandidateStore
+from genre.store import CandidateStore
 
 logger = logging.getLogger("genre")
 
 #: score_fn(users) -> (len(users), n_items) float scores, higher is better.
 ScoreFn = Callable[[np.ndarray], np.ndarray]
-
-#: Users scored per call of the scorer: bounds memory at batch × n_items floats.
-DEFAULT_BATCH_SIZE = 1024
-
-#: Bytes of one dense score batch (users × items float32) that ``rows_per_batch`` aims at:
-#: on a 200k-item catalog a batch holds ~80 users instead of 1,024 (which would be 800 MB).
-BATCH_BYTES = 64 * 2**20
 
 #: Per-user ranking metrics, in column order ("ndcg@10", "recall@10", ...).
 RANKING_METRICS = {
@@ -188,7 +181,7 @@ def _diversity(top_items: np.ndarray, item_vectors: np.ndarray | sp.spmatrix, k:
     ones (TF-IDF) stay sparse all the way (``metrics.intra_list_diversity_at_k``): one chunk.
     """
     dim = item_vectors.shape[1]
-    step = len(top_items) if sp.issparse(item_vectors) else max(1, BATCH_BYTES // (8 * max(dim, 1)))
+    step = len(top_items) if sp.issparse(item_vectors) else max(1, batching.BATCH_BYTES // (8 * max(dim, 1)))
     parts = []
     for start in range(0, len(top_items), step):
         chunk = np.asarray(top_items[start:start + step])[:, :k]
@@ -222,12 +215,6 @@ def _evaluate_named(batches: Iterable[tuple[np.ndarray, Mapping[Hashable, np.nda
     n_candidates = split.n_items if candidates is None else len(candidates)
     return {name: _gather(tops[name], parts[name], users, split, train, n_candidates, ks, item_vectors)
             for name in tops}
-
-
-def rows_per_batch(n_items: int, batch_size: int = DEFAULT_BATCH_SIZE, n_blocks: int = 1) -> int:
-    """Users per batch so that ``n_blocks`` dense (users × n_items) float32 blocks stay near
-    ``BATCH_BYTES`` however large the catalog, and never more than ``batch_size``."""
-    return int(max(1, min(batch_size, BATCH_BYTES // (4 * max(n_items, 1) * max(n_blocks, 1)))))
 
 
 def evaluate(score_fn: ScoreFn, split: Split, *, ks: Sequence[int] = (10,), users: np.ndarray | None = None,
@@ -270,7 +257,7 @@ def evaluate_scores(scores: np.ndarray, users: np.ndarray, split: Split, *, ks: 
     return _evaluate_named(blocks, chosen, split, ks, item_vectors)[None]
 
 
-def evaluate_store(store: "CandidateStore", mixes: Mapping[Hashable, Mapping[str, float]], *,
+def evaluate_store(store: CandidateStore, mixes: Mapping[Hashable, Mapping[str, float]], *,
                    ks: Sequence[int] = (10,),
                    item_vectors: np.ndarray | sp.spmatrix | None = None) -> dict[Hashable, Evaluation]:
     """Evaluate weighted mixes read from a candidate store (``genre.store``), one per label.
@@ -298,7 +285,7 @@ def evaluate_store(store: "CandidateStore", mixes: Mapping[Hashable, Mapping[str
     return results
 
 
-def store_metric(store: "CandidateStore", weights: Mapping[str, float], metric: str = "ndcg@10") -> float:
+def store_metric(store: CandidateStore, weights: Mapping[str, float], metric: str = "ndcg@10") -> float:
     """Mean of ONE ranking metric (e.g. ``"ndcg@10"``) of a mix read from the store.
 
     The objective a weight search calls a hundred times: only the top-k and that metric.

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from genre.errors import GenreError
+from genre.paths import registry_path
 from genre.sqlite_files import check_integrity, open_or_set_aside
 
 _SCHEMA = """
@@ -44,15 +45,6 @@ CREATE TABLE IF NOT EXISTS runs (
 _SCOPES = ("own", "all")
 
 
-def default_registry_path() -> Path:
-    """``$GENRE_HOME/runs.sqlite``, else the user's data directory (XDG) / genre / runs.sqlite."""
-    home = os.environ.get("GENRE_HOME")
-    if home:
-        return Path(home) / "runs.sqlite"
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "genre" / "runs.sqlite"
-
-
 def operator_owner() -> str | None:
     """The operator-set owner name (``GENRE_USER``): the app's sessions and ``genre run`` save under it, so a
     run from the command line — on Spark too — sits in the app's Saved runs beside the browser's."""
@@ -70,7 +62,7 @@ class RunRegistry:
     Parameters
     ----------
     path : str or path, optional
-        SQLite file (``":memory:"`` for a throwaway one); default ``default_registry_path()``.
+        SQLite file (``":memory:"`` for a throwaway one); default ``genre.paths.registry_path()``.
     owner : str, optional
         Who saves and reads: the app passes its session (or an operator-set user name). With an
         owner, ``list`` shows that owner's runs and other owners' runs can be listed, loaded or
@@ -80,7 +72,7 @@ class RunRegistry:
     """
 
     def __init__(self, path: str | Path | None = None, owner: str | None = None):
-        self.path = str(path) if path is not None else str(default_registry_path())
+        self.path = str(path) if path is not None else str(registry_path())
         self.owner = owner
         self._memory = sqlite3.connect(":memory:") if self.path == ":memory:" else None
         if self._memory is not None:

@@ -46,6 +46,7 @@ import scipy.sparse as sp
 
 from genre import fusion
 from genre.algorithms import Recommender
+from genre.batching import rows_per_batch
 from genre.errors import ConfigError
 from genre.split import Split
 
@@ -227,7 +228,6 @@ class StoreBuilder:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        from genre.evaluate import rows_per_batch
 
         train = self.split.train_matrix()
         step = rows_per_batch(self.split.n_items, n_blocks=len(models) + 4)  # dense blocks held at once

@@ -149,7 +149,7 @@ with tab_tag:
     t_fields = c[1].multiselect("Text fields", [f for f in fields if f != "genres"], ["title"], key="tag_fields")
     if st.button("Measure tagging accuracy", key="tag_run") and t_fields:
         with widgets.user_errors(), st.spinner("Encoding items and fitting the genre classifier…"):
-            from genre.featurize import with_enrichment_file
+            from genre.run.encoding import with_enrichment_file
 
             tagged = with_enrichment_file(dataset, features.enrichment)
             key = f"{dataset.name}|{dataset.n_items}|{features.enrichment}"

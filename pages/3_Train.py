@@ -7,7 +7,7 @@ import streamlit as st
 
 from genre.algorithms import ALGORITHM_NAMES
 from genre.config import AlgorithmConfig
-from genre.presets import PRESETS, adopt_setup, load_preset
+from genre.starter_configs import PRESETS, adopt_setup, load_preset
 from genre.split import has_time, needs_time, time_free, time_note
 from ui import algorithms, state, widgets
 
@@ -98,7 +98,7 @@ with setup, st.form("train_form", border=False):
 if train:
     with widgets.user_errors():
         from genre.errors import ConfigError
-        from genre.pipeline import Experiment
+        from genre.run import Experiment
 
         if not chosen:
             raise ConfigError("switch on at least one algorithm")

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genre import embeddings, viz
+from genre import viz
+from genre.run import spaces
 from ui import cache, widgets
 
 widgets.header("Embeddings", "Each dot is an item placed by its vector: similar items sit together. Users (▲) "
@@ -19,7 +20,7 @@ dataset = experiment.dataset_
 trained = st.session_state["trained_config"]
 
 if st.session_state.get("_emb_spaces_of") is not experiment:  # once per trained model
-    st.session_state["_emb_spaces"] = embeddings.vector_spaces(experiment)
+    st.session_state["_emb_spaces"] = spaces.vector_spaces(experiment)
     st.session_state["_emb_spaces_of"] = experiment
 spaces = st.session_state["_emb_spaces"]
 if not spaces:
@@ -35,7 +36,7 @@ method = c2.radio("Projection", ["pca", "umap"], horizontal=True, key="emb_metho
 color = c3.selectbox("Colour by", ["genre", "popularity", "cluster"], key="emb_color")
 show_users = c4.toggle("Users", value=True, key="emb_users", disabled=not space.has_users,
                        help="Draw the users of this space in the same projection as the items.")
-users = embeddings.drawn_users(experiment, trained.seed) if show_users and space.has_users else None
+users = spaces.drawn_users(experiment, trained.seed) if show_users and space.has_users else None
 if users is not None:
     st.caption(f"Users and items share this space ({widgets.md(space.label)}): one projection of both. A user "
                f"blends many items, so in PCA users gather apart from single items; overlay a user to see the "
@@ -64,7 +65,7 @@ with widgets.user_errors():
     query = c1.text_input("Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars")
     user = c2.selectbox("Overlay a user", ["(none)", *experiment.user_ids_evaluated], key="emb_user")
     highlight = points["title"].str.contains(query, case=False, regex=False).to_numpy() if query else None
-    overlays = embeddings.user_overlay(experiment, user) if user != "(none)" else {}
+    overlays = spaces.user_overlay(experiment, user) if user != "(none)" else {}
     label = "log₁₀ interactions" if color == "popularity" else color
     title = (f"{dataset.n_items:,} items" + (f" and {len(users):,} users" if users is not None else "")
              + f" — {space.label}, {method.upper()}")

@@ -78,9 +78,9 @@ with widgets.user_errors():  # a registry that cannot be opened costs this secti
         st.caption("No saved runs yet: save this one, change the mix, save again, and compare them here.")
 
 def validation():
-    """The trained run's validation side (genre.validation: refitted on the carve tuning uses), built
+    """The trained run's validation side (genre.run.validation_run: refitted on the carve tuning uses), built
     once per trained run and carrying the live weights."""
-    from genre.validation import validation_run
+    from genre.run.validation_run import validation_run
 
     held = st.session_state.get("validation_run")
     if held is None or held[0] is not experiment:

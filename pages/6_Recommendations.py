@@ -3,7 +3,7 @@
 import streamlit as st
 
 from genre import viz
-from genre.uploads import safe_file_name
+from genre.hosting.uploads import safe_file_name
 from ui import widgets
 
 widgets.header("Recommendations", "Pick a user to see what they had and what the mix recommends — and why; "

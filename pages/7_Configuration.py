@@ -4,7 +4,7 @@ import streamlit as st
 
 from genre.config import dump_config, parse_config_text
 from genre.errors import ConfigError
-from genre.hosting import confine_config
+from genre.hosting.confine import confine_config
 from ui import state, widgets
 
 widgets.header("Configuration", "Everything this session set up — data, encoders, algorithms, weights — as "

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from genre import hosting
+from genre import paths
 from genre.data import Dataset, load_dataset
 
 
@@ -12,7 +12,7 @@ from genre.data import Dataset, load_dataset
 def library_mode(monkeypatch):
     """Each test starts as the CLI would (paths in data rows unconfined); AppTest pages switch the
     process to hosted mode themselves, and the switch is undone after the test."""
-    monkeypatch.setattr(hosting, "_PATHS_IN_DATA_CONFINED", False)
+    monkeypatch.setattr(paths, "_PATHS_IN_DATA_CONFINED", False)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import yaml
 from genre.config import RunConfig, dump_config
 from genre.data import Dataset, load_dataset
 from genre.errors import ConfigError
-from genre.pipeline import Experiment
+from genre.run import Experiment
 
 from conftest import first_users
 
@@ -50,7 +50,7 @@ def _tiny() -> Dataset:
 
 
 def test_each_entry_is_fitted_on_its_own_space_built_once():
-    from genre.featurize import build_features
+    from genre.run.encoding import build_features
     from genre.split import temporal_split
 
     dataset = _tiny()

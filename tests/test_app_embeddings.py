@@ -59,7 +59,7 @@ def test_genre_vectors_and_clusters(map_page):
 
 
 def test_collaborative_factors_put_users_and_items_in_one_projection(app):
-    from genre.embeddings import vector_spaces
+    from genre.run.spaces import vector_spaces
 
     upload_slice(app, n_users=60)
     train(app, ("als",))

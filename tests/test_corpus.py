@@ -94,7 +94,7 @@ def _import_config(path: Path) -> str:
     import os
 
     from genre.config import parse_config_text
-    from genre.hosting import confine_config
+    from genre.hosting.confine import confine_config
 
     config = parse_config_text(path.read_text(encoding="utf-8"))
     here = Path.cwd()

@@ -170,7 +170,7 @@ def test_guess_item_columns_and_override():
 def test_column_mapping_round_trip_and_validation():
     m = ColumnMapping(user="u", rating="", extra=["year"])
     assert ColumnMapping.from_dict(m.to_dict()) == m
-    with pytest.raises(ConfigError, match="unknown column-mapping key.*usr; the valid keys are: user, item"):
+    with pytest.raises(ConfigError, match="column mapping: unknown key.*usr; valid keys: user, item"):
         ColumnMapping.from_dict({"usr": "u"})
     with pytest.raises(ConfigError, match="'user' must be a column name"):
         ColumnMapping.from_dict({"user": 3})
@@ -270,7 +270,7 @@ def test_nothing_left_after_filtering():
 def test_cleaning_options_round_trip_and_validation():
     options = CleaningOptions(drop_duplicates=False, min_rating=3.5, k_core=5)
     assert CleaningOptions.from_dict(options.to_dict()) == options
-    with pytest.raises(ConfigError, match="unknown cleaning option.*kcore; the valid options are"):
+    with pytest.raises(ConfigError, match="cleaning options: unknown key.*kcore; valid keys"):
         CleaningOptions.from_dict({"kcore": 5})
     with pytest.raises(ConfigError, match="k_core must be a whole number >= 0, got -1"):
         CleaningOptions.from_dict({"k_core": -1})

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from genre.data import detect_preset, load_dataset
-from genre.data.presets import ML100K_GENRES, load_preset
+from genre.data.formats import ML100K_GENRES, load_preset
 from genre.errors import DataError
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genre.encoders import EmbeddingCache, default_cache_dir, encode_cached, encode_with_report, make_encoder
+from genre.paths import cache_dir
+from genre.encoders import EmbeddingCache, encode_cached, encode_with_report, make_encoder
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -130,13 +131,13 @@ def test_files_are_plain_npy_and_json(tmp_path, titles):
     assert not list(folder.glob(".tmp-*"))
 
 
-def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GENRE_CACHE_DIR", str(tmp_path / "c"))
-    assert default_cache_dir() == tmp_path / "c"
+    assert cache_dir() == tmp_path / "c"
     assert EmbeddingCache().root == tmp_path / "c"
     assert EmbeddingCache().folder("x").parent == tmp_path / "c" / "embeddings"
     monkeypatch.delenv("GENRE_CACHE_DIR")
-    assert default_cache_dir() == Path.home() / ".cache" / "genre"
+    assert cache_dir() == Path.home() / ".cache" / "genre"
 
 
 def test_uncacheable_encoders_bypass_the_cache(tmp_path, titles):

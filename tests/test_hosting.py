@@ -7,8 +7,8 @@ import pytest
 
 from genre.config import RunConfig, parse_config_text
 from genre.errors import ConfigError
-from genre.hosting import SAMPLE_DATA, confine_config, confine_path, data_roots
-from genre.uploads import uploads_dir
+from genre.hosting.confine import confine_config
+from genre.paths import SAMPLE_DATA, confine_path, data_roots, uploads_dir
 
 SECRET = "TOPSECRET-line-of-a-server-file"
 
@@ -121,7 +121,7 @@ def test_enrichment_and_profile_urls_are_never_fetched_even_from_the_cli(tmp_pat
 
     from genre.config import FeaturesConfig
     from genre.data import load_dataset
-    from genre.featurize import user_profile_vectors, with_enrichment_file
+    from genre.run.encoding import user_profile_vectors, with_enrichment_file
 
     (tmp_path / "r.csv").write_text("user,item\n1,10\n1,11\n2,10\n")
     dataset = load_dataset(tmp_path / "r.csv")
@@ -143,7 +143,7 @@ def test_image_paths_inside_data_rows_are_confined_in_the_app_process(monkeypatc
     count as missing whether or not they exist (no existence oracle); the CLI reads them."""
     import pandas as pd
 
-    from genre import hosting
+    from genre import paths
     from genre.data import Dataset
     from genre.encoders.modalities import Modality, modality_inputs
 
@@ -156,5 +156,5 @@ def test_image_paths_inside_data_rows_are_confined_in_the_app_process(monkeypatc
     dataset = Dataset.from_frame(rows, items)
     poster = Modality("poster", ["poster"], encoder="image")
     assert [p is not None for p in modality_inputs(dataset, poster)] == [True, True, True]  # CLI: any path
-    monkeypatch.setattr(hosting, "_PATHS_IN_DATA_CONFINED", True)
+    monkeypatch.setattr(paths, "_PATHS_IN_DATA_CONFINED", True)
     assert modality_inputs(dataset, poster) == [inside.resolve(), None, None]

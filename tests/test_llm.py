@@ -11,8 +11,9 @@ import pytest
 from genre.data import Dataset
 from genre.errors import ConfigError, LLMError
 from genre.llm import (EmbeddedClient, HTTPClient, LLMCancelled, OutputCache, ParseReport,
-                       check_template, complete_many, default_cache_dir, enrich_items, make_client,
+                       check_template, complete_many, enrich_items, make_client,
                        parse_reply, select_items)
+from genre.paths import llm_cache_dir
 from genre.llm.prompts import ITEM_TEMPLATE, PROFILE_TEMPLATE, template_fields
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -194,12 +195,12 @@ def test_cache_exports_csv_to_buffer_and_path(tmp_path):
     assert len(pd.read_csv(tmp_path / "all.csv")) == 2
 
 
-def test_default_cache_dir_follows_environment(monkeypatch, tmp_path):
+def test_llm_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GENRE_CACHE_DIR", str(tmp_path))
-    assert default_cache_dir() == tmp_path / "llm"
+    assert llm_cache_dir() == tmp_path / "llm"
     assert OutputCache().path == tmp_path / "llm" / "outputs.sqlite"
     monkeypatch.delenv("GENRE_CACHE_DIR")
-    assert default_cache_dir() == Path.home() / ".cache" / "genre" / "llm"
+    assert llm_cache_dir() == Path.home() / ".cache" / "genre" / "llm"
 
 
 # ---------------------------------------------------------------- parsing

@@ -5,7 +5,7 @@ import pytest
 
 from genre.config import RunConfig
 from genre.errors import ConfigError, DataError
-from genre.pipeline import Experiment
+from genre.run import Experiment
 
 from conftest import first_users
 

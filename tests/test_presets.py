@@ -6,7 +6,7 @@ import yaml
 from app_helpers import app, button, check, train, upload_slice  # noqa: F401
 from genre.config import DataConfig
 from genre.errors import ConfigError
-from genre.presets import CONFIG_DIR, DEFAULT_PRESET, PRESETS, load_preset
+from genre.starter_configs import CONFIG_DIR, DEFAULT_PRESET, PRESETS, load_preset
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

@@ -7,7 +7,7 @@ import pytest
 
 from genre.config import RunConfig
 from genre.errors import GenreError
-from genre.pipeline import RunResult
+from genre.run import RunResult
 from genre.runs import RunRegistry
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from genre import batching
 from genre import evaluate as evaluation
 from genre import metrics
 from genre.algorithms.content import ContentBased
@@ -11,7 +12,7 @@ from genre.algorithms.ease import EASE
 from genre.config import RunConfig
 from genre.errors import ConfigError
 from genre.features import Features
-from genre.pipeline import Experiment
+from genre.run import Experiment
 from genre.split import temporal_split
 
 from conftest import first_users
@@ -51,7 +52,7 @@ def test_small_batches_change_nothing(monkeypatch, small_dataset):
     scores = np.random.default_rng(0).random((len(split.test_users), small_dataset.n_items), dtype=np.float32)
     vectors = small_dataset.genre_matrix()[0]
     whole = evaluation.evaluate_scores(scores, split.test_users, split, ks=(10,), item_vectors=vectors)
-    monkeypatch.setattr(evaluation, "BATCH_BYTES", 7 * 4 * small_dataset.n_items)  # 7 users per batch
+    monkeypatch.setattr(batching, "BATCH_BYTES", 7 * 4 * small_dataset.n_items)  # 7 users per batch
     assert evaluation.rows_per_batch(small_dataset.n_items) == 7
     batched = evaluation.evaluate_scores(scores, split.test_users, split, ks=(10,), item_vectors=vectors)
     assert batched.means == whole.means

@@ -24,7 +24,7 @@ from app_helpers import app  # noqa: E402,F401  (the app fixture, for the Metric
 from genre.cli import main as cli  # noqa: E402
 from genre.config import AlgorithmConfig, RunConfig, dump_config, load_config  # noqa: E402
 from genre.errors import ConfigError  # noqa: E402
-from genre.pipeline import Experiment  # noqa: E402
+from genre.run import Experiment  # noqa: E402
 from genre.runs import RunRegistry  # noqa: E402
 from genre.spark import SparkError, run_on_spark  # noqa: E402
 from genre.spark.load import load_interactions  # noqa: E402

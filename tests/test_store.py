@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from genre import fusion, metrics
+from genre import batching, fusion, metrics
 from genre.config import FusionConfig, RunConfig
 from genre.data import Dataset, load_dataset
 from genre.evaluate import evaluate_scores, evaluate_store
-from genre.pipeline import Experiment
+from genre.run import Experiment
 from genre.split import Split, temporal_split
 from genre.store import StoreBuilder, build_store, nominate
 
@@ -109,12 +109,10 @@ def test_sampled_auc_equals_the_full_auc_when_every_negative_is_sampled():
 
 
 def test_batches_give_the_same_store_as_one_batch(monkeypatch):
-    import genre.evaluate as evaluate_module
-
     split = _split(seed=6)
     scores = _tied_scores((split.n_users, split.n_items), 7)
     whole = build_store({"a": Fixed(scores)}, split, split.test_users, FusionConfig(), candidates=9)
-    monkeypatch.setattr(evaluate_module, "BATCH_BYTES", 4 * 4 * split.n_items * 5)  # 4 users a batch
+    monkeypatch.setattr(batching, "BATCH_BYTES", 4 * 4 * split.n_items * 5)  # 4 users a batch
     batched = build_store({"a": Fixed(scores)}, split, split.test_users, FusionConfig(), candidates=9)
     assert np.array_equal(whole.indptr, batched.indptr) and np.array_equal(whole.items, batched.items)
     assert np.array_equal(whole.values["a"], batched.values["a"])

@@ -1,16 +1,16 @@
 import numpy as np
 
-from genre.tune import tune_parameter, tune_weights
+from genre.run.tuning import tune_parameter, search_weights
 
 
-def test_tune_weights_finds_the_optimum_of_a_smooth_objective():
+def test_search_weights_finds_the_optimum_of_a_smooth_objective():
     target = np.array([0.6, 0.3, 0.1])
 
     def objective(weights):
         w = np.array([weights["a"], weights["b"], weights["c"]])
         return -float(((w - target) ** 2).sum())
 
-    result = tune_weights(["a", "b", "c"], objective, n_trials=30, seed=0)
+    result = search_weights(["a", "b", "c"], objective, n_trials=30, seed=0)
     chosen = np.array([result.weights[n] for n in "abc"])
     assert np.abs(chosen - target).max() < 0.08
     assert abs(sum(result.weights.values()) - 1) < 1e-3
@@ -18,17 +18,17 @@ def test_tune_weights_finds_the_optimum_of_a_smooth_objective():
     assert result.curve["best_so_far"].is_monotonic_increasing
 
 
-def test_tune_weights_never_worse_than_the_best_single_algorithm():
+def test_search_weights_never_worse_than_the_best_single_algorithm():
     scores = {"a": 0.2, "b": 0.5}
-    result = tune_weights(["a", "b"], lambda w: max(w["a"] * scores["a"], w["b"] * scores["b"]), n_trials=5)
+    result = search_weights(["a", "b"], lambda w: max(w["a"] * scores["a"], w["b"] * scores["b"]), n_trials=5)
     assert result.score >= 0.5 and result.weights["b"] == 1.0
 
 
-def test_tune_weights_is_deterministic_and_reports_progress():
+def test_search_weights_is_deterministic_and_reports_progress():
     calls = []
     objective = lambda w: w["a"] * (1 - w["a"])  # noqa: E731
-    first = tune_weights(["a", "b"], objective, n_trials=8, seed=5, progress=lambda d, t, m: calls.append(d))
-    second = tune_weights(["a", "b"], objective, n_trials=8, seed=5)
+    first = search_weights(["a", "b"], objective, n_trials=8, seed=5, progress=lambda d, t, m: calls.append(d))
+    second = search_weights(["a", "b"], objective, n_trials=8, seed=5)
     assert first.weights == second.weights and calls and calls[-1] == len(first.curve)
 
 

@@ -13,7 +13,7 @@ import pytest
 from genre.config import RunConfig
 from genre.data import Dataset, load_dataset
 from genre.evaluate import evaluate, evaluate_store, store_metric
-from genre.pipeline import Experiment
+from genre.run import Experiment
 from genre.split import temporal_split
 from genre.store import build_store
 

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from genre.errors import DataError
-from genre.uploads import prune_uploads, safe_file_name, save_uploads, uploads_dir
+from genre.hosting.uploads import prune_uploads, safe_file_name, save_uploads
+from genre.paths import uploads_dir
 
 MB = 2**20
 

@@ -1,12 +1,12 @@
-"""Exploring weights on the validation carve (genre.validation), never on TEST."""
+"""Exploring weights on the validation carve (genre.run.validation_run), never on TEST."""
 
 import numpy as np
 import pytest
 
 from genre.config import RunConfig
 from genre.data import Dataset, load_dataset
-from genre.pipeline import Experiment
-from genre.validation import validation_run
+from genre.run import Experiment
+from genre.run.validation_run import validation_run
 
 
 @pytest.fixture(scope="module")

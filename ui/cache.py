@@ -16,9 +16,9 @@ import streamlit as st
 
 
 def save_uploads(files: list[Any], in_use: Iterable[str | Path] = ()) -> list[Path]:
-    """Store uploads under the quota (``genre.uploads.save_uploads``); ``in_use``: this
+    """Store uploads under the quota (``genre.hosting.uploads.save_uploads``); ``in_use``: this
     session's earlier upload paths, which pruning must keep."""
-    from genre.uploads import save_uploads as store
+    from genre.hosting.uploads import save_uploads as store
 
     return store(files, in_use=in_use)
 
@@ -38,7 +38,7 @@ def read_head(name: str, content: bytes, rows: int | None = 200) -> pd.DataFrame
 def load_data(data: dict[str, Any], name: str | None = None) -> Any:
     """The ``Dataset`` a ``DataConfig`` (as a dict) describes — the same loader the CLI uses."""
     from genre.config import RunConfig
-    from genre.pipeline import load_from_config
+    from genre.run import load_from_config
 
     dataset = load_from_config(RunConfig.from_dict({"data": data}))
     if name:
@@ -48,9 +48,9 @@ def load_data(data: dict[str, Any], name: str | None = None) -> Any:
 
 def embedding_cache() -> Any:
     """The embedding cache the pipeline uses (so encoding here also speeds up training)."""
-    from genre.encoders import EmbeddingCache, default_cache_dir
+    from genre.encoders import EmbeddingCache
 
-    return EmbeddingCache(default_cache_dir())
+    return EmbeddingCache()  # genre.paths.cache_dir()
 
 
 @st.cache_data(show_spinner="Projecting to 2-D…", max_entries=16)

@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from genre.paths import generated_dir
+
 #: Measured throughput of the built-in SmolLM2-135M, batched, 24-token answers, on 2 busy cores
 #: (bench/llm_throughput.py → bench/RESULTS.md), items per second; plus loading it once.
 EMBEDDED_ITEMS_PER_SECOND = 0.4
@@ -85,10 +87,8 @@ def save_generated(frame: pd.DataFrame, kind: str) -> Path:
 
     Configs refer to the file by path, so ``python -m genre run`` finds the same text.
     """
-    from genre.encoders import default_cache_dir
-
     text = frame.to_csv(index=False)
-    folder = default_cache_dir() / "generated"
+    folder = generated_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.csv"
     path.write_text(text, encoding="utf-8")

@@ -1,7 +1,7 @@
 """The session's state, initialised in exactly one place.
 
 One ``RunConfig`` (``config``) describes the whole session — every page edits its own part
-of it — and one trained run (``experiment``, a ``genre.trained.TrainedRun``) answers the
+of it — and one trained run (``experiment``, a ``genre.run.trained.TrainedRun``) answers the
 result pages. Widgets read their defaults from the config, because Streamlit forgets a
 widget's value when the user moves to another page.
 """
@@ -15,7 +15,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from genre.config import DataConfig, RunConfig
-from genre.hosting import confine_paths_in_data
+from genre.paths import confine_paths_in_data
 from genre.runs import operator_owner
 
 #: The repository root, and the folder of the bundled MovieLens sample in it.
@@ -27,7 +27,7 @@ def default_config() -> RunConfig:
     """The mix a newcomer starts from: GENRE's tuned mix with the weights it chose on validation
     (``configs/tuned_mix.yaml``, shipped by bench/ship_weights.py), tuning off — so the first
     Train gives GENRE at its best in one fit per algorithm; Auto-tune stays one click away."""
-    from genre.presets import DEFAULT_PRESET, load_preset
+    from genre.starter_configs import DEFAULT_PRESET, load_preset
 
     return load_preset(DEFAULT_PRESET, DataConfig())
 
@@ -35,7 +35,7 @@ def default_config() -> RunConfig:
 _DEFAULTS: dict[str, Callable[[], Any]] = {
     "dataset": lambda: None,        # genre.data.Dataset of this session
     "config": default_config,       # RunConfig: everything needed to replay the session
-    "experiment": lambda: None,     # genre.trained.TrainedRun (Experiment(...).train())
+    "experiment": lambda: None,     # genre.run.trained.TrainedRun (Experiment(...).train())
     "result": lambda: None,         # its latest RunResult (after the last weight change)
     "trained_config": lambda: None, # the config the experiment was trained with (to spot edits)
     "saved_runs": list,             # [{"run_id", "name"}] saved in this session
@@ -47,7 +47,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
 
 def copy_config(cfg: RunConfig) -> RunConfig:
     """An independent copy (the trained experiment must not see later page edits)."""
-    return RunConfig.from_dict(cfg.to_dict())
+    return cfg.copy()
 
 
 def init_state() -> None:

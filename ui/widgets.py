@@ -31,14 +31,14 @@ def header(title: str, intro: str) -> None:
 def image_source(value: object) -> str | None:
     """An item's image as ``st.image`` may show it, else None.
 
-    A file only inside the operator's data roots (``genre.hosting``: an item table must not
+    A file only inside the operator's data roots (``genre.paths``: an item table must not
     make the server serve its other files); a web address only when the operator sets
     ``GENRE_REMOTE_IMAGES=1``, because the viewer's browser fetches it from that host.
     """
     import os
 
     from genre.errors import ConfigError
-    from genre.hosting import confine_path
+    from genre.paths import confine_path
 
     if not isinstance(value, str) or not value.strip():
         return None

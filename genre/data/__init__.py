@@ -4,8 +4,9 @@ from genre.data.cleaning import CleaningOptions, clean
 from genre.data.dataset import Dataset, interaction_matrix
 from genre.data.loaders import load_dataset, load_interactions, load_items
 from genre.data.guess import Guess, guess_tables
-from genre.data.mapping import ColumnMapping, guess_mapping
-from genre.data.presets import PRESETS, detect_preset
+from genre.data.columns import ColumnMapping
+from genre.data.mapping import guess_mapping
+from genre.data.formats import PRESETS, detect_preset
 from genre.data.readers import DEFAULT_MAX_BYTES, read_table
 from genre.data.tags import item_tag_text, leak_free_tags
 

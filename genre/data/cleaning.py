@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from genre.errors import ConfigError, DataError
+from genre.errors import ConfigError, DataError, check_known_keys
 
 _NOTHING_LEFT = "no interactions left after filtering: lower the rating threshold or the k-core"
 
@@ -55,11 +55,7 @@ class CleaningOptions:
     def from_dict(cls, data: dict[str, Any] | None) -> "CleaningOptions":
         """Build from a dict; unknown keys or wrong types raise a ``ConfigError``."""
         data = dict(data or {})
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown cleaning option(s) {', '.join(unknown)}; "
-                              f"the valid options are: {', '.join(valid)}")
+        check_known_keys(data, [f.name for f in fields(cls)], "cleaning options")
         options = cls(**data)
         options.validate()
         return options

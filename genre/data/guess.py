@@ -17,6 +17,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from genre.data.columns import ColumnMapping
+
 INTERACTION_FIELDS = ("user", "item", "rating", "timestamp")
 ITEM_FIELDS = ("item_id", "title", "genres", "tags", "description", "image")
 
@@ -140,14 +142,12 @@ def _rank_item_text(field: str, key: str) -> tuple[int, str] | None:
     return None
 
 
-def guess_columns(columns: Iterable[object], mapping=None) -> tuple["ColumnMapping", dict[str, str]]:
+def guess_columns(columns: Iterable[object], mapping=None) -> tuple[ColumnMapping, dict[str, str]]:
     """``guess_mapping`` and, per field it filled, why (``{"item": "artist id"}``).
 
     Given names are kept (reason "given"); one column serves at most one interaction field
     and one item field.
     """
-    from genre.data.mapping import ColumnMapping
-
     mapping = mapping or ColumnMapping()
     columns = [str(c) for c in columns]
     result, reasons = ColumnMapping(extra=list(mapping.extra)), {}
@@ -168,7 +168,7 @@ def guess_columns(columns: Iterable[object], mapping=None) -> tuple["ColumnMappi
     return result, reasons
 
 
-def guess_mapping(columns: Iterable[object], mapping=None) -> "ColumnMapping":
+def guess_mapping(columns: Iterable[object], mapping=None) -> ColumnMapping:
     """Fill every unset field of ``mapping`` from the column names (see the module docstring).
 
     Names the caller gave are kept as they are (checked only when a loader uses them); ``""``
@@ -188,7 +188,7 @@ def guess_mapping(columns: Iterable[object], mapping=None) -> "ColumnMapping":
 class Guess:
     """A guessed mapping for an interaction table (and its item table) and the one-line why."""
 
-    mapping: "ColumnMapping"
+    mapping: ColumnMapping
     explanation: str
 
 
@@ -225,8 +225,6 @@ def guess_tables(interactions: pd.DataFrame, items: pd.DataFrame | None = None, 
     >>> (guess.mapping.item, guess.mapping.rating, guess.mapping.item_id, guess.mapping.title)
     ('artistID', 'weight', 'id', 'name')
     """
-    from genre.data.mapping import ColumnMapping
-
     mapping = mapping or ColumnMapping()
     guessed, why = guess_columns(interactions.columns, mapping)
     if items is not None:

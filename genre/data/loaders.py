@@ -12,8 +12,9 @@ import pandas as pd
 from genre.data.cleaning import CleaningOptions, clean
 from genre.data.dataset import Dataset
 from genre.data.guess import guess_tables
-from genre.data.mapping import ColumnMapping, guess_mapping, interactions_from_table, items_from_table
-from genre.data.presets import Loaded, detect_preset, load_preset
+from genre.data.columns import ColumnMapping
+from genre.data.mapping import guess_mapping, interactions_from_table, items_from_table
+from genre.data.formats import Loaded, detect_preset, load_preset
 from genre.data.readers import DEFAULT_MAX_BYTES, Source, list_sources, read_table, source_name
 from genre.data.tags import index_tags, item_tag_text
 from genre.errors import DataError

@@ -1,6 +1,6 @@
 """Which column means what, and turning a raw table into GENRE's canonical columns.
 
-A ``ColumnMapping`` names the source columns; any field left as None is guessed from common
+A ``ColumnMapping`` (``genre.data.columns``) names the source columns; any field left as None is guessed from common
 names in many domains' spellings (``genre.data.guess``). The
 ``*_from_table`` functions apply a mapping: they type ids (all-integer ids become int64, any
 other id stays text, so mixed ids never crash), ratings (float32) and times (int64 epoch
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -21,71 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from genre.data.cleaning import missing_ids
+from genre.data.columns import ColumnMapping
 from genre.data.dataset import _as_list
 from genre.data.guess import EXAMPLES, INTERACTION_FIELDS, ITEM_FIELDS, guess_mapping, id_text
 from genre.errors import ConfigError, DataError
 
 _LABELS = {"user": "user ids", "item": "item ids", "item_id": "item ids", "tags": "tag text"}
-
-
-@dataclass
-class ColumnMapping:
-    """Source column names for each canonical field.
-
-    ``None`` means "guess from common names"; ``""`` means "this file has no such column"
-    (e.g. ``rating=""`` ignores a ``rating`` column and counts every row as 1.0).
-
-    Attributes
-    ----------
-    user, item, rating, timestamp : str or None
-        Interaction columns: who, what, how much (optional), when (optional).
-    item_id, title, genres, tags, description, image : str or None
-        Item-table columns; ``genres`` cells are split on ``|`` or ``,``.
-    extra : list of str
-        Further item columns (text, categories, image paths) kept under their own names.
-
-    Examples
-    --------
-    >>> m = guess_mapping(["userId", "movieId", "stars"], ColumnMapping(rating="stars"))
-    >>> (m.user, m.item, m.rating, m.timestamp)
-    ('userId', 'movieId', 'stars', None)
-    >>> ColumnMapping.from_dict(m.to_dict()) == m
-    True
-    """
-
-    user: str | None = None
-    item: str | None = None
-    rating: str | None = None
-    timestamp: str | None = None
-    item_id: str | None = None
-    title: str | None = None
-    genres: str | None = None
-    tags: str | None = None
-    description: str | None = None
-    image: str | None = None
-    extra: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (for the YAML config)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "ColumnMapping":
-        """Build from a dict; unknown keys and non-text values raise a ``ConfigError``."""
-        data = dict(data or {})
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown column-mapping key(s) {', '.join(unknown)}; "
-                              f"the valid keys are: {', '.join(valid)}")
-        for key, value in data.items():
-            if key == "extra":
-                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                    raise ConfigError(f"column mapping 'extra' must be a list of column names, got {value!r}")
-                data[key] = list(value)
-            elif value is not None and not isinstance(value, str):
-                raise ConfigError(f"column mapping {key!r} must be a column name (text), got {value!r}")
-        return cls(**data)
 
 
 def _resolve(raw: pd.DataFrame, mapping: ColumnMapping | None, wanted: tuple[str, ...],

@@ -7,7 +7,7 @@ Importing this package is cheap: models and heavy libraries load on first use.
 """
 
 from genre.encoders.base import Encoder, Progress, Vectors, l2_normalize
-from genre.encoders.cache import (EmbeddingCache, default_cache_dir, encode_cached,
+from genre.encoders.cache import (EmbeddingCache, encode_cached,
                                   encode_with_report)
 from genre.encoders.image import images_from_folder, images_from_zip
 from genre.encoders.modalities import ItemVectors, Modality, build_item_vectors, modality_inputs
@@ -15,7 +15,7 @@ from genre.encoders.registry import ENCODER_NAMES, encoder_params, input_kind, m
 
 __all__ = [
     "ENCODER_NAMES", "Encoder", "EmbeddingCache", "ItemVectors", "Modality", "Progress", "Vectors",
-    "build_item_vectors", "default_cache_dir", "encode_cached", "encode_with_report",
+    "build_item_vectors", "encode_cached", "encode_with_report",
     "encoder_params", "images_from_folder", "images_from_zip", "input_kind", "l2_normalize",
     "make_encoder", "modality_inputs",
 ]

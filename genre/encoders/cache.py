@@ -28,16 +28,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from genre.encoders.base import Encoder, Progress, Vectors, report_progress
+from genre.paths import cache_dir
 
 log = logging.getLogger("genre")
 
 _FORMAT = 1
 _MISSING = hashlib.sha256(b"genre:missing-input").digest()
-
-
-def default_cache_dir() -> Path:
-    """``$GENRE_CACHE_DIR`` or ``~/.cache/genre``."""
-    return Path(os.environ.get("GENRE_CACHE_DIR") or Path.home() / ".cache" / "genre").expanduser()
 
 
 def input_digest(value: Any) -> bytes:
@@ -93,7 +89,7 @@ class EmbeddingCache:
     Parameters
     ----------
     root : str or path, optional
-        GENRE's cache folder (shared with the LLM output cache); default ``default_cache_dir()``.
+        GENRE's cache folder (shared with the LLM output cache); default ``genre.paths.cache_dir()``.
 
     Examples
     --------
@@ -102,7 +98,7 @@ class EmbeddingCache:
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root) if root is not None else default_cache_dir()
+        self.root = Path(root) if root is not None else cache_dir()
         self.directory = self.root / "embeddings"
         self._memory: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
 

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from genre.encoders.base import Progress, Vectors, l2_normalize
 from genre.encoders.cache import EmbeddingCache, encode_with_report
 from genre.encoders.image import images_from_folder, images_from_zip
-from genre.hosting import path_in_data
+from genre.paths import path_in_data
 from genre.encoders.registry import ENCODER_NAMES, input_kind, make_encoder
 from genre.errors import ConfigError, DataError
 

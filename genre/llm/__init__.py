@@ -13,7 +13,7 @@ Nothing heavy is imported here: torch and transformers load on the first embedde
 """
 
 from genre.llm.base import LLMCancelled, LLMClient, complete_many, make_client
-from genre.llm.cache import OutputCache, default_cache_dir
+from genre.llm.cache import OutputCache
 from genre.llm.embedded import EmbeddedClient, export_hf_folder, packaged_model_path
 from genre.llm.endpoints import app_client_options, check_app_url
 from genre.llm.enrich import enrich_items, load_enrichment, select_items, with_enrichment
@@ -27,7 +27,7 @@ from genre.llm.tagging import (GenreClassifier, evaluate_tagging, label_texts, l
 __all__ = [
     "LLMClient", "LLMCancelled", "complete_many", "make_client",
     "EmbeddedClient", "HTTPClient", "packaged_model_path", "export_hf_folder",
-    "OutputCache", "default_cache_dir", "check_app_url", "app_client_options",
+    "OutputCache", "check_app_url", "app_client_options",
     "ParseReport", "parse_reply",
     "ITEM_TEMPLATE", "PROFILE_TEMPLATE", "check_template",
     "enrich_items", "select_items", "load_enrichment", "with_enrichment",

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterable, TextIO
 
+from genre.paths import llm_cache_dir
 from genre.sqlite_files import check_integrity, open_or_set_aside
 
 _SCHEMA = """
@@ -32,12 +33,6 @@ CREATE TABLE IF NOT EXISTS outputs (
 """
 
 
-def default_cache_dir() -> Path:
-    """``$GENRE_CACHE_DIR/llm``, else ``~/.cache/genre/llm``."""
-    root = os.environ.get("GENRE_CACHE_DIR") or Path.home() / ".cache" / "genre"
-    return Path(root) / "llm"
-
-
 def prompt_key(prompt: str, max_tokens: int, temperature: float) -> str:
     """sha256 of everything besides the model that decides an output."""
     payload = f"{int(max_tokens)}\x1f{float(temperature)!r}\x1f{prompt}"
@@ -50,7 +45,7 @@ class OutputCache:
     Parameters
     ----------
     directory : path or None
-        Folder of ``outputs.sqlite``; default ``default_cache_dir()``.
+        Folder of ``outputs.sqlite``; default ``genre.paths.llm_cache_dir()``.
 
     Examples
     --------
@@ -62,7 +57,7 @@ class OutputCache:
     """
 
     def __init__(self, directory: str | os.PathLike | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
+        self.directory = Path(directory) if directory is not None else llm_cache_dir()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "outputs.sqlite"
         self._lock = threading.Lock()

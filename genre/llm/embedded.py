@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from genre.errors import LLMError
+from genre.paths import llm_cache_dir
 
 logger = logging.getLogger("genre")
 
@@ -173,11 +174,10 @@ def export_hf_folder(model_path: str | os.PathLike | None = None,
     can from this folder. Idempotent and atomic: built in a temporary sibling folder and
     renamed into place, so a folder that exists is complete.
     """
-    from genre.llm.cache import default_cache_dir
 
     source = Path(model_path) if model_path is not None else packaged_model_path()
     folder = Path(target) if target is not None else \
-        default_cache_dir() / "hf" / f"{source.stem}-{source.stat().st_size}"
+        llm_cache_dir() / "hf" / f"{source.stem}-{source.stat().st_size}"
     if (folder / "config.json").is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)

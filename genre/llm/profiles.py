@@ -1,6 +1,6 @@
 """User profiling: an LLM sums up a user's recent history in a short line about their taste.
 
-Embedded in the item-vector space (``genre.featurize`` does that from the saved frame), the
+Embedded in the item-vector space (``genre.run.encoding`` does that from the saved frame), the
 profile gives every user — including those with a single interaction — a vector to match
 items against (``ProfileRecommender``), and gives the app a readable line about each user.
 """
@@ -65,7 +65,7 @@ def profile_users(
     Returns
     -------
     DataFrame with columns ``user`` (user index) and ``text``. Map ``user`` to raw ids
-    (``dataset.user_ids``) before saving it as the ``profiles`` CSV that ``genre.featurize``
+    (``dataset.user_ids``) before saving it as the ``profiles`` CSV that ``genre.run.encoding``
     embeds into ``Features.user_vectors``.
     """
     check_template(template, PROFILE_FIELDS)

@@ -1,6 +1,6 @@
 """``engine: spark``: the same run on a SparkSession, for logs larger than one machine holds.
 
-The stages mirror the local engine (genre.pipeline): load with the same column mapping and
+The stages mirror the local engine (genre.run.experiment): load with the same column mapping and
 cleaning rules, the same temporal / random per-user split (the same TRAIN/TEST rows),
 per-algorithm top-C candidates normalised per user, the weighted mix, top-k per user and
 the metrics of ``genre.evaluate`` over a seeded sample of test users. The outcome is the

@@ -40,7 +40,7 @@ def spark_item_vectors(data: Any, config: Any, progress: Any = None) -> tuple[An
     """(item vectors in Spark's item index order, notes) for ``config.features``."""
     from genre.data import Dataset
     from genre.data.loaders import load_items
-    from genre.featurize import encode_items
+    from genre.run.encoding import encode_items
 
     path = check_content(config)
     ids = data.ids["item"].toPandas().sort_values("index")["item"].to_numpy()

@@ -16,7 +16,7 @@ from typing import Any
 
 from genre.data import CleaningOptions, ColumnMapping
 from genre.data.mapping import guess_mapping
-from genre.data.presets import detect_preset
+from genre.data.formats import detect_preset
 from genre.data.readers import list_sources
 from genre.errors import DataError
 

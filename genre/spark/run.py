@@ -25,7 +25,7 @@ import pandas as pd
 
 from genre.config import RunConfig
 from genre.errors import ConfigError
-from genre.pipeline import RunResult
+from genre.run import RunResult
 from genre.spark.algorithms import SPARK_ALGORITHMS, FormInputs, check_spark_algorithms
 from genre.spark.content import check_content, spark_item_vectors
 from genre.spark.evaluate import collect_lists, evaluated_users, list_metrics, relevance
@@ -53,9 +53,8 @@ def check_spark_config(config: RunConfig) -> None:
 
 def default_output(config: RunConfig) -> Path:
     """Where the top-k Parquet goes when ``spark.output`` is unset: beside the run registry."""
-    from genre.runs import default_registry_path
 
-    return default_registry_path().parent / "spark-topk" / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return data_home() / "spark-topk" / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @contextmanager

@@ -9,7 +9,7 @@ same representation.
 Examples
 --------
 >>> from genre.config import RunConfig
->>> from genre.pipeline import Experiment
+>>> from genre.run import Experiment
 >>> trained = Experiment(RunConfig.from_dict({"algorithms": [{"name": "popularity"}]})).train()  # doctest: +SKIP
 >>> trained.set_weights({"popularity": 1.0}).metrics.loc["mix", "ndcg@10"]                  # doctest: +SKIP
 0.0885...
@@ -30,9 +30,13 @@ from genre.algorithms import Recommender
 from genre.algorithms.base import Progress
 from genre.config import RunConfig
 from genre.data import Dataset
-from genre.errors import ConfigError
+from genre.encoders import EmbeddingCache, encode_cached, make_encoder
+from genre.errors import ConfigError, DataError
+from genre.evaluate import evaluate_store, slice_metrics
 from genre.features import Features
-from genre.pipeline import RunResult, candidates_of
+from genre.run.explain import explain_recommendations, text_matches
+from genre.run.fitting import Fitter, Notes, Reporter, RunResult, StoredFit, candidates_of
+from genre.run.tuning import tune_on_validation
 from genre.split import Split
 from genre.store import CandidateStore, build_store
 
@@ -57,11 +61,21 @@ class TrainedRun:
         self.weights_: dict[str, float] = {a.name: a.weight for a in config.algorithms if a.enabled}
         self._text_index = None
 
+    @classmethod
+    def from_fit(cls, fitter: Fitter, split: Split, stored: StoredFit, notes: Notes, *,
+                 tuning: Any = None, curves: dict | None = None) -> "TrainedRun":
+        """The trained run of ``fit_and_store``'s result (weights from ``fitter.config``; not evaluated
+        until ``set_weights``)."""
+        return cls(config=fitter.config, dataset=fitter.dataset, split=split, features=stored.features,
+                   models=stored.models, store=stored.store, single_metrics=stored.singles,
+                   timings=fitter.timings, notes=notes.messages, tuning=tuning, cache_dir=fitter.cache_dir,
+                   feature_report=fitter.feature_report, parameter_curves=curves)
+
     # ------------------------------------------------------------------ what was trained
     @property
     def config(self) -> RunConfig:
         """A copy of the run's config with the live weights (edit it freely)."""
-        copy = RunConfig.from_dict(self._config.to_dict())
+        copy = self._config.copy()
         for algo in copy.algorithms:
             if algo.name in self.weights_:
                 algo.weight = self.weights_[algo.name]
@@ -91,15 +105,11 @@ class TrainedRun:
         return weights
 
     def _evaluate(self, mixes: dict[Any, dict[str, float]], with_vectors: bool = True) -> dict:
-        from genre.evaluate import evaluate_store
-
         return evaluate_store(self.store_, mixes, ks=tuple(self._config.evaluation.ks),
                               item_vectors=self.features_.item_vectors if with_vectors else None)
 
     def set_weights(self, weights: dict[str, float]) -> RunResult:
         """Re-mix the store with new weights and re-evaluate (no re-scoring, no refit)."""
-        from genre.evaluate import slice_metrics
-
         weights = self._checked(weights)
         began = time.perf_counter()
         mix = self._evaluate({"mix": weights})["mix"]
@@ -156,9 +166,6 @@ class TrainedRun:
 
         Hyper-parameters stay as trained: the models serving the test users are not refitted.
         """
-        from genre.pipeline import Fitter, Notes, Reporter
-        from genre.tune import tune_on_validation
-
         config = self.config
         config.tuning.hyperparameters = False
         report, notes = Reporter(progress), Notes()
@@ -184,8 +191,6 @@ class TrainedRun:
         The store's candidates rank first, by their mixed score (plus the feedback boost);
         other items only fill a list that runs short, as in evaluation.
         """
-        from genre.explain import explain_recommendations
-
         user = int(self.dataset_.user_index(user_id)[0])
         parts, candidate = self._user_parts(user)
         total = sum(parts.values())
@@ -206,7 +211,8 @@ class TrainedRun:
             rest = np.where(excluded | candidate, -np.inf, total)
             more = fusion.top_k(rest[None, :], k - len(top))[0]
             top = np.concatenate([top, more[np.isfinite(rest[more])]])
-        return explain_recommendations(self, user, top, parts, total, explain=explain)
+        return explain_recommendations(self.dataset_, self.split_, self.features_, user, top, parts, total,
+                                       explain=explain)
 
     def _feedback_boost(self, liked: np.ndarray) -> np.ndarray:
         """Similarity of every item to the liked ones (content vectors), scaled like a weight-1 algorithm.
@@ -231,7 +237,11 @@ class TrainedRun:
                              "timestamp": pd.to_datetime(rows["timestamp"].to_numpy(), unit="s")})
 
     def recommend_for_text(self, text: str, k: int = 10) -> pd.DataFrame:
-        """Items matching a free-text "what-if" profile, by the profile encoder's cosine."""
-        from genre.explain import text_matches
-
-        return text_matches(self, text, k)
+        """Items matching a free-text "what-if" profile, by the profile encoder's cosine (item vectors cached)."""
+        if not text or not text.strip():
+            raise DataError("type a few words describing the user's taste, e.g. 'space operas and animated comedies'")
+        encoder = make_encoder(self._config.features.profile_encoder)
+        if self._text_index is None:
+            self._text_index = encode_cached(encoder, self.dataset_.item_text(("title", "genres")),
+                                             EmbeddingCache(self.cache_dir))
+        return text_matches(self.dataset_, self._text_index, encoder.encode([text.strip()]), k)

@@ -51,6 +51,6 @@ def load_preset(name: str, data: DataConfig | None = None) -> RunConfig:
 def adopt_setup(config: RunConfig, data: DataConfig, name: str = "session") -> RunConfig:
     """``config``'s whole setup on ``data`` with its weights as they are (tuning off), as a copy:
     what loading a preset or a saved run means."""
-    copy = RunConfig.from_dict(config.to_dict())
+    copy = config.copy()
     copy.tuning.enabled = False
     return dataclasses.replace(copy, name=name, data=dataclasses.replace(data))

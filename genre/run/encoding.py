@@ -7,6 +7,7 @@ reveals that interaction (BENCHMARK.md), so tag text is rebuilt without them for
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -16,8 +17,12 @@ import pandas as pd
 from genre.algorithms.base import Progress
 from genre.config import FeaturesConfig
 from genre.data import Dataset, interaction_matrix
+from genre.data.tags import item_tag_text
+from genre.encoders import EmbeddingCache, Modality, build_item_vectors, encode_cached, make_encoder
 from genre.errors import DataError
 from genre.features import Features
+from genre.llm import load_enrichment, with_enrichment
+from genre.paths import refuse_url
 
 log = logging.getLogger("genre")
 
@@ -57,12 +62,9 @@ def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame 
 def encode_items(dataset: Dataset, heldout: pd.DataFrame | None, config: FeaturesConfig,
                  cache_dir: str | Path | None, progress: Progress | None) -> tuple[object, dict]:
     """One item-vector space (None without modalities) and its encoding report."""
-    from genre.encoders import EmbeddingCache, Modality, build_item_vectors, default_cache_dir
-    from genre.data.tags import item_tag_text
-
     if not config.modalities:
         return None, {}
-    cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir())
+    cache = EmbeddingCache(cache_dir or None)
     dataset = with_enrichment_file(dataset, config.enrichment)
     overrides = {"tags": item_tag_text(dataset, exclude=heldout)} if dataset.tags is not None else None
     modalities = [Modality(name=m.name, fields=list(m.fields), encoder=m.encoder,
@@ -80,15 +82,11 @@ def profile_features(dataset: Dataset, features: Features, config: FeaturesConfi
     embedded with ``config.profile_encoder``; users without a profile fall back to their
     history inside the recommender.
     """
-    from dataclasses import replace
-
-    from genre.encoders import EmbeddingCache, default_cache_dir, encode_cached, make_encoder
-
     if not config.profiles:
         raise DataError("the profile recommender needs user profiles: generate them on the "
                         "Encoders & LLM page (or with genre.llm.profile_users) and set "
                         "features.profiles to the CSV")
-    cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir())
+    cache = EmbeddingCache(cache_dir or None)
     encoder = make_encoder(config.profile_encoder)
     items = encode_cached(encoder, dataset.item_text(("title", "genres")), cache)
     return replace(features, item_vectors=items, user_vectors=user_profile_vectors(dataset, config, cache))
@@ -98,8 +96,6 @@ def with_enrichment_file(dataset: Dataset, path: str | None) -> Dataset:
     """The dataset with an LLM enrichment CSV merged in as the item field ``llm_text``."""
     if not path:
         return dataset
-    from genre.llm import load_enrichment, with_enrichment
-
     with _open_local(path, "features.enrichment", "the enrichment file") as handle:
         frame = load_enrichment(handle)
     return with_enrichment(dataset, frame, field="llm_text")
@@ -108,8 +104,6 @@ def with_enrichment_file(dataset: Dataset, path: str | None) -> Dataset:
 def _open_local(path: str, what: str, label: str) -> TextIO:
     """``path`` opened as UTF-8 text; a URL is refused (pandas would fetch it), a missing file is
     a DataError. Handing pandas an open file means it can only ever read this file."""
-    from genre.hosting import refuse_url
-
     refuse_url(path, what=what)
     try:
         return open(path, encoding="utf-8", newline="")
@@ -119,8 +113,6 @@ def _open_local(path: str, what: str, label: str) -> TextIO:
 
 def user_profile_vectors(dataset: Dataset, config: FeaturesConfig, cache) -> np.ndarray:
     """Embed LLM-written user profiles (CSV user,text) in the profile encoder's space."""
-    from genre.encoders import encode_cached, make_encoder
-
     try:
         with _open_local(config.profiles, "features.profiles", "user profiles") as handle:
             frame = pd.read_csv(handle, dtype={"user": str})

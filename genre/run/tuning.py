@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
+from genre.algorithms import algorithm_class
 from genre.algorithms.base import Progress
-
-if TYPE_CHECKING:
-    from genre.pipeline import Fitter
-    from genre.split import Split
+from genre.evaluate import evaluate, store_metric
+from genre.run.fitting import Fitter, Notes, Reporter, fit_and_store, sample_test_users
+from genre.split import Split, validation_split
 
 log = logging.getLogger("genre")
 
@@ -36,7 +36,7 @@ class TuneResult:
     metric: str = "ndcg@10"
 
 
-def tune_weights(names: list[str], objective: Objective, *, n_trials: int = 40, seed: int = 42,
+def search_weights(names: list[str], objective: Objective, *, n_trials: int = 40, seed: int = 42,
                  metric: str = "ndcg@10", steps: tuple[float, ...] = (0.5, 0.25, 0.1, 0.05),
                  progress: Progress | None = None) -> TuneResult:
     """Maximise ``objective`` over non-negative weights that sum to 1.
@@ -94,48 +94,40 @@ def tune_parameter(values: list, objective: Callable[[object], float], *, name: 
     return curve.loc[curve[metric].idxmax(), name], curve
 
 
-def tune_on_validation(fitter: "Fitter", split: "Split", notes: Any, report: Any
+def tune_on_validation(fitter: Fitter, split: Split, notes: Notes, report: Reporter
                        ) -> tuple[TuneResult, dict[str, pd.DataFrame]]:
     """Choose hyper-parameters and weights on TRAIN → (TRAIN_SUB, VAL); TEST is not touched.
 
     Writes the choices into ``fitter.config`` (the run's own copy). The weight search runs on
     a validation candidate store: models fitted on TRAIN_SUB score the validation users once.
     """
-    from genre.pipeline import candidates_of, sample_test_users
-    from genre.evaluate import store_metric
-    from genre.split import validation_split
-    from genre.store import build_store
-
     config = fitter.config
     val = validation_split(split, config.split.method, **{"seed": config.seed, **config.split.params})
     metric = config.tuning.metric
-    users, note = sample_test_users(val, config, "validation")
-    notes.add(note)
-    curves = _tune_hyperparameters(fitter, val, users, metric, report) if config.tuning.hyperparameters else {}
-    models, _ = fitter.fit_all(val, stage="validation: ")
-    report("validation: scoring")
-    store = build_store(models, val, users, config.fusion, candidates=candidates_of(config), seed=config.seed,
-                        progress=report.sub("validation: scoring"))
+    if config.tuning.hyperparameters:
+        users, _ = sample_test_users(val, config, "validation")
+        curves = _tune_hyperparameters(fitter, val, users, metric, report)
+    else:
+        curves = {}
+    stored = fit_and_store(fitter, val, notes, what="validation", stage="validation: ", evaluate_each=False)
+    store = stored.store
 
     def objective(weights: dict[str, float]) -> float:
         if not any(weights.values()):
             return -1.0
         return store_metric(store, weights, metric)
 
-    result = tune_weights(list(models), objective, n_trials=config.tuning.n_trials, seed=config.seed,
-                          metric=metric, progress=report.sub("tuning weights"))
+    result = search_weights(list(stored.models), objective, n_trials=config.tuning.n_trials, seed=config.seed,
+                            metric=metric, progress=report.sub("tuning weights"))
     if config.tuning.weights:
         for algo in fitter.enabled:
             algo.weight = result.weights[algo.name]
     return result, curves
 
 
-def _tune_hyperparameters(fitter: "Fitter", val: "Split", users: np.ndarray, metric: str,
-                          report: Any) -> dict[str, pd.DataFrame]:
+def _tune_hyperparameters(fitter: Fitter, val: Split, users: np.ndarray, metric: str,
+                          report: Reporter) -> dict[str, pd.DataFrame]:
     """Each algorithm's tuning grid, one parameter at a time, on the validation users."""
-    from genre.algorithms import algorithm_class
-    from genre.evaluate import evaluate
-
     k = int(metric.split("@")[1]) if "@" in metric else 10
     features = fitter.features(val, "validation: ")
     train = val.train_matrix()

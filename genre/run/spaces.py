@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from genre.trained import TrainedRun
+    from genre.run.trained import TrainedRun
 
 #: Users drawn at most (a seeded sample of the evaluated users above it): a map stays readable.
 MAX_USERS = 3000

@@ -6,14 +6,15 @@ score exactly; "because" names the history items most similar to the recommendat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 
-if TYPE_CHECKING:
-    from genre.trained import TrainedRun
+from genre.data import Dataset
+from genre.features import Features
+from genre.fusion import top_k
+from genre.split import Split
 
 
 def nearest_history(vectors, items: np.ndarray, history: np.ndarray, n: int = 3) -> list[list[int]]:
@@ -26,26 +27,26 @@ def nearest_history(vectors, items: np.ndarray, history: np.ndarray, n: int = 3)
     return [[int(history[j]) for j in row if sims[i, j] > 0] for i, row in enumerate(order)]
 
 
-def explain_recommendations(exp: "TrainedRun", user: int, top: np.ndarray,
+def explain_recommendations(dataset: Dataset, split: Split, features: Features, user: int, top: np.ndarray,
                             parts: dict[str, np.ndarray], total: np.ndarray,
                             explain: bool = True) -> pd.DataFrame:
     """Table of the recommended ``top`` items of one user, with explanations when asked."""
-    items = exp.dataset_.items
+    items = dataset.items
     frame = pd.DataFrame({
         "rank": np.arange(1, len(top) + 1),
-        "item_id": exp.dataset_.item_ids[top],
+        "item_id": dataset.item_ids[top],
         "title": items["title"].to_numpy()[top],
         "genres": items["genres"].to_numpy()[top],
         "score": total[top].astype(float),
     })
-    held_out = exp.split_.test_matrix()[user].toarray()[0] > 0
+    held_out = split.test_matrix()[user].toarray()[0] > 0
     frame["held_out"] = held_out[top]
     if not explain:
         return frame
     for name, row in parts.items():
         frame[f"contrib_{name}"] = row[top].astype(float)
-    history = exp.split_.train_matrix()[user].indices
-    neighbours = nearest_history(_similarity_space(exp), top, history)
+    history = split.train_matrix()[user].indices
+    neighbours = nearest_history(_similarity_space(split, features), top, history)
     titles = items["title"].to_numpy()
     frame["because"] = [", ".join(titles[j] for j in row) for row in neighbours]
     liked_genres = _top_genres(items["genres"].to_numpy()[history])
@@ -53,13 +54,11 @@ def explain_recommendations(exp: "TrainedRun", user: int, top: np.ndarray,
     return frame
 
 
-def _similarity_space(exp: "TrainedRun"):
+def _similarity_space(split: Split, features: Features):
     """Content vectors when there are any, else each item's column of training users (co-occurrence)."""
-    if exp.features_.item_vectors is not None:
-        return exp.features_.item_vectors
-    from sklearn.preprocessing import normalize
-
-    return normalize(exp.split_.train_matrix().T.tocsr())
+    if features.item_vectors is not None:
+        return features.item_vectors
+    return normalize(split.train_matrix().T.tocsr())
 
 
 def _top_genres(genre_lists: np.ndarray, n: int = 5) -> set[str]:
@@ -67,23 +66,11 @@ def _top_genres(genre_lists: np.ndarray, n: int = 5) -> set[str]:
     return set(counts.index[:n])
 
 
-def text_matches(exp: "TrainedRun", text: str, k: int = 10) -> pd.DataFrame:
-    """Items closest to a free-text profile in the profile encoder's space (cached on disk)."""
-    from genre.encoders import EmbeddingCache, default_cache_dir, encode_cached, make_encoder
-    from genre.errors import DataError
-
-    if not text or not text.strip():
-        raise DataError("type a few words describing the user's taste, e.g. 'space operas and animated comedies'")
-    encoder = make_encoder(exp.config.features.profile_encoder)
-    cache = EmbeddingCache(exp.cache_dir or default_cache_dir())
-    if exp._text_index is None:
-        exp._text_index = encode_cached(encoder, exp.dataset_.item_text(("title", "genres")), cache)
-    query = encoder.encode([text.strip()])
-    sims = np.asarray(exp._text_index @ query.T).ravel()
-    from genre.fusion import top_k
-
+def text_matches(dataset: Dataset, item_index: np.ndarray, query: np.ndarray, k: int = 10) -> pd.DataFrame:
+    """The ``k`` items whose vectors in ``item_index`` are closest to the encoded free-text ``query``."""
+    sims = np.asarray(item_index @ query.T).ravel()
     top = top_k(sims[None, :], k)[0]
-    items = exp.dataset_.items
-    return pd.DataFrame({"rank": np.arange(1, len(top) + 1), "item_id": exp.dataset_.item_ids[top],
+    items = dataset.items
+    return pd.DataFrame({"rank": np.arange(1, len(top) + 1), "item_id": dataset.item_ids[top],
                          "title": items["title"].to_numpy()[top], "genres": items["genres"].to_numpy()[top],
                          "similarity": sims[top].astype(float)})

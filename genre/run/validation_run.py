@@ -10,43 +10,32 @@ Test metrics stay with the current mix.
 Examples
 --------
 >>> from genre.config import RunConfig
->>> from genre.pipeline import Experiment
+>>> from genre.run import Experiment
 >>> trained = Experiment(RunConfig.from_dict({"algorithms": [{"name": "popularity"}]})).train()  # doctest: +SKIP
 >>> validation_run(trained).weight_sweep("popularity", [0.0, 1.0])                          # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from genre.algorithms.base import Progress
-
-if TYPE_CHECKING:
-    from genre.trained import TrainedRun
+from genre.run.fitting import Fitter, Notes, Reporter, fit_and_store
+from genre.run.trained import TrainedRun
+from genre.split import validation_split
 
 #: Label for figures and captions computed on the validation carve.
 VALIDATION_LABEL = "validation carve of the training data (what tuning uses; test untouched)"
 
 
-def validation_run(trained: "TrainedRun", progress: Progress | None = None) -> "TrainedRun":
+def validation_run(trained: TrainedRun, progress: Progress | None = None) -> TrainedRun:
     """``trained``'s algorithms refitted on the validation carve of its TRAIN, with its live weights.
 
     Costs one fit per algorithm (like Auto-tune); the page keeps the result per trained run.
     """
-    from genre.pipeline import Fitter, Notes, Reporter, sample_test_users, score_and_evaluate
-    from genre.split import validation_split
-    from genre.trained import TrainedRun
-
     config = trained.config  # a copy with the live weights and the trained parameters
     val = validation_split(trained.split_, config.split.method, **{"seed": config.seed, **config.split.params})
-    report, notes, timings = Reporter(progress), Notes(), {}
-    fitter = Fitter(trained.dataset_, config, trained.cache_dir, timings, report)
-    models, features = fitter.fit_all(val, stage="validation: ")
-    users, note = sample_test_users(val, config, "validation")
-    notes.add(note)
-    store, singles = score_and_evaluate(models, val, users, config, features, timings, report)
-    run = TrainedRun(config=config, dataset=trained.dataset_, split=val, features=features, models=models,
-                     store=store, single_metrics=singles, timings=timings, notes=notes.messages,
-                     cache_dir=trained.cache_dir)
+    notes = Notes()
+    fitter = Fitter(trained.dataset_, config, trained.cache_dir, {}, Reporter(progress))
+    stored = fit_and_store(fitter, val, notes, what="validation", stage="validation: ")
+    run = TrainedRun.from_fit(fitter, val, stored, notes)
     run.set_weights(dict(trained.weights_))
     return run

@@ -1,5 +1,13 @@
-"""Confinement of the paths a browser user can name: only data roots the operator allows.
+"""Every folder GENRE keeps, and the folders a browser user may make it read.
 
+Kept (each under an environment variable an operator can point elsewhere):
+
+- ``data_home()``: ``$GENRE_HOME``, else ``$XDG_DATA_HOME/genre`` (~/.local/share/genre): the run registry.
+- ``cache_dir()``: ``$GENRE_CACHE_DIR``, else ~/.cache/genre — with ``embeddings/`` (encoder outputs),
+  ``llm_cache_dir()`` (LLM outputs), ``uploads_dir()`` (the upload store), ``models_dir()`` (model
+  folders named by name) and ``generated/`` (LLM-written files).
+
+Read: confinement of the paths a browser user can name, to the data roots the operator allows.
 Why: a config imported in the hosted app comes from a stranger. If its ``data.source`` could
 name ``/etc/passwd`` or ``../../secrets.csv``, the server would read that file and quote it in
 an error. Every path an imported config names must lie inside the upload store or one of the
@@ -27,19 +35,51 @@ from genre.errors import ConfigError
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
 
 #: ``scheme:`` with a scheme of 2+ letters (``http://``, ``file:/``, ``data:``; not ``C:``).
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
-#: Encoder parameters that name files or folders on disk.
-_PATH_PARAMS = ("images", "path", "ids")
-#: Encoder parameters that may name a local model folder (or a hub id, which offline is no path).
-_MODEL_PARAMS = ("model",)
+
+
+def data_home() -> Path:
+    """``$GENRE_HOME``, else the user's data directory (XDG) / genre: where the run registry lives."""
+    home = os.environ.get("GENRE_HOME")
+    if home:
+        return Path(home)
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "genre"
+
+
+def registry_path() -> Path:
+    """The run registry's SQLite file: ``data_home()/runs.sqlite``."""
+    return data_home() / "runs.sqlite"
+
+
+def cache_dir() -> Path:
+    """``$GENRE_CACHE_DIR`` or ``~/.cache/genre``: every cache and the upload store."""
+    return Path(os.environ.get("GENRE_CACHE_DIR") or Path.home() / ".cache" / "genre").expanduser()
+
+
+def llm_cache_dir() -> Path:
+    """``cache_dir()/llm``: LLM outputs (and the Hugging Face folder made from the packaged GGUF)."""
+    return cache_dir() / "llm"
+
+
+def uploads_dir() -> Path:
+    """``cache_dir()/uploads``: where uploaded files are kept."""
+    return cache_dir() / "uploads"
+
+
+def models_dir() -> Path:
+    """``cache_dir()/models``: where GENRE looks for model folders named by name."""
+    return cache_dir() / "models"
+
+
+def generated_dir() -> Path:
+    """``cache_dir()/generated``: files the app's LLM generation writes for download."""
+    return cache_dir() / "generated"
 
 
 def data_roots() -> list[Path]:
     """Folders an imported config may read: ``GENRE_DATA_ROOTS`` (``os.pathsep``-separated) plus
     the upload store; without the variable, the bundled ``sample_data/`` and the upload store."""
-    from genre.uploads import uploads_dir
-
     raw = os.environ.get("GENRE_DATA_ROOTS")
     roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()] if raw is not None \
         else [SAMPLE_DATA]
@@ -106,58 +146,9 @@ def refuse_url(path: str | os.PathLike[str], *, what: str) -> None:
     """ConfigError when ``path`` is a URL (``http://``, ``file:``...): GENRE reads files only, so
     a config can never make the server fetch anything (pandas would fetch a URL it is given)."""
     text = os.fspath(path)
-    if isinstance(text, str) and _URL.match(text.strip()):
+    if isinstance(text, str) and URL_PATTERN.match(text.strip()):
         raise ConfigError(f"{what}: {text!r} is a URL; enrichment sources are files, not URLs — "
                           f"upload the file instead")
-
-
-def confine_config(config: Any) -> None:
-    """Apply ``confine_path`` to every path a ``RunConfig`` names (data, items, image zips and
-    folders, enrichment, profiles, precomputed vectors and id lists, local model folders).
-
-    Raises
-    ------
-    ConfigError
-        The first path outside the data roots (see ``confine_path``).
-    """
-    sources = config.data.source if isinstance(config.data.source, list) else [config.data.source]
-    for i, source in enumerate(sources):
-        confine_path(source, what="data.source" if len(sources) == 1 else f"data.source[{i}]")
-    if config.data.items:
-        confine_path(config.data.items, what="data.items")
-    spaces = [("features", config.features)]  # the run's, and each algorithm's own (AlgorithmConfig.features)
-    spaces += [(f"algorithms[{i}].features", a.features) for i, a in enumerate(config.algorithms)
-               if getattr(a, "features", None) is not None]
-    for at, features in spaces:
-        _confine_features(features, at)
-
-
-def _confine_features(features: Any, at: str) -> None:
-    """``confine_config`` for one features section (``at`` names it in messages)."""
-    if features.enrichment:
-        confine_path(features.enrichment, what=f"{at}.enrichment")
-    if features.profiles:
-        confine_path(features.profiles, what=f"{at}.profiles")
-    for modality in features.modalities:
-        if modality.encoder == "openai-embeddings":  # outbound requests: the LLM server allow-list
-            from genre.encoders.openai_embeddings import confine_params
-            confine_params(modality.params, what=f"{at}.modalities[{modality.name}].params")
-        for name, value in modality.params.items():
-            where = f"{at}.modalities[{modality.name}].params.{name}"
-            if name in _PATH_PARAMS and value is not None:
-                if not isinstance(value, (str, os.PathLike)):
-                    raise ConfigError(f"{where} must be a file path, got {type(value).__name__}")
-                confine_path(value, what=where)
-            elif name in _MODEL_PARAMS and isinstance(value, (str, os.PathLike)) and _looks_local(value):
-                confine_path(value, what=where)
-
-
-def _looks_local(value: str | os.PathLike[str]) -> bool:
-    """A model named by a path (absolute, relative with ./ or ../, ~, or an existing folder)
-    rather than a hub id such as ``sentence-transformers/all-MiniLM-L6-v2``."""
-    text = os.fspath(value)
-    return (text.startswith(("/", ".", "~", "\\")) or _URL.match(text) is not None
-            or ".." in Path(text).parts or Path(text).exists())
 
 
 def _resolve(path: Path) -> Path:

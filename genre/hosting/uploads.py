@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Protocol, Sequence
 
 from genre.errors import DataError
+from genre.paths import uploads_dir
 
 log = logging.getLogger("genre")
 
@@ -43,13 +44,6 @@ class Upload(Protocol):
     name: str
 
     def getvalue(self) -> bytes: ...
-
-
-def uploads_dir() -> Path:
-    """``<GENRE_CACHE_DIR or ~/.cache/genre>/uploads``: where uploaded files are kept."""
-    from genre.encoders import default_cache_dir
-
-    return default_cache_dir() / "uploads"
 
 
 def _env_number(name: str, default: float) -> float:
