@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/coldstart.py [--render-only]``
 COLD = a seeded 20 % of ml-latest-small's catalog; TRAIN = interactions with warm items; each of
 the evaluated users ranks the COLD items only. Cold items are described by item-side content
 alone (title, genres, LLM text written from those). Content rows score by cosine to the
-normalised sum of the user's TRAIN item vectors (``ContentBased``). ContentToCF's encoder,
+normalized sum of the user's TRAIN item vectors (``ContentBased``). ContentToCF's encoder,
 ``l2`` and ``knn_weight`` are chosen on the validation carve (a seeded 20 % of the warm items
 treated as cold, built from TRAIN only), then it is refitted on TRAIN and evaluated once on TEST.
 MiniLM, USE and the tuned ContentToCF also run with the LLM-written item text added to title and
@@ -262,7 +262,7 @@ def render(results: dict) -> str:
         f"ml-latest-small: {results['cold_items']} cold items (20 % of the catalog), TRAIN = interactions with warm "
         f"items, {results['evaluated_users']} evaluated users each ranking the cold items only (ties to the lower "
         f"index). Cold items are described by title and genres only (and LLM text written from them); no tags. "
-        f"Content rows: cosine to the normalised sum of the user's TRAIN item vectors.",
+        f"Content rows: cosine to the normalized sum of the user's TRAIN item vectors.",
         "",
         *table,
         "",

@@ -1,11 +1,12 @@
-"""Render README.md's figure blocks from the committed bench JSONs, so the README never quotes a stale number.
+"""Render the figure blocks of README.md and docs/ from the committed bench JSONs: no page quotes a stale number.
 
-Run: ``.venv/bin/python bench/readme.py`` (bench/quality.py and bench/coldstart.py call it after writing
-their JSON).
+Run: ``.venv/bin/python bench/readme.py [KEY ...]`` (bench/quality.py, coldstart.py, speed.py, scale.py and
+spark.py call it after writing their JSON).
 
-Each block sits between ``<!-- figures:KEY:start -->`` and ``<!-- figures:KEY:end -->`` and is built only
-from ``bench/KEY_results.json``: its table and the sentences that quote the table's numbers. A block whose
-JSON is missing is left as it is.
+Each block sits between ``<!-- figures:KEY:start -->`` and ``<!-- figures:KEY:end -->`` in the file
+``TARGETS[KEY]`` names (the headline figures in README.md, the rest in docs/performance.md and docs/spark.md)
+and is built only from ``bench/KEY_results.json``: its table and the sentences that quote the table's numbers.
+A block whose JSON is missing is left as it is.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: ``bench`` importable
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json",
          "speed": ROOT / "bench" / "speed_results.json", "scale": ROOT / "bench" / "scale_results.json",
          "spark": ROOT / "bench" / "spark_results.json"}
-#: Fields each JSON must carry for its README block and RESULTS.md section (older JSONs lack some).
+#: Fields each JSON must carry for its README / docs block and RESULTS.md section (older JSONs lack some).
 REQUIRED = {"quality": ("rows", "mix", "features", "config", "argv", "commit", "date"),
             "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit"),
             "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",), "spark": ()}
+#: The page each block is rendered into: the headline figures in the README, the operators' figures in docs/.
+TARGETS = {"quality": README, "coldstart": README, "speed": DOCS / "performance.md",
+           "scale": DOCS / "performance.md", "spark": DOCS / "spark.md"}
 SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py", "speed": "bench/speed.py",
            "scale": "bench/scale.py", "spark": "bench/spark.py"}
-#: The speed rows the README quotes: (section, row name prefix, label).
+#: The speed rows docs/performance.md quotes: (section, row name prefix, label).
 SPEED_ROWS = [("refuse", "re-fuse", "re-mix 5 algorithms + top-10 for all users after a weight change"),
               ("encode", "encode again", "second encoding of 9.7k texts (on-disk cache)"),
               ("ease", "ratio", "EASE fit, GENRE / Cornac"),
@@ -186,7 +191,7 @@ def _measured(row: dict) -> str:
 
 
 def speed_block(results: dict) -> str:
-    """The README's speed table: the rows users ask about, each with its goal and the date measured."""
+    """docs/performance.md's speed table: the rows users ask about, each with its goal and the date measured."""
     require(results, "speed")
     lines = ["| on the sample data (610 users, 9.7k items) | measured | goal | measured on (load average) |",
              "|---|---|---|---|"]
@@ -202,7 +207,7 @@ def speed_block(results: dict) -> str:
 
 
 def scale_block(results: dict) -> str:
-    """The README's scale table: the five-algorithm mix at each size, from bench/scale.py's JSON."""
+    """docs/performance.md's scale table: the five-algorithm mix at each size, from bench/scale.py's JSON."""
     from bench.plots import run_peak_gb
 
     require(results, "scale")
@@ -222,7 +227,7 @@ def scale_block(results: dict) -> str:
 
 
 def spark_block(results: dict) -> str:
-    """The README's Spark sizes: each measured size and config, Spark local[2] beside the local engine."""
+    """docs/spark.md's Spark sizes: each measured size and config, Spark local[2] beside the local engine."""
     rows = ["| size | config | Spark local[2], end to end | peak RSS | slowest stages | local engine | measured |",
             "|---|---|---:|---:|---|---:|---|"]
     for run in results.values():
@@ -315,11 +320,11 @@ def _pattern(key: str) -> re.Pattern:
     return re.compile(re.escape(start) + r"\n(.*?)\n?" + re.escape(end), re.S)
 
 
-def marked_block(text: str, key: str) -> str:
-    """The text between ``key``'s markers in ``text``."""
+def marked_block(text: str, key: str, where: Path | None = None) -> str:
+    """The text between ``key``'s markers in ``text`` (the content of ``where``, default ``TARGETS[key]``)."""
     match = _pattern(key).search(text)
     if match is None:
-        raise ValueError(f"README.md has no {' … '.join(markers(key))} block")
+        raise ValueError(f"{relative(where or TARGETS[key])} has no {' … '.join(markers(key))} block")
     return match.group(1)
 
 
@@ -331,25 +336,29 @@ def load_results(key: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def update_readme(keys: list[str] | None = None, path: Path = README) -> list[str]:
-    """Re-render ``keys``' blocks (default: all) from their JSONs; the keys whose JSON was there."""
-    text = path.read_text(encoding="utf-8")
+def update_readme(keys: list[str] | None = None, path: Path | None = None) -> list[str]:
+    """Re-render ``keys``' blocks (default: all) from their JSONs, each in its ``TARGETS`` page (all in
+    ``path`` when given); the keys whose JSON was there."""
+    texts: dict[Path, str] = {}
     done = []
     for key in keys or list(BLOCKS):
         results = load_results(key)
         if results is None:
             continue
+        target = path or TARGETS[key]
+        text = texts[target] if target in texts else target.read_text(encoding="utf-8")
         body = BLOCKS[key](results)
-        marked_block(text, key)  # the markers must be there
+        marked_block(text, key, target)  # the markers must be there
         start, end = markers(key)
-        text = _pattern(key).sub(lambda _: f"{start}\n{body}\n{end}", text)
+        texts[target] = _pattern(key).sub(lambda _: f"{start}\n{body}\n{end}", text)
         done.append(key)
-    path.write_text(text, encoding="utf-8")
+    for target, text in texts.items():
+        target.write_text(text, encoding="utf-8")
     return done
 
 
 def publish(key: str, section_title: str, render: Callable[[dict], str]) -> None:
-    """A bench's last step: its RESULTS.md section and README block, both from its committed JSON
+    """A bench's last step: its RESULTS.md section and its README / docs block, both from its committed JSON
     (exits with one line when the JSON is missing or predates a field the rendering needs)."""
     from bench.results import write_section
 
@@ -370,7 +379,9 @@ def main() -> None:
         done = update_readme(sys.argv[1:] or None)
     except StaleResults as error:
         sys.exit(str(error))
-    print(f"README.md: re-rendered {', '.join(done) or 'nothing (no results JSON yet)'}")
+    pages = sorted({relative(TARGETS[key]) for key in done})
+    print(f"re-rendered {', '.join(done) or 'nothing (no results JSON yet)'}"
+          + (f" in {', '.join(pages)}" if pages else ""))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/store_exactness.py [--candidates 100 50 20] [--render-only]``
 
 Trains ``configs/tuned_mix.yaml`` on the sample once (tuning included), then evaluates its
-tuned mix on the test users (a) densely — every algorithm's normalised (users × items) block,
+tuned mix on the test users (a) densely — every algorithm's normalized (users × items) block,
 their weighted sum, full ranking: the pre-store path — and (b) through candidate stores of
 several sizes C. Writes ``bench/store_exactness.json`` and the "store" section of
 ``bench/RESULTS.md``: NDCG@10 / Recall@10 / AUC differences and the largest difference of any
@@ -30,7 +30,7 @@ RESULTS_JSON = ROOT / "bench" / "store_exactness.json"
 
 
 def dense_evaluation(trained, weights: dict[str, float]):
-    """The pre-store path: dense normalised blocks of every model, weighted sum, full ranking."""
+    """The pre-store path: dense normalized blocks of every model, weighted sum, full ranking."""
     from genre import fusion
     from genre.evaluate import evaluate_scores
 
@@ -39,7 +39,7 @@ def dense_evaluation(trained, weights: dict[str, float]):
     mixed = np.zeros((len(users), split.n_items), dtype=np.float32)
     for name, model in trained.models_.items():
         if weights.get(name):
-            block = fusion.normalise_rows(model.score(users), train[users], split.candidate_items, config.fusion)
+            block = fusion.normalize_rows(model.score(users), train[users], split.candidate_items, config.fusion)
             mixed += np.float32(weights[name]) * block
     return evaluate_scores(mixed, users, split, ks=tuple(config.evaluation.ks),
                            item_vectors=trained.features_.item_vectors)
@@ -119,7 +119,7 @@ def render(result: dict) -> str:
     return (f"Command: `{' '.join(result['argv'])}` (commit `{result['commit'][:10]}`, {result['date']}, "
             f"load average {result['load_average']:.1f}): the tuned mix of `configs/tuned_mix.yaml` on the "
             f"sample ({result['users']} test users × {result['items']:,} items), evaluated densely (every "
-            f"algorithm's normalised users × items block, the pre-store path; NDCG@10 "
+            f"algorithm's normalized users × items block, the pre-store path; NDCG@10 "
             f"{dense['ndcg@10']:.4f}, Recall@10 {dense['recall@10']:.4f}) and through candidate "
             f"stores: per user the union of every algorithm's top-C items, with every algorithm's exact score "
             f"of each. AUC comes from exact scores of held-out items and a seeded sample of negatives in every row "

@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from genre.errors import ConfigError
 
 
@@ -138,7 +140,6 @@ def _as_number(value: Any, bound: Bound) -> int | float | None:
     """``value`` as ``bound.kind`` when that is lossless and finite, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:  # numpy scalars and the like
-            import numpy as np
 
             if not isinstance(value, (np.integer, np.floating)):
                 return None
@@ -155,7 +156,7 @@ def _as_number(value: Any, bound: Bound) -> int | float | None:
 
 
 def check_params(section: str, params: dict[str, Any], where: str) -> dict[str, Any]:
-    """``params`` with every bounded entry checked (and normalised); others unchanged."""
+    """``params`` with every bounded entry checked (and normalized); others unchanged."""
     checked = dict(params)
     for name, value in params.items():
         bound = bounds_for(section, str(name))

@@ -12,7 +12,13 @@ import os
 import sys
 from typing import Any, Sequence
 
+from genre.bounds import bounds_for, check
+from genre.config import RunConfig, load_config
+from genre.data import load_dataset
 from genre.errors import GenreError
+from genre.run import Experiment
+from genre.runs import RunRegistry, operator_owner
+from genre.spark import run_on_spark
 
 log = logging.getLogger("genre")
 
@@ -84,7 +90,6 @@ def _parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_info(args: argparse.Namespace) -> None:
-    from genre.data import load_dataset
 
     dataset = load_dataset(_source(args.paths))
     summary = dataset.summary()
@@ -92,8 +97,6 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from genre.config import RunConfig
-    from genre.run import Experiment
 
     config = RunConfig.from_dict({"data": {"source": _source(args.paths)}, "split": {"method": args.split},
                                   "algorithms": [{"name": args.algorithm, "params": _params(args.param)}],
@@ -106,16 +109,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from genre.config import load_config
-    from genre.run import Experiment
-    from genre.runs import RunRegistry, operator_owner
 
     config = load_config(args.config)
     if args.data:
         config.data.source = args.data
     progress = _stderr_progress if args.verbose else None
     if (args.engine or config.engine) == "spark":
-        from genre.spark import run_on_spark
 
         result = run_on_spark(config, master=args.master, progress=progress)
     else:
@@ -127,9 +126,6 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
-    from genre.bounds import bounds_for, check
-    from genre.config import load_config
-    from genre.run import Experiment
 
     check(args.k, bounds_for("evaluation", "ks"), "-k")  # before training, not after
     trained = Experiment(load_config(args.config)).train()
@@ -139,7 +135,6 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> None:
-    from genre.runs import RunRegistry
 
     registry = RunRegistry(args.registry)
     frame = registry.compare(args.compare) if args.compare else registry.list()

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import types
 import typing
@@ -24,7 +25,10 @@ from typing import Any
 
 import yaml
 
+from genre.algorithms import ALGORITHM_NAMES
+from genre.bounds import bounds_for, check, check_params
 from genre.errors import ConfigError, check_known_keys
+from genre.evaluate import RANKING_METRICS
 from genre.safe_yaml import MAX_CONFIG_BYTES, bounded_safe_load
 
 
@@ -161,7 +165,6 @@ class RunConfig:
 
     def validate(self) -> None:
         """Check values that types alone cannot (names, ranges); raise ConfigError."""
-        from genre.algorithms import ALGORITHM_NAMES
 
         if not self.algorithms:
             raise ConfigError("config.algorithms is empty: list at least one algorithm, e.g. "
@@ -199,7 +202,6 @@ class RunConfig:
 
     def _check_bounds(self) -> None:
         """Every number of the config inside its range (genre.bounds); never mutates."""
-        from genre.bounds import bounds_for, check
 
         check(self.seed, bounds_for("config", "seed"), "config.seed")
         for i, part in enumerate(self.algorithms):
@@ -245,8 +247,7 @@ def _param_owners(config: RunConfig) -> list[Any]:
 
 
 def _bounded_params(config: RunConfig) -> list[dict[str, Any]]:
-    """Each ``params`` dict of ``_param_owners`` checked against genre.bounds (normalised copies)."""
-    from genre.bounds import check_params
+    """Each ``params`` dict of ``_param_owners`` checked against genre.bounds (normalized copies)."""
 
     checked = [check_params(a.kind, a.params, a.name) for a in config.algorithms]
     checked += [check_params(f"encoder:{m.encoder}", m.params, f"{where}.params")
@@ -319,8 +320,6 @@ def _read_source(source: str | Path) -> tuple[str, Path | None]:
 
 def _check_tuning_metric(metric: str) -> None:
     """``metric`` must be one the tuner can compute (``ndcg@10``, ``auc``, ``coverage@20``...)."""
-    from genre.bounds import bounds_for, check
-    from genre.evaluate import RANKING_METRICS
 
     ranking = tuple(RANKING_METRICS)
     lists = ("coverage", "novelty")  # list metrics the tuner computes without item vectors
@@ -334,7 +333,6 @@ def _check_tuning_metric(metric: str) -> None:
 
 
 def _check_encoding(encoding: str | None) -> None:
-    import codecs
 
     if encoding is None:
         return

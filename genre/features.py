@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,7 +15,7 @@ class Features:
     Attributes
     ----------
     item_vectors : ndarray or scipy.sparse CSR, shape (n_items, d), float32, or None
-        Content vectors of every catalog item (rows L2-normalised, zero rows allowed for
+        Content vectors of every catalog item (rows L2-normalized, zero rows allowed for
         items without content), e.g. the weighted concatenation of encoder outputs. Sparse
         when a part is too wide to densify (TF-IDF).
     item_genres : csr_matrix, shape (n_items, n_genres), or None
@@ -46,6 +46,5 @@ class Features:
         """These features as algorithm ``name`` sees them: its own item vectors when it has a space."""
         if name not in self.spaces:
             return self
-        from dataclasses import replace
 
         return replace(self, item_vectors=self.spaces[name])

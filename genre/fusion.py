@@ -1,6 +1,6 @@
-"""Score normalisation, weighted fusion and top-k selection on dense score blocks.
+"""Score normalization, weighted fusion and top-k selection on dense score blocks.
 
-Algorithms hand back dense score blocks for a batch of users; these functions normalise
+Algorithms hand back dense score blocks for a batch of users; these functions normalize
 them once, when ``genre.store`` keeps each user's candidates. Mixing afterwards happens on
 the store (sparse), so changing a mix weight never re-scores or refits a model.
 """
@@ -31,7 +31,7 @@ def top_k(scores: np.ndarray, k: int, seen: sp.spmatrix | None = None) -> np.nda
     neighbourhood model's zeros): 40× slower than ``torch.topk`` on a 50k-item row that is
     98 % zeros (measured).
     """
-    import torch
+    import torch  # lazy: torch is a slow import
 
     # read only below: without seen items there is nothing to mask, so no copy
     masked = mask_seen(scores, seen) if seen is not None else np.asarray(scores, dtype=np.float32)
@@ -65,11 +65,11 @@ def _lowest_index_cut(rows: np.ndarray, threshold: np.ndarray, k: int) -> np.nda
 def affine_parameters(masked: np.ndarray, candidates: np.ndarray, method: str
                       ) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-row (shift, scale), each (n_rows, 1) float32, so that ``(score - shift) / scale`` is
-    the ``minmax`` or ``zscore`` normalisation; None for ``none``. Statistics are over each
+    the ``minmax`` or ``zscore`` normalization; None for ``none``. Statistics are over each
     row's ``candidates`` (the entries of ``masked`` that may be ranked).
 
     Shared by ``normalize`` (whole blocks) and ``genre.store`` (which applies it to the few
-    scores it keeps): the same parameters, so the same normalised values.
+    scores it keeps): the same parameters, so the same normalized values.
     """
     if method == "none":
         return None
@@ -78,18 +78,18 @@ def affine_parameters(masked: np.ndarray, candidates: np.ndarray, method: str
         if method == "minmax":
             low = np.min(masked, axis=1, keepdims=True, where=candidates, initial=np.inf)
             high = np.max(masked, axis=1, keepdims=True, where=candidates, initial=-np.inf)
-            low[~np.isfinite(low)] = np.nan  # a row without candidates normalises to 0
+            low[~np.isfinite(low)] = np.nan  # a row without candidates normalizes to 0
             span = high - low
             return low, np.where(span > 0, span, 1.0)
         if method == "zscore":
             mean = np.mean(masked, axis=1, keepdims=True, where=candidates)
             std = np.std(masked, axis=1, keepdims=True, where=candidates)
             return mean, np.where(std > 0, std, 1.0)
-    raise ValueError(f"unknown normalisation {method!r}; use minmax, zscore, rank or none")
+    raise ValueError(f"unknown normalization {method!r}; use minmax, zscore, rank or none")
 
 
 def normalize(scores: np.ndarray, method: str = "minmax", seen: sp.spmatrix | None = None) -> np.ndarray:
-    """Per-user normalised copy of ``scores`` so that algorithms on different scales can be mixed.
+    """Per-user normalized copy of ``scores`` so that algorithms on different scales can be mixed.
 
     Statistics are taken over each user's *unseen* items (seen items are excluded from the
     ranking anyway and would otherwise dominate, e.g. EASE's scores of history items).
@@ -125,7 +125,7 @@ def soften(scores: np.ndarray, temperature: float | None) -> np.ndarray:
     return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def normalise_rows(raw: np.ndarray, seen: sp.spmatrix | None, candidates: np.ndarray | None,
+def normalize_rows(raw: np.ndarray, seen: sp.spmatrix | None, candidates: np.ndarray | None,
                    config) -> np.ndarray:
     """``normalize`` then ``soften`` (``config``: a FusionConfig) over each user's rankable items.
 
@@ -147,7 +147,7 @@ def contributions(blocks: dict[str, np.ndarray], weights: dict[str, float]) -> d
 
 
 def fuse(blocks: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    """Weighted sum of already-normalised score blocks (same shape); weights need not sum to 1."""
+    """Weighted sum of already-normalized score blocks (same shape); weights need not sum to 1."""
     if not blocks:
         raise ValueError("nothing to fuse: no score blocks")
     unknown = set(weights) - set(blocks)

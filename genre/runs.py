@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from genre.config import dump_config, parse_config_text
 from genre.errors import GenreError
 from genre.paths import registry_path
 from genre.sqlite_files import check_integrity, open_or_set_aside
@@ -120,7 +121,6 @@ class RunRegistry:
         Without a ``name`` the run is named after its config, plus the engine when it ran on Spark, so
         the same config run on both engines reads apart in a comparison.
         """
-        from genre.config import dump_config
 
         record = result.to_json()
         engine = " (spark)" if result.config.engine == "spark" else ""
@@ -157,7 +157,6 @@ class RunRegistry:
 
     def load(self, run_id: int) -> dict[str, Any]:
         """Everything stored for one run (config as RunConfig, per-user metrics as DataFrame)."""
-        from genre.config import parse_config_text
 
         rows = self._query("SELECT id, name, created, config, metrics, weights, timings, per_user, owner "
                            "FROM runs WHERE id = ?", (int(run_id),))

@@ -1,7 +1,7 @@
 """YAML for configs typed by strangers: ``yaml.safe_load`` with its cost bounded first.
 
 Why: ``safe_load`` refuses Python tags but not size. A 566-byte document of nested aliases
-("billion laughs") expands to 10^9 values and took 452 s and 5.3 GB, slowing every other
+("billion laughs") expands to 10^9 values: minutes of CPU and gigabytes of memory, slowing every other
 session of the hosted app. Here the text size is capped, then the composed node graph (where
 an alias is a shared node, so composing is cheap) is measured — depth, and node count with
 every alias expanded — before a single Python object is constructed.

@@ -255,43 +255,6 @@ SPLIT_METHODS: dict[str, Callable[..., Split]] = {
 }
 
 
-#: Split methods that order each user's interactions by time.
-TIME_SPLITS = ("temporal", "leave_last_out")
-#: Algorithms that need interaction times (those whose ``requires`` names ``interaction_times``;
-#: kept here so that a note needs no algorithm import; a test checks it against the classes).
-TIME_ALGORITHMS = ("sequential",)
-#: What a split or algorithm falls back to on data without timestamps.
-TIMELESS_SPLIT = "random"
-
-
-def needs_time(name: str) -> bool:
-    """True when the split method or algorithm ``name`` needs interaction times to mean anything
-    (``temporal``, ``leave_last_out``, ``sequential``): on data without timestamps its order
-    would be the file's (or a random) order, not what happened when."""
-    if name in SPLIT_METHODS:
-        return name in TIME_SPLITS
-    from genre.algorithms import algorithm_class
-
-    return "interaction_times" in getattr(algorithm_class(name), "requires", ())
-
-
-def has_time(interactions: pd.DataFrame) -> bool:
-    """True when the interactions carry an order in time (more than one distinct timestamp)."""
-    return "timestamp" in interactions and interactions["timestamp"].nunique() > 1
-
-
-def time_free(method: str, interactions: pd.DataFrame) -> str:
-    """``method``, or the random split when ``method`` needs time and the data has none."""
-    return TIMELESS_SPLIT if needs_time(method) and not has_time(interactions) else method
-
-
-def time_note() -> str:
-    """The one line that says what data without timestamps rules out, and the fallback."""
-    timed = [*TIME_SPLITS, *TIME_ALGORITHMS]
-    return (f"no timestamps: {', '.join(timed[:-1])} and {timed[-1]} need time (here they would follow "
-            f"a random order); the Train page defaults to the {TIMELESS_SPLIT} split without them")
-
-
 def _method(method: str, params: dict[str, Any]) -> Callable[..., Split]:
     """The split function named ``method``, after checking ``params`` are its keywords."""
     if method not in SPLIT_METHODS:

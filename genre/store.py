@@ -2,22 +2,22 @@
 
 Why: a new set of mix weights must cost O(users × candidates), not O(users × items). The
 models score a user batch once (one thread per core, a model per task); each algorithm's
-scores are normalised exactly as ``fusion.normalize`` / ``fusion.soften`` do (statistics
+scores are normalized exactly as ``fusion.normalize`` / ``fusion.soften`` do (statistics
 over all of the user's rankable items: unseen, and ``candidate_items`` only when the split
 restricts them). Each algorithm names its C best rankable items (ties to the lower item
 index, as ``fusion.top_k`` breaks them), and the store keeps, for the union of those items,
-EVERY algorithm's normalised score: a mix over the union is exact whatever the weights, with
+EVERY algorithm's normalized score: a mix over the union is exact whatever the weights, with
 no approximation for an item that one algorithm ranks high and another low. An affine
-normalisation (minmax, zscore) keeps each user's order, so it is applied to the kept scores
+normalization (minmax, zscore) keeps each user's order, so it is applied to the kept scores
 only (``score_batch``).
 
-Per user and algorithm the store also keeps a floor, the normalised value of the (C+1)-th
+Per user and algorithm the store also keeps a floor, the normalized value of the (C+1)-th
 best item: an upper bound on that algorithm's score of any item outside the union. An item
 outside the union can outrank the mix's k-th best only when Σ weight · floor exceeds it;
 bench/store_exactness.py measures how often that costs anything at each C. Seen items are
 never stored, so they can never be recommended. The mix's AUC needs every item's score, so
 the store also keeps the exact scores of each user's held-out items and of a seeded sample
-of their negatives (``Probe``).
+of their negatives (``genre.auc_probe``).
 
 Examples
 --------
@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -46,6 +46,7 @@ import scipy.sparse as sp
 
 from genre import fusion
 from genre.algorithms import Recommender
+from genre.auc_probe import MIN_PROBE, PROBE_TOTAL, Probe, probe_items
 from genre.batching import rows_per_batch
 from genre.errors import ConfigError
 from genre.split import Split
@@ -54,16 +55,10 @@ from genre.split import Split
 #: mix ranks as its dense scores do at this C (bench/store_exactness.py).
 DEFAULT_CANDIDATES = 100
 
-#: Negatives sampled per user for the mix's AUC, spread over all users (at least
-#: ``MIN_PROBE`` each): 3M samples keep the sampling error of the mean AUC near
-#: 0.3 / √3M ≈ 0.0002 whatever the user count (measured on the sample: ≤ 0.0002), at
-#: 3M × (8 + 1 + 4 per algorithm) bytes (111 MB with 7 algorithms).
-PROBE_TOTAL = 3_000_000
-MIN_PROBE = 100
 
 
 def rankable_mask(split: Split, users: np.ndarray, seen: sp.spmatrix | None = None) -> np.ndarray:
-    """(len(users), n_items) bool: items each user may be recommended (unseen, candidates only).
+    """(len(users), n_items) bool: items each user may be recommended (unseen, candidates only);
     ``seen``: the users' training rows when the caller already has them."""
     mask = np.ones((len(users), split.n_items), dtype=bool)
     if split.candidate_items is not None:
@@ -98,13 +93,13 @@ def nominate_masked(masked: np.ndarray, n_rankable: np.ndarray, candidates: int
 
 class ScoredBatch:
     """One algorithm's scores of a user batch as the store reads them: ``masked`` holds -inf
-    at unrankable items, and normalised values are ``(masked - shift) / scale`` per row (or
+    at unrankable items, and normalized values are ``(masked - shift) / scale`` per row (or
     ``masked`` itself when ``affine`` is None)."""
 
     def __init__(self, masked: np.ndarray, affine: tuple[np.ndarray, np.ndarray] | None):
         self.masked, self.affine = masked, affine
 
-    def normalised(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def normalized(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         if self.affine is None:
             return values.astype(np.float32, copy=False)
         shift, scale = self.affine
@@ -113,19 +108,19 @@ class ScoredBatch:
         return np.nan_to_num(out, nan=0.0).astype(np.float32, copy=False)
 
     def at(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Normalised scores of (row, item) pairs."""
-        return self.normalised(self.masked[rows, items], rows)
+        """Normalized scores of (row, item) pairs."""
+        return self.normalized(self.masked[rows, items], rows)
 
 
 def score_batch(model: Recommender, batch: np.ndarray, seen: sp.csr_matrix, rankable: np.ndarray,
                 candidate_items: np.ndarray | None, fusion_config, candidates: int
                 ) -> tuple[ScoredBatch, np.ndarray, np.ndarray]:
-    """Score a batch with one model; its nominees and (normalised) floors.
+    """Score a batch with one model; its nominees and (normalized) floors.
 
-    An affine normalisation (minmax, zscore; no temperature) preserves each row's order, so the
-    model's own scores are nominated and only the kept ones are normalised, with the very
+    An affine normalization (minmax, zscore; no temperature) preserves each row's order, so the
+    model's own scores are nominated and only the kept ones are normalized, with the very
     parameters ``fusion.normalize`` uses: three passes over the block instead of a dozen. Other
-    settings (rank, softmax, zscore over a cold-start item subset) normalise the whole block.
+    settings (rank, softmax, zscore over a cold-start item subset) normalize the whole block.
     """
     raw = model.score(batch)
     n_rankable = rankable.sum(axis=1)
@@ -133,59 +128,15 @@ def score_batch(model: Recommender, batch: np.ndarray, seen: sp.csr_matrix, rank
     affine_ok = fusion_config.temperature is None and (
         method in ("minmax", "none") or (method == "zscore" and candidate_items is None))
     if not affine_ok:
-        block = fusion.normalise_rows(raw, seen, candidate_items, fusion_config)
+        block = fusion.normalize_rows(raw, seen, candidate_items, fusion_config)
         np.copyto(block, -np.inf, where=~rankable)
         top, floors = nominate_masked(block, n_rankable, candidates)
         return ScoredBatch(block, None), top, floors
     np.copyto(raw, -np.inf, where=~rankable)                # the model's array: ours to change
     top, floors = nominate_masked(raw, n_rankable, candidates)
     scored = ScoredBatch(raw, fusion.affine_parameters(raw, rankable, method))
-    return scored, top, np.where(n_rankable > 0, scored.normalised(floors, np.arange(len(raw))), 0.0
+    return scored, top, np.where(n_rankable > 0, scored.normalized(floors, np.arange(len(raw))), 0.0
                                  ).astype(np.float32)
-
-
-def probe_items(split: Split, users: np.ndarray, rankable: np.ndarray, n_negatives: int, seed: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per user: rankable held-out items, then a seeded sample of ``n_negatives`` other rankable
-    items (all of them when fewer). Returns (counts, items, positive flags), rows concatenated.
-
-    A user has seen a sliver of a large catalog, so twice the sample is drawn from the whole
-    catalog (a random order) and the first rankable ones kept: a uniform sample without
-    listing the user's rankable items; only a user short of them after that lists them.
-    """
-    relevant = sp.csr_matrix(split.test_matrix()[users])
-    universe = np.arange(split.n_items) if split.candidate_items is None else np.unique(split.candidate_items)
-    counts, items, flags = [], [], []
-    for r, user in enumerate(users):
-        held = relevant.indices[relevant.indptr[r]:relevant.indptr[r + 1]]
-        held = np.unique(held[rankable[r, held]])
-        allowed = rankable[r].copy()
-        allowed[held] = False
-        rng = np.random.default_rng([seed, int(user)])
-        pool = universe[rng.choice(len(universe), min(2 * n_negatives, len(universe)), replace=False)]
-        pool = pool[allowed[pool]][:n_negatives]
-        if len(pool) < n_negatives:  # few rankable items: take them all, or a sample of the list
-            pool = np.flatnonzero(allowed)
-            if len(pool) > n_negatives:
-                pool = rng.choice(pool, n_negatives, replace=False)
-        pool = np.sort(pool)
-        counts.append(len(held) + len(pool))
-        items.append(np.concatenate([held, pool]))
-        flags.append(np.r_[np.ones(len(held), bool), np.zeros(len(pool), bool)])
-    empty = np.zeros(0, np.int64)
-    return (np.asarray(counts, dtype=np.int64), np.concatenate(items).astype(np.int64) if items else empty,
-            np.concatenate(flags) if flags else np.zeros(0, bool))
-
-
-@dataclass
-class Probe:
-    """Exact normalised scores of a few items per user (held-out items + sampled negatives),
-    per algorithm, in one layout for all: what the mix's AUC is computed from."""
-
-    indptr: np.ndarray
-    items: np.ndarray
-    positive: np.ndarray
-    values: dict[str, np.ndarray]
 
 
 class StoreBuilder:
@@ -193,7 +144,7 @@ class StoreBuilder:
 
     def __init__(self, split: Split, users: np.ndarray, names: list[str],
                  candidates: int = DEFAULT_CANDIDATES, seed: int = 0):
-        if isinstance(candidates, bool) or int(candidates) < 1:
+        if isinstance(candidates, bool) or int(candidates) < 1:  # the Python API's entry (configs are bounded)
             raise ConfigError(f"fusion.candidates must be a positive integer, got {candidates!r}")
         self.split, self.users, self.names = split, np.asarray(users), list(names)
         self.candidates, self.seed = int(candidates), seed
@@ -222,11 +173,10 @@ class StoreBuilder:
               progress: Callable[[int, int, str], None] | None = None) -> None:
         """Score every model over the users once, batch by batch, keeping each batch.
 
-        Each model's score → normalise → nominate runs as its own task on a thread per core
+        Each model's score → normalize → nominate runs as its own task on a thread per core
         (BLAS, scipy.sparse, torch and numpy's large-array loops release the GIL), and the
         batch's probe sampling beside them. ``seconds[name]`` counts that model's task.
         """
-        from concurrent.futures import ThreadPoolExecutor
 
 
         train = self.split.train_matrix()
@@ -299,7 +249,7 @@ class CandidateStore:
     indptr, items : ndarray
         Row ``r``'s candidates are ``items[indptr[r]:indptr[r + 1]]``, ascending.
     values : dict of ndarray
-        Each algorithm's normalised score of every candidate (aligned with ``items``).
+        Each algorithm's normalized score of every candidate (aligned with ``items``).
     floors : dict of ndarray
         Each row's floor per algorithm (upper bound of its score of non-candidates).
     probe : Probe
@@ -329,27 +279,22 @@ class CandidateStore:
         row = int(np.searchsorted(self.users, user))
         return row if row < len(self.users) and self.users[row] == user else None
 
-    def _check(self, weights: dict[str, float]) -> None:
-        unknown = set(weights) - set(self.values)
-        if unknown:
-            raise ValueError(f"weights name algorithms without scores: {sorted(unknown)}")
-
     def mix(self, weights: dict[str, float]) -> np.ndarray:
         """Σ weight · score of every stored candidate (aligned with ``items``): exact."""
-        self._check(weights)
-        total = np.zeros(len(self.items), dtype=np.float32)
-        for name, weight in weights.items():
-            if weight:
-                total += np.float32(weight) * self.values[name]
-        return total
+        return self._weighted(self.values, len(self.items), weights)
 
     def probe_mix(self, weights: dict[str, float]) -> np.ndarray:
         """Mixed exact scores of the probe items (layout of ``probe.indptr``)."""
-        self._check(weights)
-        total = np.zeros(len(self.probe.items), dtype=np.float32)
+        return self._weighted(self.probe.values, len(self.probe.items), weights)
+
+    def _weighted(self, scores: dict[str, np.ndarray], size: int, weights: dict[str, float]) -> np.ndarray:
+        unknown = set(weights) - set(self.values)
+        if unknown:
+            raise ValueError(f"weights name algorithms without scores: {sorted(unknown)}")
+        total = np.zeros(size, dtype=np.float32)
         for name, weight in weights.items():
             if weight:
-                total += np.float32(weight) * self.probe.values[name]
+                total += np.float32(weight) * scores[name]
         return total
 
     def top_k(self, weights: dict[str, float], k: int, chunk: int = 4096) -> np.ndarray:

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA, TruncatedSVD
 
 from genre.errors import ConfigError
 from genre.safe_text import escape_html as _text
@@ -251,7 +253,7 @@ def contributions_figure(recommendations: pd.DataFrame) -> go.Figure:
                             hovertemplate=f"{_text(name)}: %{{x:.3f}}<extra></extra>")
                      for name, col in zip(names, parts)])
     fig.update_layout(barmode="relative")  # legend on the right: under the plot it met the axis title
-    fig.update_xaxes(title="weighted normalised score")
+    fig.update_xaxes(title="weighted normalized score")
     return _styled(fig, "Why: each algorithm's share of the score", height=max(320, 30 * len(labels) + 110))
 
 
@@ -274,7 +276,7 @@ def project_2d(vectors: np.ndarray | sp.spmatrix, method: str = "pca", seed: int
     reduced = _svd(vectors, 2 if method == "pca" else 50, seed)
     if method == "pca":
         return reduced.astype(np.float32)
-    import umap  # lazy: ~2 s import plus numba JIT on first use
+    import umap  # lazy: a slow import, plus numba JIT on first use
 
     reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed, n_jobs=1,
                         init="random" if n < 10 else "spectral")
@@ -285,10 +287,8 @@ def _svd(vectors: np.ndarray | sp.spmatrix, n_components: int, seed: int) -> np.
     """Centered PCA for dense input; truncated SVD (uncentered) for sparse input."""
     n_components = min(n_components, min(vectors.shape) - 1) if min(vectors.shape) > 2 else 2
     if sp.issparse(vectors):
-        from sklearn.decomposition import TruncatedSVD
 
         return TruncatedSVD(n_components=n_components, random_state=seed).fit_transform(vectors)
-    from sklearn.decomposition import PCA
 
     dense = np.asarray(vectors, dtype=np.float32)
     return PCA(n_components=n_components, random_state=seed).fit_transform(dense)
@@ -296,7 +296,6 @@ def _svd(vectors: np.ndarray | sp.spmatrix, n_components: int, seed: int) -> np.
 
 def map_clusters(coords: np.ndarray, n_clusters: int = 8, seed: int = 42) -> np.ndarray:
     """Cluster label per point of a 2-D map (k-means on the map itself, so clusters look contiguous)."""
-    from sklearn.cluster import KMeans
 
     n_clusters = int(max(1, min(n_clusters, len(coords))))
     return KMeans(n_clusters=n_clusters, n_init=4, random_state=seed).fit_predict(np.asarray(coords, dtype=float))

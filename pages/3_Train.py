@@ -8,14 +8,14 @@ import streamlit as st
 from genre.algorithms import ALGORITHM_NAMES
 from genre.config import AlgorithmConfig
 from genre.starter_configs import PRESETS, adopt_setup, load_preset
-from genre.split import has_time, needs_time, time_free, time_note
+from genre.data.timestamps import has_time, needs_time, time_free, time_note
 from ui import algorithms, state, widgets
 
 SPLITS = {"temporal": "Temporal — each user's latest interactions are the test",
           "random": "Random — a random share of each user's interactions",
           "leave_last_out": "Leave last out — each user's single latest interaction",
           "cold_items": "Cold-start items — some items are unseen in training"}
-NORMALISATIONS = {"minmax": "min–max per user", "zscore": "z-score per user", "rank": "rank per user",
+NORMALIZATIONS = {"minmax": "min–max per user", "zscore": "z-score per user", "rank": "rank per user",
                   "none": "raw scores"}
 
 widgets.header("Train", "Choose how test data is held out and which algorithms to mix, then train. "
@@ -89,8 +89,8 @@ with setup, st.form("train_form", border=False):
             if st.toggle(label, value=algo.enabled, key=f"on_{algo.name}"):
                 chosen.append(replace(algo, enabled=True))
     left, right = st.columns(2)
-    norm = left.selectbox("Score normalisation before mixing", list(NORMALISATIONS), format_func=NORMALISATIONS.get,
-                          index=list(NORMALISATIONS).index(cfg.fusion.normalization), key="fusion_norm")
+    norm = left.selectbox("Score normalization before mixing", list(NORMALIZATIONS), format_func=NORMALIZATIONS.get,
+                          index=list(NORMALIZATIONS).index(cfg.fusion.normalization), key="fusion_norm")
     tune = right.checkbox("Auto-tune weights on a validation split while training", cfg.tuning.enabled,
                           key="tune_on_train", help="Never looks at the test data.")
     train = st.form_submit_button("Train", type="primary")

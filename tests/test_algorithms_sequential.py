@@ -42,7 +42,7 @@ def test_needs_interaction_times():
         make_algorithm("sequential").fit(train, Features())
 
 
-def test_similarity_is_the_degree_normalised_windowed_cooccurrence():
+def test_similarity_is_the_degree_normalized_windowed_cooccurrence():
     rng = np.random.default_rng(0)
     n_users, n_items, window = 30, 12, 3
     dense = (rng.random((n_users, n_items)) < 0.4).astype(np.float32)

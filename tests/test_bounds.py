@@ -84,7 +84,7 @@ def test_configs_out_of_bounds_fail_with_one_line(text, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
-def test_valid_numbers_are_normalised_and_validate_never_mutates():
+def test_valid_numbers_are_normalized_and_validate_never_mutates():
     config = parse_config_text("algorithms: [{name: als, params: {factors: 64.0, regularization: 1}}]\n"
                                "tuning: {metric: coverage@20}\ndata: {encoding: latin-1}")
     assert config.algorithms[0].params == {"factors": 64, "regularization": 1.0}

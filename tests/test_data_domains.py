@@ -18,8 +18,8 @@ import pytest
 
 from app_helpers import ROOT, app, button, check, plain  # noqa: F401
 from genre.data import guess_mapping, guess_tables, load_dataset
-from genre.algorithms import ALGORITHM_NAMES
-from genre.split import TIME_ALGORITHMS, has_time, needs_time, time_free, time_note
+from genre.algorithms import ALGORITHM_NAMES, algorithm_class
+from genre.data.timestamps import TIME_ALGORITHMS, has_time, needs_time, time_free, time_note
 
 PLAYS = ("userID\tartistID\tweight\n2\t51\t13883\n2\t52\t11690\n2\t53\t11351\n3\t51\t228\n3\t54\t45\n"
          "4\t52\t100\n4\t53\t7\n5\t54\t1\n5\t51\t30\n")
@@ -170,7 +170,8 @@ def test_what_needs_time():
     assert (time_free("temporal", timeless), time_free("temporal", timed)) == ("random", "temporal")
     assert time_free("cold_items", timeless) == "cold_items"
     assert "temporal, leave_last_out and sequential need time" in time_note()
-    assert TIME_ALGORITHMS == tuple(n for n in ALGORITHM_NAMES if needs_time(n))
+    assert TIME_ALGORITHMS == tuple(n for n in ALGORITHM_NAMES
+                                   if "interaction_times" in algorithm_class(n).requires)
 
 
 def test_music_log_through_the_data_page_then_train_without_time(app):

@@ -101,7 +101,7 @@ def test_use_multilingual_matches_translations(texts):
     assert en @ zh > en @ other + 0.3
 
 
-def test_tfidf_is_sparse_normalised_and_corpus_keyed(texts):
+def test_tfidf_is_sparse_normalized_and_corpus_keyed(texts):
     encoder = make_encoder("tfidf", ngram_range=(1, 1), min_df=1)
     with pytest.raises(NotFittedError):
         encoder.id

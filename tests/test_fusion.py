@@ -33,11 +33,11 @@ def test_top_k_is_exact_on_mostly_zero_rows_with_seen_items(k):
 
 
 @pytest.mark.parametrize("method", ["minmax", "zscore", "rank", "none"])
-def test_normalisation_keeps_each_users_order(method):
+def test_normalization_keeps_each_users_order(method):
     rng = np.random.default_rng(1)
     scores = rng.normal(size=(5, 30)).astype(np.float32) * 100
-    normalised = fusion.normalize(scores, method)
-    assert np.array_equal(fusion.top_k(normalised, 30), fusion.top_k(scores, 30))
+    normalized = fusion.normalize(scores, method)
+    assert np.array_equal(fusion.top_k(normalized, 30), fusion.top_k(scores, 30))
 
 
 def test_minmax_spans_unit_interval_over_unseen_items():

@@ -5,7 +5,7 @@
 - ranking metrics stay within [0, 1] and keep their order (precision, recall <= hit rate);
 - splits never leak: train and test are disjoint and cover every row, every test user has
   training rows, and time-ordered splits keep each user's test rows after their train rows;
-- fusing normalised score blocks with any non-negative weights gives a valid top-k: k unique
+- fusing normalized score blocks with any non-negative weights gives a valid top-k: k unique
   items per user, none of them already seen, best first with ties to the lower index.
 """
 
@@ -274,9 +274,9 @@ def score_blocks(draw):
 @given(score_blocks())
 def test_fusion_with_any_non_negative_weights_is_a_valid_ranking(case):
     blocks, weights, seen, k, normalization, temperature = case
-    normalised = {name: fusion.soften(fusion.normalize(block, normalization, seen), temperature)
+    normalized = {name: fusion.soften(fusion.normalize(block, normalization, seen), temperature)
                   for name, block in blocks.items()}
-    total = fusion.fuse(normalised, weights)
+    total = fusion.fuse(normalized, weights)
     top = fusion.top_k(total, k, seen)
     assert top.shape == (seen.shape[0], k)
     dense_seen = seen.toarray()

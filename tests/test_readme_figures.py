@@ -1,4 +1,4 @@
-"""Every figure the README quotes comes from a committed bench JSON, and the headline ones reproduce."""
+"""Every figure README.md and docs/ quote comes from a committed bench JSON, and the headline ones reproduce."""
 
 import copy
 import json
@@ -131,11 +131,22 @@ def committed(key: str) -> dict:
 
 
 @pytest.mark.parametrize("key", list(readme.BLOCKS))
-def test_readme_quotes_the_committed_jsons(key):
+def test_readme_and_docs_quote_the_committed_jsons(key):
+    """Each block, in the page it lives in (README.md or docs/), is what its committed JSON renders to."""
     results = committed(key)
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme.marked_block(text, key) == readme.BLOCKS[key](results), \
-        f"README's {key} block is stale: run `.venv/bin/python bench/readme.py`"
+    page = readme.TARGETS[key]
+    text = page.read_text(encoding="utf-8")
+    assert readme.marked_block(text, key, page) == readme.BLOCKS[key](results), \
+        f"{page.relative_to(ROOT)}'s {key} block is stale: run `.venv/bin/python bench/readme.py`"
+
+
+def test_each_figure_block_lives_in_exactly_one_page():
+    """A block moved out of the README leaves no unrendered copy behind."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for key in readme.BLOCKS:
+        start, _ = readme.markers(key)
+        holders = [page.relative_to(ROOT) for page in pages if start in page.read_text(encoding="utf-8")]
+        assert holders == [readme.TARGETS[key].relative_to(ROOT)], (key, holders)
 
 
 def genre_run(config: str) -> dict:

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from genre.fusion import top_k
 from genre.config import RunConfig
-from genre.spark.blocks import nominate, recent, user_matrix
+from genre.spark.blocks import rank_blocks, recent, user_matrix
 from genre.spark.load import item_table
 
 
@@ -27,7 +27,7 @@ def test_candidates_over_many_blocks_are_fusion_top_k_of_the_whole_bucket():
         assert side is None and block_seen.shape == (len(block_users), n_items)
         return scores[block_users - 100]
 
-    got = nominate(users, seen, None, score, c, n_items, block_cells=5 * n_items)  # five users per block
+    got = rank_blocks(users, seen, None, score, c, n_items, block_cells=5 * n_items)  # five users per block
     expected = top_k(scores, c + 1, seen)
     for row, user in enumerate(users):
         mine = got[got["user"] == user].sort_values("rank")
@@ -60,7 +60,7 @@ def test_a_sparse_scorer_ranks_only_listed_items_and_still_equals_fusion_top_k()
     seen = sp.csr_matrix(rng.random((n_users, n_items)) < 0.02, dtype=np.float32)
     users = np.arange(n_users)
 
-    got = nominate(users, seen, None, lambda u, s, x: sp.csr_matrix(dense[u]), c, n_items, block_cells=4 * n_items)
+    got = rank_blocks(users, seen, None, lambda u, s, x: sp.csr_matrix(dense[u]), c, n_items, block_cells=4 * n_items)
     expected = top_k(dense, c + 1, seen)
     for row in users:
         mine = got[got["user"] == row].sort_values("rank")

@@ -42,7 +42,7 @@ def test_one_algorithm_alone_ranks_exactly_as_its_dense_scores_even_with_ties():
     scores = _tied_scores((split.n_users, split.n_items), 1)
     users = split.test_users
     store = build_store({"a": Fixed(scores)}, split, users, FusionConfig(), candidates=15)
-    dense = fusion.normalise_rows(scores[users], split.train_matrix()[users], None, FusionConfig())
+    dense = fusion.normalize_rows(scores[users], split.train_matrix()[users], None, FusionConfig())
     expected = fusion.top_k(dense, 10, split.train_matrix()[users])
     assert np.array_equal(store.top_k({"a": 1.0}, 10), expected)
     assert store.nbytes == (store.indptr.nbytes + store.items.nbytes + store.values["a"].nbytes
@@ -63,8 +63,8 @@ def test_nominees_and_floor_follow_the_rankable_items():
                                            FusionConfig(normalization="none"), FusionConfig(normalization="rank"),
                                            FusionConfig(temperature=0.5)], ids=repr)
 def test_every_algorithm_keeps_its_exact_score_of_every_candidate(fusion_config):
-    """Affine normalisations are applied to the kept scores only, the others to whole blocks:
-    either way each kept value is bit-for-bit the dense normalised one, floors included."""
+    """Affine normalizations are applied to the kept scores only, the others to whole blocks:
+    either way each kept value is bit-for-bit the dense normalized one, floors included."""
     split = _split(seed=8)
     a = np.random.default_rng(9).random((split.n_users, split.n_items)).astype(np.float32)
     b = _tied_scores((split.n_users, split.n_items), 10)
@@ -72,7 +72,7 @@ def test_every_algorithm_keeps_its_exact_score_of_every_candidate(fusion_config)
     store = build_store({"a": Fixed(a), "b": Fixed(b)}, split, users, fusion_config, candidates=5)
     train = split.train_matrix()
     for name, scores in (("a", a), ("b", b)):
-        dense = fusion.normalise_rows(scores[users], train[users], None, fusion_config)
+        dense = fusion.normalize_rows(scores[users], train[users], None, fusion_config)
         rows = np.repeat(np.arange(len(users)), np.diff(store.indptr))
         np.testing.assert_array_equal(store.values[name], dense[rows, store.items])
         _, floors = nominate(dense, fusion.mask_seen(dense, train[users]) > -np.inf, 5)
@@ -90,7 +90,7 @@ def test_mix_of_two_algorithms_matches_dense_when_c_covers_the_catalog_and_auc_i
     store = build_store(models, split, users, FusionConfig(), candidates=split.n_items)
     weights = {"a": 0.3, "b": 0.7}
     train = split.train_matrix()
-    dense = sum(np.float32(w) * fusion.normalise_rows(m.score(users), train[users], None, FusionConfig())
+    dense = sum(np.float32(w) * fusion.normalize_rows(m.score(users), train[users], None, FusionConfig())
                 for w, m in zip(weights.values(), models.values()))
     expected = evaluate_scores(dense, users, split, ks=(5, 10))
     got = evaluate_store(store, {"mix": weights}, ks=(5, 10))["mix"]

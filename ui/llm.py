@@ -11,10 +11,10 @@ import streamlit as st
 
 from genre.paths import generated_dir
 
-#: Measured throughput of the built-in SmolLM2-135M, batched, 24-token answers, on 2 busy cores
-#: (bench/llm_throughput.py → bench/RESULTS.md), items per second; plus loading it once.
+#: Throughput of the built-in SmolLM2-135M, batched, 24-token answers, items per second, and the time to
+#: load it once: rough planning figures for the estimate shown before generating (bench/llm_throughput.py).
 EMBEDDED_ITEMS_PER_SECOND = 0.4
-EMBEDDED_LOAD_SECONDS = 60.0  # 30-270 s measured, by how busy the cores are
+EMBEDDED_LOAD_SECONDS = 60.0
 
 
 def client_widget() -> tuple[str, dict[str, Any]]:

@@ -15,6 +15,7 @@ import functools
 from pathlib import Path
 
 import numpy as np
+import scipy
 from scipy.linalg import lapack
 
 _COLUMN_MAJOR = 102
@@ -25,7 +26,6 @@ _MAX_N = 46_340
 @functools.cache
 def _lapacke() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
     """scipy's bundled OpenBLAS ``LAPACKE_spotrf`` / ``LAPACKE_spotri``, or None."""
-    import scipy
 
     folder = Path(scipy.__file__).resolve().parent.parent / "scipy.libs"
     for path in sorted(folder.glob("libscipy_openblas-*.so")):

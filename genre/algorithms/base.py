@@ -1,9 +1,10 @@
 """The one Recommender base every algorithm extends (scikit-learn estimator conventions).
 
-Subclasses store keyword hyper-parameters unchanged in ``__init__``, validate and learn in
-``_fit`` (learned state in attributes ending in ``_``) and implement ``_score``. The base
-gives ``fit`` input checks, ``score`` checks, ``recommend``, ``get_params`` / ``set_params``
-and ``clone``.
+Subclasses store keyword hyper-parameters unchanged in ``__init__`` and declare what each
+accepts beside it (``_parameter_constraints``), learn in ``_fit`` (learned state in attributes
+ending in ``_``; only checks that depend on the data or on several parameters at once) and
+implement ``_score``. The base gives ``fit`` parameter and input checks, ``score`` checks,
+``recommend``, ``get_params`` / ``set_params`` and ``clone``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from genre.constraints import Constraints
 from genre.errors import ConfigError, DataError, NotFittedError
 from genre.features import Features
+from genre.fusion import top_k
 
 #: progress(done, total, message) — the app wires it to st.progress, the CLI to logging.
 Progress = Callable[[int, int, str], None]
@@ -30,6 +33,8 @@ class Recommender:
     requires: tuple[str, ...] = ()
     #: The key hyper-parameter(s) and the values worth trying, for tuning on validation only.
     tune_grid: ClassVar[dict[str, list]] = {}
+    #: What each ``__init__`` parameter accepts; every parameter has an entry (tests/test_bounds.py).
+    _parameter_constraints: ClassVar[Constraints] = {}
 
     # ------------------------------------------------------------------ params
     @classmethod
@@ -62,7 +67,14 @@ class Recommender:
     # ------------------------------------------------------------------ fit / score
     def fit(self, train: sp.csr_matrix, features: Features | None = None,
             progress: Progress | None = None) -> "Recommender":
-        """Learn from a user × item training matrix (nonzero = interaction)."""
+        """Learn from a user × item training matrix (nonzero = interaction).
+
+        The hyper-parameters are checked here against ``_parameter_constraints``: every way to
+        an algorithm (a config, ``make_algorithm``, the class itself, ``set_params``, ``clone``)
+        passes through ``fit``, so the Python API is guarded as well as the config.
+        """
+        for param, constraint in self._parameter_constraints.items():
+            constraint.check(getattr(self, param), f"{self.name}.{param}")
         if not sp.issparse(train):
             raise DataError(f"{type(self).__name__}.fit expects a scipy.sparse user × item matrix, "
                             f"got {type(train).__name__}")
@@ -101,7 +113,6 @@ class Recommender:
     def recommend(self, user_indices: np.ndarray | list[int] | int, k: int = 10,
                   exclude_seen: bool = True) -> np.ndarray:
         """Top-k item indices per user (ties by lower item index); one user → 1-D array."""
-        from genre.fusion import top_k
 
         scalar = np.ndim(user_indices) == 0
         users = np.atleast_1d(np.asarray(user_indices, dtype=np.int64))

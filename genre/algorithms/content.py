@@ -6,11 +6,14 @@ each user's ``ann_candidates`` nearest items get their exact cosine, the rest ra
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from genre.algorithms.base import Progress, Recommender
+from genre.constraints import Bound, Constraints, OneOf
 from genre.errors import ConfigError, DataError
 from genre.features import Features
 
@@ -55,6 +58,9 @@ class ContentBased(Recommender):
     name = "content"
     requires = ("item_vectors",)
     tune_grid = {"weighting": list(WEIGHTINGS)}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "weighting": OneOf(WEIGHTINGS), "half_life_days": Bound(0.0, 1e6, low_open=True),
+        "ann_min_items": Bound(1, 10**9, int, none_ok=True), "ann_candidates": Bound(1, 100_000, int)}
 
     def __init__(self, weighting: str = "uniform", half_life_days: float = 365.0,
                  ann_min_items: int | None = 50_000, ann_candidates: int = 500):
@@ -64,19 +70,11 @@ class ContentBased(Recommender):
         self.ann_candidates = ann_candidates
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        if self.weighting not in WEIGHTINGS:
-            raise ConfigError(f"content: weighting must be one of {', '.join(WEIGHTINGS)}; "
-                              f"got {self.weighting!r}")
-        if self.weighting == "recency" and not float(self.half_life_days) > 0:
-            raise ConfigError(f"content: half_life_days must be > 0, got {self.half_life_days!r}")
         vectors = features.item_vectors
         if vectors.ndim != 2 or vectors.shape[0] != train.shape[1]:
             raise DataError(f"content: features.item_vectors must have one row per item "
                             f"({train.shape[1]}), got shape {vectors.shape}; re-encode the items "
                             f"of this dataset")
-        if int(self.ann_candidates) < 1:
-            raise ConfigError(f"content: ann_candidates must be a positive number of items, "
-                              f"got {self.ann_candidates!r}")
         self.item_vectors_ = unit_vectors(vectors)
         self.history_weights_ = self._history_weights(train, features)
         use_ann = (self.ann_min_items is not None and not sp.issparse(vectors)
@@ -138,7 +136,7 @@ def _values_at(values: sp.spmatrix | None, field: str, train: sp.csr_matrix,
 
 def _ann_index(vectors: np.ndarray):
     """faiss inner-product IVF index over unit item vectors, probing ~10 % of its lists."""
-    import faiss
+    import faiss  # lazy: only needed above the ANN threshold
 
     n, dim = vectors.shape
     n_lists = max(1, min(int(2 * np.sqrt(n)), n // 40))  # faiss wants ≥ 39 training points per list

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.preprocessing import normalize as unit_rows
 
 from genre.algorithms.base import Progress, Recommender
-from genre.errors import ConfigError, DataError
+from genre.constraints import (BATCH, FACTORS, ITERATIONS, LEARNING_RATE, PENALTY, SEED, UNIT, Bound,
+                               Constraints)
+from genre.errors import DataError
 from genre.features import Features
 from genre.fusion import normalize
 
@@ -82,6 +85,9 @@ class ContentToCF(Recommender):
     name = "content_to_cf"
     requires = ("item_vectors",)
     tune_grid = {"l2": [3e-5, 1e-4, 3e-4]}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "factors": FACTORS, "l2": PENALTY, "epochs": ITERATIONS, "learning_rate": LEARNING_RATE,
+        "neighbours": Bound(1, 10_000, int), "knn_weight": UNIT, "batch_size": BATCH, "seed": SEED}
 
     def __init__(self, factors: int = 64, l2: float = 1e-4, epochs: int = 200,
                  learning_rate: float = 0.01, neighbours: int = 30, knn_weight: float = 0.05,
@@ -97,7 +103,6 @@ class ContentToCF(Recommender):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        self._check_params()
         content = _check_content(features.item_vectors, train.shape[1])
         binary = train.copy()
         binary.data[:] = 1.0
@@ -115,20 +120,10 @@ class ContentToCF(Recommender):
         logger.info("%s: %d warm items, final training loss %.4f", self.name,
                     len(self.warm_items_), self.loss_)
 
-    def _check_params(self) -> None:
-        for param, minimum in (("factors", 1), ("epochs", 1), ("neighbours", 1), ("batch_size", 1)):
-            value = getattr(self, param)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                raise ConfigError(f"{self.name}: {param} must be an integer ≥ {minimum}, got {value!r}")
-        if not (_is_number(self.l2) and self.l2 >= 0):
-            raise ConfigError(f"{self.name}: l2 must be a number ≥ 0, got {self.l2!r}")
-        if not (_is_number(self.learning_rate) and self.learning_rate > 0):
-            raise ConfigError(f"{self.name}: learning_rate must be > 0, got {self.learning_rate!r}")
-        _check_knn_weight(self.knn_weight, self.name)
-
     # ------------------------------------------------------------------ score
     def _score(self, users: np.ndarray) -> np.ndarray:
-        weight = _check_knn_weight(self.knn_weight, self.name)
+        # checked again here: set_params may change knn_weight after fit (it acts only at scoring)
+        weight = self._parameter_constraints["knn_weight"].check(self.knn_weight, f"{self.name}.knn_weight")
         mapped = self.user_factors_[users] @ self.item_factors_.T + self.item_bias_[None, :]
         if weight == 0:
             return mapped
@@ -141,17 +136,6 @@ class ContentToCF(Recommender):
 
 
 # ---------------------------------------------------------------------------- checks
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_knn_weight(value: float, name: str) -> float:
-    if not _is_number(value) or not 0 <= value <= 1:
-        raise ConfigError(f"{name}: knn_weight must be a number in [0, 1] (0 = content map only, "
-                          f"1 = content-kNN only), got {value!r}")
-    return float(value)
-
-
 def _check_content(vectors: np.ndarray | sp.spmatrix, n_items: int) -> np.ndarray | sp.csr_matrix:
     """Item vectors as float32 (CSR when sparse), one finite row per item."""
     content = sp.csr_matrix(vectors, dtype=np.float32) if sp.issparse(vectors) \
@@ -245,7 +229,6 @@ def _neighbour_graph(content: np.ndarray | sp.csr_matrix, warm: np.ndarray, k: i
     An item is never its own neighbour, so a warm item is scored as if it were cold; only
     positive cosines are kept. ``user_rows @ graph`` is then the transfer score of every item.
     """
-    from sklearn.preprocessing import normalize as unit_rows
 
     unit = unit_rows(content)
     warm_unit = unit[warm]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
+import psutil
 import scipy.sparse as sp
 
 from genre.algorithms._lapack import spd_inverse_upper
 from genre.algorithms.base import Progress, Recommender
+from genre.constraints import Bound, Constraints
 from genre.errors import ConfigError, GenreError
 from genre.features import Features
 
@@ -37,14 +41,15 @@ class EASE(Recommender):
 
     name = "ease"
     tune_grid = {"l2": [100.0, 250.0, 500.0, 1000.0]}
+    #: l2 > 0 keeps XᵀX + λI invertible.
+    _parameter_constraints: ClassVar[Constraints] = {
+        "l2": Bound(0.0, 1e7, low_open=True), "max_items": Bound(1, 50_000, int)}
 
     def __init__(self, l2: float = 250.0, max_items: int = 20000):
         self.l2 = l2
         self.max_items = max_items
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        if float(self.l2) <= 0:
-            raise ConfigError(f"ease: l2 must be > 0 (it keeps XᵀX + λI invertible), got {self.l2!r}")
         n_items = train.shape[1]
         _check_memory(n_items, int(self.max_items))
         if progress is not None:
@@ -80,7 +85,6 @@ def _check_memory(n_items: int, max_items: int) -> None:
     counts and LAPACK's workspace: about 2 × 4 n² bytes at the peak (20k items: 3.2 GB;
     50k: 20 GB; 200k: 320 GB).
     """
-    import psutil
 
     need = 2 * n_items**2 * 4
     available = psutil.virtual_memory().available

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
 from genre.algorithms.base import Progress, Recommender
+from genre.constraints import PENALTY, Constraints
 from genre.errors import ConfigError, DataError
 from genre.features import Features
 
@@ -25,7 +28,7 @@ class GenrePreference(Recommender):
     alpha : float
         Prior strength in pseudo-interactions (0 = the user's raw distribution).
     popularity_weight : float
-        Weight of the normalised popularity term: small, it only breaks ties; near 1 the model
+        Weight of the normalized popularity term: small, it only breaks ties; near 1 the model
         becomes a genre-aware popularity ranking (stronger alone, redundant beside popularity).
 
     Examples
@@ -42,15 +45,13 @@ class GenrePreference(Recommender):
     name = "genre_pref"
     requires = ("item_genres",)
     tune_grid = {"popularity_weight": [0.01, 0.1, 0.3, 1.0, 3.0], "alpha": [0.0, 1.0, 5.0, 20.0, 100.0]}
+    _parameter_constraints: ClassVar[Constraints] = {"alpha": PENALTY, "popularity_weight": PENALTY}
 
     def __init__(self, alpha: float = 5.0, popularity_weight: float = 0.01):
         self.alpha = alpha
         self.popularity_weight = popularity_weight
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        for param in ("alpha", "popularity_weight"):
-            if not float(getattr(self, param)) >= 0:
-                raise ConfigError(f"genre_pref: {param} must be >= 0, got {getattr(self, param)!r}")
         genres = sp.csr_matrix(features.item_genres, dtype=np.float32, copy=True)  # binarised below
         if genres.shape[0] != train.shape[1]:
             raise DataError(f"genre_pref: features.item_genres must have one row per item "

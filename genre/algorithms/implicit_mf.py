@@ -8,13 +8,15 @@ thread pool, so training runs under ``threadpoolctl.threadpool_limits(1, "blas")
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from genre.algorithms.base import Progress, Recommender
-from genre.errors import ConfigError
+from genre.constraints import (FACTORS, ITERATIONS, LEARNING_RATE, OPTIONAL_SEED, PENALTY, THREADS, Bound,
+                               Constraints)
 from genre.features import Features
 
 
@@ -30,12 +32,6 @@ class _ImplicitMF(Recommender):
         raise NotImplementedError
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        for param in ("factors", "iterations"):
-            value = getattr(self, param)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{self.name}: {param} must be a positive integer, got {value!r}")
-        from threadpoolctl import threadpool_limits
-
         total = int(self.iterations)
 
         def callback(iteration: int, elapsed: float, *loss: Any) -> None:
@@ -85,6 +81,9 @@ class ALS(_ImplicitMF):
 
     name = "als"
     tune_grid = {"factors": [32, 64, 128, 256], "regularization": [3.0, 10.0, 30.0]}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "factors": FACTORS, "regularization": PENALTY, "alpha": Bound(0.0, 1e6, low_open=True),
+        "iterations": ITERATIONS, "num_threads": THREADS, "random_state": OPTIONAL_SEED}
 
     def __init__(self, factors: int = 128, regularization: float = 10.0, alpha: float = 1.0,
                  iterations: int = 15, num_threads: int = 1, random_state: int | None = 42):
@@ -96,7 +95,7 @@ class ALS(_ImplicitMF):
         self.random_state = random_state
 
     def _implicit_class(self) -> type:
-        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.als import AlternatingLeastSquares  # lazy: only ALS/BPR/kNN need implicit
 
         return AlternatingLeastSquares
 
@@ -138,6 +137,9 @@ class BPR(_ImplicitMF):
 
     name = "bpr"
     tune_grid = {"learning_rate": [0.0025, 0.005, 0.01, 0.02]}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "factors": FACTORS, "learning_rate": LEARNING_RATE, "regularization": PENALTY,
+        "iterations": ITERATIONS, "num_threads": THREADS, "random_state": OPTIONAL_SEED}
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.005, regularization: float = 0.01,
                  iterations: int = 100, num_threads: int = 1, random_state: int | None = 42):
@@ -149,7 +151,7 @@ class BPR(_ImplicitMF):
         self.random_state = random_state
 
     def _implicit_class(self) -> type:
-        from implicit.cpu.bpr import BayesianPersonalizedRanking
+        from implicit.cpu.bpr import BayesianPersonalizedRanking  # lazy: only ALS/BPR/kNN need implicit
 
         return BayesianPersonalizedRanking
 

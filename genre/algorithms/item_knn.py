@@ -8,11 +8,13 @@ block at any size. ``implicit`` is imported inside ``fit``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
 from genre.algorithms.base import Progress, Recommender
-from genre.errors import ConfigError
+from genre.constraints import PENALTY, Bound, Constraints
 from genre.features import Features
 
 #: With shrink > 0 the neighbours are pre-selected by plain cosine, ``_SHRINK_CANDIDATES × k``
@@ -52,6 +54,8 @@ class ItemKNN(Recommender):
 
     name = "item_knn"
     tune_grid = {"k": [50, 100, 200, 400, 800]}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "k": Bound(1, 10_000, int), "shrink": PENALTY, "num_threads": Bound(0, 64, int)}  # 0 = every core
 
     def __init__(self, k: int = 400, shrink: float = 0.0, num_threads: int = 0):
         self.k = k
@@ -59,12 +63,6 @@ class ItemKNN(Recommender):
         self.num_threads = num_threads
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        if int(self.k) < 1:
-            raise ConfigError(f"item_knn: k must be a positive number of neighbours, got {self.k!r}")
-        if float(self.shrink) < 0:
-            raise ConfigError(f"item_knn: shrink must be >= 0, got {self.shrink!r}")
-        if int(self.num_threads) < 0:
-            raise ConfigError(f"item_knn: num_threads must be >= 0 (0 = every core), got {self.num_threads!r}")
         self.similarity_ = top_k_similarity(train, int(self.k), float(self.shrink), int(self.num_threads))
         if progress is not None:
             progress(1, 1, f"item-kNN: {self.similarity_.nnz:,} neighbour pairs")

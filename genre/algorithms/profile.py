@@ -8,11 +8,15 @@ user's training item vectors where there is history to lean on.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 
 from genre.algorithms.base import Progress, Recommender
-from genre.errors import ConfigError, DataError
+from genre.constraints import UNIT, Constraints
+from genre.errors import DataError
 from genre.features import Features
 
 
@@ -22,7 +26,7 @@ class ProfileRecommender(Recommender):
     Parameters
     ----------
     history_weight : float in [0, 1]
-        Share of the user vector taken from the normalised mean of their training item
+        Share of the user vector taken from the normalized mean of their training item
         vectors; 0 uses the profile alone, 1 the history alone. A user without a profile
         falls back to the history, and vice versa.
 
@@ -40,17 +44,12 @@ class ProfileRecommender(Recommender):
 
     name = "profile"
     requires = ("item_vectors", "user_vectors")
+    _parameter_constraints: ClassVar[Constraints] = {"history_weight": UNIT}
 
     def __init__(self, history_weight: float = 0.0) -> None:
         self.history_weight = history_weight
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        from sklearn.preprocessing import normalize
-
-        weight = self.history_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) \
-                or not 0.0 <= float(weight) <= 1.0:
-            raise ConfigError(f"profile: history_weight must be a number in [0, 1], got {weight!r}")
         items, users = features.item_vectors, features.user_vectors
         if items.ndim != 2 or items.shape[0] != train.shape[1]:
             raise DataError(f"profile: features.item_vectors must have one row per item "
@@ -65,7 +64,7 @@ class ProfileRecommender(Recommender):
         history = normalize(_as(train @ self.item_vectors_, sparse))
         has_profile = _row_norms(profile) > 0
         has_history = _row_norms(history) > 0
-        share = np.where(has_profile & has_history, float(weight),
+        share = np.where(has_profile & has_history, float(self.history_weight),
                          np.where(has_history, 1.0, 0.0)).astype(np.float32)
         self.user_vectors_ = normalize(_as(sp.diags(1.0 - share) @ profile
                                            + sp.diags(share) @ history, sparse))

@@ -3,7 +3,7 @@
 Interactions arrive in bursts (a MovieLens user rates dozens of films in one sitting), so the
 items someone will take next are best predicted by what others took *right around* the items
 this user took last. The model counts, over every training history in time order, each pair of
-items at most ``window`` positions apart (weight 1 / distance), normalises the co-occurrence
+items at most ``window`` positions apart (weight 1 / distance), normalizes the co-occurrence
 graph symmetrically by degree, and scores items for a user by their ``last`` most recent items
 with geometric ``decay``. This is a plain sparse-matrix model (no library offers it over
 scipy.sparse in this shape), in the spirit of session-kNN / item-transition recommenders.
@@ -17,11 +17,13 @@ Examples
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
 from genre.algorithms.base import Progress, Recommender
-from genre.errors import ConfigError
+from genre.constraints import SEED, Bound, Constraints
 from genre.features import Features
 
 
@@ -43,6 +45,9 @@ class SequentialKNN(Recommender):
     name = "sequential"
     requires = ("interaction_times",)
     tune_grid = {"window": [5, 10, 20], "last": [3, 5, 10, 20], "decay": [0.6, 0.8, 1.0]}  # tuned in this order
+    _parameter_constraints: ClassVar[Constraints] = {
+        "window": Bound(1, 1000, int), "last": Bound(1, 1000, int),
+        "decay": Bound(0.0, 1.0, low_open=True), "seed": SEED}
 
     def __init__(self, window: int = 10, last: int = 5, decay: float = 0.8, seed: int = 42):
         self.window = window
@@ -51,14 +56,9 @@ class SequentialKNN(Recommender):
         self.seed = seed
 
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        for param in ("window", "last"):
-            if int(getattr(self, param)) < 1:
-                raise ConfigError(f"sequential: {param} must be ≥ 1, got {getattr(self, param)!r}")
-        if not 0 < float(self.decay) <= 1:
-            raise ConfigError(f"sequential: decay must lie in (0, 1], got {self.decay!r}")
         users, items, from_end = _time_ordered(train, features.interaction_times, self.seed)
         graph = _cooccurrence(users, items, train.shape[1], int(self.window))
-        # symmetric degree normalisation D^-1/2 G D^-1/2, in place: no second copy of the graph
+        # symmetric degree normalization D^-1/2 G D^-1/2, in place: no second copy of the graph
         degree = np.asarray(graph.sum(axis=1)).ravel()
         scale = np.where(degree > 0, 1.0 / np.sqrt(np.maximum(degree, 1e-12)), 0.0).astype(np.float32)
         graph.data *= scale[graph.indices]

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
 
 from genre.algorithms.base import Progress, Recommender
 from genre.errors import ConfigError, DataError
@@ -67,7 +68,7 @@ class TwoTower(Recommender):
         Share of each user's latest training items (users with at least 5) held out for
         early stopping; 0 trains all ``epochs`` without validation.
     seed, threads : randomness and torch CPU threads (fits are deterministic per seed); one
-        thread was faster than two on this 2-core machine (torch's intra-op overhead on small batches).
+        thread avoids torch's intra-op overhead on small batches.
 
     Examples
     --------
@@ -111,7 +112,7 @@ class TwoTower(Recommender):
             starts, sequence, self.validation_fraction)
         content = _content_matrix(features.item_vectors, n_items, self.seed)
         with _torch_session(self.seed, self.threads) as torch:
-            from genre.algorithms._two_tower_nn import TwoTowerNet
+            from genre.algorithms._two_tower_nn import TwoTowerNet  # lazy: imports torch
 
             net = TwoTowerNet(n_items, self.dim, self.hidden, self.max_history, self.pooling, content)
             validation = _Validation(sub_starts, sub_sequence, val_starts, val_sequence,
@@ -144,7 +145,7 @@ class TwoTower(Recommender):
     def _train(self, net: Any, starts: np.ndarray, sequence: np.ndarray, validation: "_Validation",
                rng: np.random.Generator, progress: Progress | None) -> list[dict[str, float]]:
         """Run the epochs; keep the best validation epoch's weights. Returns per-epoch stats."""
-        import torch
+        import torch  # lazy: torch is a slow import
 
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         item_share = np.bincount(sequence, minlength=net.item_id.num_embeddings - 1) / max(len(sequence), 1)
@@ -193,9 +194,9 @@ class TwoTower(Recommender):
         Each block's user is pooled once over the ``max_history`` items before the block's
         first item in the batch; the item tower runs once per distinct item in the batch.
         """
-        import torch
+        import torch  # lazy: torch is a slow import
 
-        from genre.algorithms._two_tower_nn import bpr_loss, sampled_softmax_loss
+        from genre.algorithms._two_tower_nn import bpr_loss, sampled_softmax_loss  # lazy: imports torch
 
         n_items = len(item_share)  # also the padding index
         users = np.searchsorted(starts, pairs, side="right") - 1
@@ -248,7 +249,7 @@ class _Validation:
         self.histories = _recent(sub_starts, sub_sequence, max_history, pad=n_items)[self.users]
 
     def ndcg(self, net: Any) -> float:
-        import torch
+        import torch  # lazy: torch is a slow import
 
         net.eval()
         with torch.no_grad():
@@ -261,7 +262,7 @@ class _Validation:
 
 def _user_vectors(net: Any, histories: np.ndarray, item_vectors: np.ndarray) -> np.ndarray:
     """User-tower output for padded histories (pad = n_items), in batches, without gradients."""
-    import torch
+    import torch  # lazy: torch is a slow import
 
     n_items = len(item_vectors)
     table = torch.from_numpy(np.vstack([item_vectors, np.zeros((1, item_vectors.shape[1]), np.float32)]))
@@ -277,7 +278,7 @@ def _user_vectors(net: Any, histories: np.ndarray, item_vectors: np.ndarray) -> 
 @contextmanager
 def _torch_session(seed: int, threads: int) -> Iterator[Any]:
     """Seeded, deterministic torch on ``threads`` CPU threads; global torch state restored after."""
-    import torch
+    import torch  # lazy: torch is a slow import
 
     threads_before = torch.get_num_threads()
     deterministic_before = torch.are_deterministic_algorithms_enabled()
@@ -380,7 +381,6 @@ def _content_matrix(vectors: np.ndarray | sp.spmatrix | None, n_items: int, seed
         matrix = sp.csr_matrix(vectors, dtype=np.float32)
         n_components = min(MAX_CONTENT_DIMS, min(matrix.shape) - 1)
         if matrix.shape[1] > MAX_CONTENT_DIMS and n_components >= 1:
-            from sklearn.decomposition import TruncatedSVD
 
             dense = TruncatedSVD(n_components, random_state=seed).fit_transform(matrix)
         else:

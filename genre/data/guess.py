@@ -74,7 +74,7 @@ def _word(stem: str, words: tuple[str, ...]) -> str | None:
 
 
 def _rank(field: str, key: str) -> tuple[int, str] | None:
-    """(tier, reason) of a normalised column name for ``field``, or None if it does not fit."""
+    """(tier, reason) of a normalized column name for ``field``, or None if it does not fit."""
     stem, _ = _split_id(key) or (key, "")
     if field == "user":
         if key in ("uid", "user", "users") or stem == "user":

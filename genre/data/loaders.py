@@ -10,13 +10,14 @@ from typing import Any
 import pandas as pd
 
 from genre.data.cleaning import CleaningOptions, clean
-from genre.data.dataset import Dataset
-from genre.data.guess import guess_tables
 from genre.data.columns import ColumnMapping
-from genre.data.mapping import guess_mapping, interactions_from_table, items_from_table
+from genre.data.dataset import Dataset
 from genre.data.formats import Loaded, detect_preset, load_preset
+from genre.data.guess import guess_tables
+from genre.data.mapping import guess_mapping, interactions_from_table, items_from_table
 from genre.data.readers import DEFAULT_MAX_BYTES, Source, list_sources, read_table, source_name
 from genre.data.tags import index_tags, item_tag_text
+from genre.data.timestamps import has_time, time_note
 from genre.errors import DataError
 
 logger = logging.getLogger("genre")
@@ -161,9 +162,7 @@ def _load_tables(files: list[Source], items: Source | None, mapping: ColumnMappi
 
 
 def _time_notes(frame: pd.DataFrame) -> list[str]:
-    """What the data's lack of time rules out (``genre.split.needs_time``), or nothing."""
-    from genre.split import has_time, time_note
-
+    """What the data's lack of time rules out (``genre.data.timestamps``), or nothing."""
     return [] if has_time(frame) else [time_note()]
 
 

@@ -83,7 +83,7 @@ def interactions_from_table(
                                                source, time_format)
         notes.extend(more)
     else:
-        out["timestamp"] = np.int64(0)  # load_dataset notes what needs time (genre.split.time_note)
+        out["timestamp"] = np.int64(0)  # load_dataset notes what needs time (genre.data.timestamps.time_note)
     return out.reset_index(drop=True), notes
 
 

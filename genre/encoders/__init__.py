@@ -1,4 +1,4 @@
-"""Encoders: item content (text, categories, images, your own vectors) → L2-normalised vectors.
+"""Encoders: item content (text, categories, images, your own vectors) → L2-normalized vectors.
 
 ``make_encoder(name, **params)`` builds one of ``ENCODER_NAMES``; ``encode_cached`` runs it
 through the on-disk ``EmbeddingCache``; ``build_item_vectors`` turns a dataset and a list of

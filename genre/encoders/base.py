@@ -1,7 +1,7 @@
 """The Encoder protocol and the helpers every encoder shares.
 
 An encoder turns a sequence of inputs (texts, category lists, images, item ids) into one
-row per input. Rows are L2-normalised so that a dot product is a cosine; an input with no
+row per input. Rows are L2-normalized so that a dot product is a cosine; an input with no
 content (empty text, missing image, unknown id) gives a zero row rather than a made-up
 vector, so "no content" never looks similar to anything.
 
@@ -51,7 +51,7 @@ class Encoder(Protocol):
     last_report: dict[str, Any]
 
     def encode(self, inputs: Sequence[Any], progress: Progress | None = None) -> Vectors:
-        """Rows of float32, L2-normalised (zero rows stay zero), one per input, in order."""
+        """Rows of float32, L2-normalized (zero rows stay zero), one per input, in order."""
         ...
 
 
@@ -87,7 +87,7 @@ def encode_texts_in_chunks(
     Empty texts get zero rows without reaching the model; the rest are sorted by length
     (longest first, as sentence-transformers does) so that batches pad little, encoded in
     chunks of ``chunk_size`` with a progress call after each, then put back in input order
-    and L2-normalised.
+    and L2-normalized.
     """
     strings = ["" if t is None else str(t) for t in texts]
     out = np.zeros((len(strings), dim), dtype=np.float32)

@@ -31,7 +31,7 @@ def split_categories(value: Any, separators: str = "|,") -> list[str]:
 
 
 class MultiHotEncoder:
-    """One column per category, 1 where the item has it, rows L2-normalised.
+    """One column per category, 1 where the item has it, rows L2-normalized.
 
     Parameters
     ----------

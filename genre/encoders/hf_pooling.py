@@ -32,7 +32,7 @@ def _transformer_folder(folder: Path) -> Path:
 @functools.lru_cache(maxsize=4)
 def _load(folder: str) -> tuple[Any, Any]:
     with offline():
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel, AutoTokenizer  # lazy: transformers is a slow import
 
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
@@ -80,8 +80,8 @@ class TransformersEncoder:
         return int(_load(str(self.folder))[1].config.hidden_size)
 
     def encode(self, inputs: Sequence[Any], progress: Progress | None = None) -> np.ndarray:
-        """L2-normalised float32 rows; empty texts give zero rows."""
-        import torch
+        """L2-normalized float32 rows; empty texts give zero rows."""
+        import torch  # lazy: torch is a slow import
 
         tokenizer, model = _load(str(self.folder))
 

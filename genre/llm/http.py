@@ -120,7 +120,7 @@ class HTTPClient:
     def _openai(self) -> Any:
         with self._client_lock:
             if self._client is None:
-                import openai
+                import openai  # lazy: only when a server is called
 
                 key = self.api_key if self.api_key is not None else \
                     (os.environ.get(self.api_key_env, "") if self.api_key_env else "")
@@ -135,7 +135,7 @@ class HTTPClient:
 
     def _call(self, route: str, request: Any) -> Any:
         """``request(openai_client)``, with the package's failures turned into one-line LLMErrors."""
-        import openai
+        import openai  # lazy: only when a server is called
 
         try:
             return request(self._openai())

@@ -15,8 +15,13 @@ from typing import Any, Sequence, Union
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import normalize
 
 from genre.errors import ConfigError, DataError, NotFittedError
+from genre.llm.base import complete_many
 from genre.llm.prompts import check_template, render
 
 #: Item vectors: dense, or sparse when too wide to densify (TF-IDF).
@@ -36,7 +41,6 @@ def label_texts(labels: Sequence[str], template: str = LABEL_TEMPLATE) -> list[s
 
 def zero_shot_scores(item_vectors: Vectors, label_vectors: Vectors) -> np.ndarray:
     """Cosine similarity of every item to every label: dense (n_items, n_labels)."""
-    from sklearn.preprocessing import normalize
 
     if item_vectors.shape[1] != label_vectors.shape[1]:
         raise DataError(f"item vectors have {item_vectors.shape[1]} dimensions but label vectors "
@@ -81,8 +85,6 @@ class GenreClassifier:
     def fit(self, vectors: Vectors, genres: sp.spmatrix | np.ndarray,
             labels: Sequence[str]) -> "GenreClassifier":
         """Learn from labelled items (every row of ``genres`` must have at least one genre)."""
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.multiclass import OneVsRestClassifier
 
         target = _dense_labels(genres)
         if vectors.shape[0] != len(target):
@@ -155,7 +157,6 @@ def evaluate_tagging(item_vectors: Vectors, genres: sp.spmatrix, labels: Sequenc
 
 
 def _scores(predicted: list[list[str]], truth: np.ndarray, labels: list[str]) -> dict[str, float]:
-    from sklearn.metrics import f1_score
 
     column = {label: j for j, label in enumerate(labels)}
     guess = np.zeros_like(truth)
@@ -203,7 +204,6 @@ def llm_genres(titles: Sequence[str], labels: Sequence[str], client: Any, *,
     gives an empty list (counted, not guessed). ``options`` go to ``complete_many`` (cache,
     progress, should_stop, max_concurrency).
     """
-    from genre.llm.base import complete_many
 
     check_template(template, ["title", "labels"])
     listed = ", ".join(labels)

@@ -89,7 +89,7 @@ def tune_and_fit(fitter: Fitter, split: Split, notes: Notes, report: Reporter
     """Tune on the validation carve, and fit every algorithm on all of TRAIN.
 
     When only weights are tuned the final fits do not depend on the tuning, so they run in a
-    second thread meanwhile: on the 2-core machine the two sets of fits (LAPACK, implicit
+    second thread meanwhile: on a machine with few cores the two sets of fits (LAPACK, implicit
     and scipy release the GIL) overlap instead of queueing. Same fits, same results; with
     hyper-parameter tuning (which changes the final fits) they run after it.
     """

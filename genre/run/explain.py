@@ -1,6 +1,6 @@
 """Why an item was recommended: per-algorithm contributions, nearest history items, shared genres.
 
-Contributions are each algorithm's weight × normalised score, so they add up to the fused
+Contributions are each algorithm's weight × normalized score, so they add up to the fused
 score exactly; "because" names the history items most similar to the recommendation.
 """
 

@@ -2,7 +2,7 @@
 
 A collaborative model places users and items in ONE latent space (ALS/BPR factors, the two-tower's
 towers, ContentToCF's map), and so do LLM-written profiles with their item texts; content vectors
-get users as the normalised sum of their training items (the content recommender's profile).
+get users as the normalized sum of their training items (the content recommender's profile).
 Genre multi-hot has no user vectors. Users and items of a space are projected together (one
 projection), so a user sits among the items the space scores highest for them.
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 
 if TYPE_CHECKING:
     from genre.run.trained import TrainedRun
@@ -88,8 +89,7 @@ def user_overlay(trained: "TrainedRun", user_id: Any, k: int = 10) -> dict[str, 
 
 
 def _history_profiles(train: sp.csr_matrix, items: np.ndarray | sp.spmatrix) -> np.ndarray | sp.spmatrix:
-    """Each user's L2-normalised sum of training item vectors (zero rows for users without any)."""
-    from sklearn.preprocessing import normalize
+    """Each user's L2-normalized sum of training item vectors (zero rows for users without any)."""
 
     binary = train.copy()
     binary.data[:] = 1.0

@@ -225,7 +225,7 @@ class TrainedRun:
             vectors = genres if genres is not None else sp.identity(self.dataset_.n_items, format="csr")
         sims = vectors @ vectors[liked].T
         sims = np.asarray(sims.todense() if sp.issparse(sims) else sims).mean(axis=1)
-        return fusion.normalise_rows(sims[None, :], None, None, self._config.fusion)
+        return fusion.normalize_rows(sims[None, :], None, None, self._config.fusion)
 
     def history(self, user_id: Any) -> pd.DataFrame:
         """The user's training interactions (newest first) with titles and genres."""

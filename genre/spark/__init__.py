@@ -2,7 +2,7 @@
 
 The stages mirror the local engine (genre.run.experiment): load with the same column mapping and
 cleaning rules, the same temporal / random per-user split (the same TRAIN/TEST rows),
-per-algorithm top-C candidates normalised per user, the weighted mix, top-k per user and
+per-algorithm top-C candidates normalized per user, the weighted mix, top-k per user and
 the metrics of ``genre.evaluate`` over a seeded sample of test users. The outcome is the
 same ``RunResult``, saved to the same registry; the top-k lists go to Parquet for serving.
 pyspark is an optional extra (``pip install -r requirements-spark.txt``), imported lazily.

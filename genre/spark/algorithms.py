@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from genre.algorithms.content import cosine_scores, unit_vectors
+from genre.algorithms.item_knn import best_per_row
 from genre.errors import ConfigError
 from genre.spark.blocks import bucket_count, bucketed, candidates, recent, user_matrix
 
@@ -51,7 +53,7 @@ class FormInputs:
 
 def popularity(inputs: FormInputs, params: dict[str, Any]) -> Any:
     """Users per item / n_users (``Popularity``): the ``c + 1`` most popular unseen per user."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     train, c, n_items = inputs.train, inputs.c, inputs.n_items
     n_users = train.select("user").distinct().count()
@@ -81,8 +83,8 @@ def als(inputs: FormInputs, params: dict[str, Any]) -> Any:
     ``implicit`` runs a few conjugate-gradient steps, and seeds differently: the factors differ.
     Scoring: item factors broadcast, each bucket's user factors co-grouped with its TRAIN rows.
     """
-    from pyspark.ml.recommendation import ALS
-    from pyspark.sql import functions as F
+    from pyspark.ml.recommendation import ALS  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     train, c, n_items = inputs.train, inputs.c, inputs.n_items
     rank = int(params.get("factors", 128))
@@ -140,7 +142,6 @@ def content(inputs: FormInputs, params: dict[str, Any]) -> Any:
     The item vectors are encoded once on the driver (``genre.spark.content``) and broadcast;
     always exact (the local engine may switch to approximate search on large dense catalogs).
     """
-    from genre.algorithms.content import cosine_scores, unit_vectors
 
     shared = inputs.train.sparkSession.sparkContext.broadcast(unit_vectors(inputs.item_vectors))
 
@@ -159,9 +160,8 @@ def spark_similarity(train: Any, k: int, shrink: float, history: int, n_items: i
     and each target's k best neighbours kept. Only items × k pairs reach the driver — the model
     every executor then needs, broadcast like any item-item model's.
     """
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
-    from genre.algorithms.item_knn import best_per_row
 
     n_buckets = bucket_count(train)
     by_user = bucketed(train.select("user", "item", "timestamp", "pos"), n_buckets)

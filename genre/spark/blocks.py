@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from genre.fusion import top_k
+
 #: Cells (users × items) in one dense score block: 32M float32 = 128 MB, twice over while masking.
 BLOCK_CELLS = 1 << 25
 #: TRAIN rows per user bucket: large enough to amortise a task, small enough for one Python worker.
@@ -40,7 +42,7 @@ def bucket_count(train: Any) -> int:
 
 def bucketed(frame: Any, n_buckets: int, column: str = "user") -> Any:
     """``frame`` grouped by ``column % n_buckets`` (the column ``bucket``)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     return frame.withColumn("bucket", F.col(column) % F.lit(n_buckets)).groupBy("bucket")
 
@@ -61,10 +63,9 @@ def recent(rows: pd.DataFrame, history: int) -> pd.DataFrame:
     return ordered[ordered.groupby("user", sort=False).cumcount().to_numpy() < history]
 
 
-def nominate(users: np.ndarray, seen: sp.csr_matrix, side: pd.DataFrame | None, score: BlockScorer,
+def rank_blocks(users: np.ndarray, seen: sp.csr_matrix, side: pd.DataFrame | None, score: BlockScorer,
              c: int, n_items: int, block_cells: int = BLOCK_CELLS) -> pd.DataFrame:
     """(user, item, score, rank) of each user's ``c + 1`` best unseen items, block by block."""
-    from genre.fusion import top_k
 
     width = min(c + 1, n_items)
     step = max(1, block_cells // max(n_items, 1))
@@ -117,7 +118,7 @@ def candidates(train: Any, score: BlockScorer, c: int, n_items: int, side: Any =
 
     def with_side(frame: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:  # Spark reads the arity:
         users, seen = user_matrix(frame, n_items)                           # two frames = co-grouped
-        return nominate(users, seen, extra, score, c, n_items)
+        return rank_blocks(users, seen, extra, score, c, n_items)
 
     if side is None:
         return rows.applyInPandas(lambda frame: with_side(frame, None), CANDIDATE_SCHEMA)

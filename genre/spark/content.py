@@ -12,12 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from genre.data import Dataset
+from genre.data.loaders import load_items
 from genre.errors import ConfigError
+from genre.run.encoding import encode_items
+from genre.spark.load import item_table
+
 
 def check_content(config: Any) -> str | None:
     """The item file an enabled content entry will encode (None without one); a ConfigError, before Spark
     starts, for what the form cannot run."""
-    from genre.spark.load import item_table
 
     entries = [a for a in config.algorithms if a.enabled and a.name == "content"]
     if not entries:
@@ -38,9 +42,6 @@ def check_content(config: Any) -> str | None:
 
 def spark_item_vectors(data: Any, config: Any, progress: Any = None) -> tuple[Any, list[str]]:
     """(item vectors in Spark's item index order, notes) for ``config.features``."""
-    from genre.data import Dataset
-    from genre.data.loaders import load_items
-    from genre.run.encoding import encode_items
 
     path = check_content(config)
     ids = data.ids["item"].toPandas().sort_values("index")["item"].to_numpy()

@@ -21,7 +21,7 @@ from genre.evaluate import RANKING_METRICS, half_width, sample_users
 
 def evaluated_users(split_frame: Any, max_users: int, seed: int) -> tuple[np.ndarray, str | None]:
     """Users with test and training rows (``Split.test_users``), or ``sample_users``' sample."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     rows = split_frame.groupBy("user").agg(F.max(F.col("is_test").cast("int")).alias("t"),
                                            F.min(F.col("is_test").cast("int")).alias("f"))

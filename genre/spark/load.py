@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from genre.data import CleaningOptions, ColumnMapping
-from genre.data.mapping import guess_mapping
 from genre.data.formats import detect_preset
+from genre.data.mapping import guess_mapping
 from genre.data.readers import list_sources
 from genre.errors import DataError
 
@@ -110,8 +110,8 @@ def _columns(raw: Any, mapping: dict[str, Any], source: str) -> dict[str, str | 
 def _canonical(raw: Any, cols: dict[str, str | None], notes: list[str], source: str) -> Any:
     """user, item (raw ids: long when the reader typed them integer, else trimmed text), rating,
     timestamp (epoch seconds), fid (source order)."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import IntegralType, NumericType
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
+    from pyspark.sql.types import IntegralType, NumericType  # lazy: pyspark is an optional extra
 
     types = {f.name: f.dataType for f in raw.schema.fields}
 
@@ -138,7 +138,7 @@ def _canonical(raw: Any, cols: dict[str, str | None], notes: list[str], source: 
 
 def _epoch_seconds(raw: Any, column: str, notes: list[str], source: str) -> Any:
     """Epoch numbers scaled to seconds by their size, as ``genre.data.mapping.to_timestamps``."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     number = F.col(f"`{column}`").cast("double")
     largest = raw.agg(F.max(F.abs(number))).first()[0] or 0
@@ -150,8 +150,8 @@ def _epoch_seconds(raw: Any, column: str, notes: list[str], source: str) -> Any:
 
 def _clean(frame: Any, options: CleaningOptions, notes: list[str]) -> Any:
     """``genre.data.cleaning.clean``'s steps, in its order, with its notes (two counting passes)."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     missing = F.col("user").isNull() | F.col("item").isNull()
     dropped = frame.agg(F.sum(missing.cast("long"))).first()[0] or 0
@@ -182,8 +182,8 @@ def _clean(frame: Any, options: CleaningOptions, notes: list[str]) -> Any:
 
 
 def _k_core(frame: Any, k: int, notes: list[str]) -> Any:
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     before = frame.count()
     rounds = 0
@@ -201,8 +201,8 @@ def _k_core(frame: Any, k: int, notes: list[str]) -> Any:
 
 def load_interactions(spark: Any, data_config: Any) -> SparkData:
     """Read, map, clean and index the interactions a config's ``data`` section names."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     paths = interaction_paths(data_config.source)
     source = Path(paths[0]).name
@@ -233,8 +233,8 @@ def _source_positions(frame: Any) -> Any:
     row's position is the kept rows of earlier read partitions (a tiny per-partition count)
     plus its rank inside its own partition.
     """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     frame = frame.withColumn("_p", F.shiftright("fid", 33))
     counts = sorted(tuple(r) for r in frame.groupBy("_p").count().collect())

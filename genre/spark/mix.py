@@ -1,4 +1,4 @@
-"""Per-user normalisation of each algorithm's candidates, the weighted mix and top-k, on Spark.
+"""Per-user normalization of each algorithm's candidates, the weighted mix and top-k, on Spark.
 
 Like the candidate store (genre.store), each algorithm contributes its C best unseen items
 and a floor (its (C+1)-th best value). ``minmax`` maps a user's best to 1 and the floor to 0
@@ -10,6 +10,7 @@ the candidates' tails (the tolerance test measures it).
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import Any
 
 from genre.errors import ConfigError
@@ -26,9 +27,9 @@ def check_fusion(fusion: Any) -> None:
         raise ConfigError("fusion.temperature needs every item's score; leave it empty with engine: spark")
 
 
-def normalise(candidates: Any, c: int, method: str, n_items: int) -> tuple[Any, Any]:
+def normalize(candidates: Any, c: int, method: str, n_items: int) -> tuple[Any, Any]:
     """(user, item, norm) of the C best, and (user, floor) — from ``c + 1`` ranked candidates."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     if method == "rank":  # fusion.normalize's rank share: best = 1, next (n - 2)/(n - 1), ...
         valued = candidates.withColumn("norm", (F.lit(n_items) - F.col("rank")) / F.lit(max(n_items - 1, 1)))
@@ -47,9 +48,8 @@ def normalise(candidates: Any, c: int, method: str, n_items: int) -> tuple[Any, 
 
 def weighted_mix(parts: dict[str, tuple[Any, Any]], weights: dict[str, float]) -> Any:
     """(user, item, score) over the union of candidates: Σ_a w_a · (norm_a, else floor_a)."""
-    from functools import reduce
 
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     lifts = [norm.join(floors, "user").select("user", "item", (F.lit(weights[name]) * (F.col("norm") - F.col("floor")))
                                               .alias("lift"))
@@ -65,8 +65,8 @@ def weighted_mix(parts: dict[str, tuple[Any, Any]], weights: dict[str, float]) -
 
 def top_k(scored: Any, k: int) -> Any:
     """(user, item, score, rank) of each user's k best, ties to the lower item index."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     order = Window.partitionBy("user").orderBy(F.col("score").desc(), F.col("item").asc())
     return scored.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= k)

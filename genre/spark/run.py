@@ -29,7 +29,9 @@ from genre.run import RunResult
 from genre.spark.algorithms import SPARK_ALGORITHMS, FormInputs, check_spark_algorithms
 from genre.spark.content import check_content, spark_item_vectors
 from genre.spark.evaluate import collect_lists, evaluated_users, list_metrics, relevance
-from genre.spark.mix import check_fusion, normalise, top_k, weighted_mix
+from genre.spark.load import load_interactions
+from genre.spark.mix import check_fusion, normalize, top_k, weighted_mix
+from genre.spark.session import spark_session
 from genre.spark.split import SPARK_SPLITS, spark_split, split_params
 
 log = logging.getLogger("genre")
@@ -73,10 +75,8 @@ def run_on_spark(config: RunConfig, *, master: str | None = None, spark: Any = N
 
     ``stage_hook(name)`` is called after each stage (the benchmark samples memory there).
     """
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
-    from genre.spark.load import load_interactions
-    from genre.spark.session import spark_session
 
     config = RunConfig.from_dict({**config.to_dict(), "engine": "spark"})
     if master:
@@ -118,7 +118,7 @@ def run_on_spark(config: RunConfig, *, master: str | None = None, spark: Any = N
     for algo in enabled:
         with stage(f"fit + candidates {algo.name}"):
             candidates = SPARK_ALGORITHMS[algo.name](inputs, algo.params).localCheckpoint()
-            parts[algo.name] = normalise(candidates, c, config.fusion.normalization, data.n_items)
+            parts[algo.name] = normalize(candidates, c, config.fusion.normalization, data.n_items)
             tops[algo.name] = candidates.where(F.col("rank") <= k)
         hook(f"fit + candidates {algo.name}")
     weights = {a.name: float(a.weight) for a in enabled}
@@ -152,7 +152,7 @@ def _raw_ids(tops: Any, ids: dict[str, Any]) -> Any:
 def _evaluate(spark: Any, rows: Any, train: Any, tops: dict[str, Any], users: np.ndarray, n_items: int,
               config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Metrics per algorithm and for the mix on the evaluated users (only their lists leave Spark)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     ks, k = tuple(config.evaluation.ks), max(config.evaluation.ks)
     users_frame = F.broadcast(spark.createDataFrame(pd.DataFrame({"user": users.astype(np.int64)})))

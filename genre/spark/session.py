@@ -24,7 +24,7 @@ _STANDALONE = re.compile(r"spark://([^:/]+):(\d+)$")
 def require_pyspark() -> Any:
     """The ``pyspark`` module, or a SparkError saying how to install the optional extra."""
     try:
-        import pyspark
+        import pyspark  # lazy: pyspark is an optional extra
     except ImportError:
         raise SparkError("the Spark engine needs pyspark, an optional extra: "
                          "pip install -r requirements-spark.txt (or GENRE_EXTRAS=spark scripts/install.sh)") from None
@@ -80,7 +80,7 @@ def spark_session(master: str = "local[*]", *, driver_memory: str = "2g", shuffl
         raise SparkError(f"Spark 4 needs Java 17 or newer; this machine runs Java {major}: install "
                          f"openjdk-17 and point JAVA_HOME at it")
     check_master(master)
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers: this interpreter, not PATH's python3
     builder = (SparkSession.builder.master(master).appName(app_name)

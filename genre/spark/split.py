@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from genre.errors import ConfigError
-from genre.split import _check_count, _exact_fraction
 from genre.spark.load import SparkData
+from genre.split import _check_count, _exact_fraction
 
 SPARK_SPLITS = ("temporal", "random")
 _VALID = ("test_fraction", "min_interactions", "seed")
@@ -34,7 +35,6 @@ def _inverse_permutation(n_rows: int, seed: int) -> np.ndarray:
 
 def _keys_frame(spark: Any, positions: np.ndarray, keys: np.ndarray, chunk: int = 5_000_000) -> Any:
     """(pos, tie) rows as a Spark DataFrame, built from Arrow in chunks."""
-    import pandas as pd
 
     parts = [spark.createDataFrame(pd.DataFrame({"pos": positions[s:s + chunk], "tie": keys[s:s + chunk]}))
              for s in range(0, max(len(positions), 1), chunk)]
@@ -46,8 +46,8 @@ def _keys_frame(spark: Any, positions: np.ndarray, keys: np.ndarray, chunk: int 
 
 def tie_keys(data: SparkData, seed: int, by_time: bool) -> Any:
     """``data.frame`` with a ``tie`` column: genre.split's seeded order where it decides anything."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     frame = data.frame
     inverse = _inverse_permutation(data.n_rows, seed)
@@ -66,8 +66,8 @@ def tie_keys(data: SparkData, seed: int, by_time: bool) -> Any:
 def spark_split(data: SparkData, method: str = "temporal", *, seed: int = 42, test_fraction: float = 0.2,
                 min_interactions: int = 5) -> Any:
     """``data.frame`` with a boolean ``is_test`` column: genre.split's TRAIN/TEST, row for row."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # lazy: pyspark is an optional extra
+    from pyspark.sql import functions as F  # lazy: pyspark is an optional extra
 
     if method not in SPARK_SPLITS:
         raise ConfigError(f"split method {method!r} has no Spark form; use one of {', '.join(SPARK_SPLITS)}")
