@@ -3,7 +3,7 @@
 #
 # Safe by default: the app listens on 127.0.0.1 only. To let colleagues reach it, set
 # GENRE_ADDRESS (e.g. GENRE_ADDRESS=0.0.0.0 ./run.sh) or pass --server.address yourself, and read
-# "Hosting GENRE" in README.md first. Further arguments go to `streamlit run` (later ones win).
+# docs/hosting.md first. Further arguments go to `streamlit run` (later ones win).
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install.sh

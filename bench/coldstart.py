@@ -1,4 +1,4 @@
-"""Cold-start items: content models vs GENRE's ContentToCF on BENCHMARK.md's cold-item protocol.
+"""Cold-start items: content models vs GENRE's ContentToCF on docs/benchmark.md's cold-item protocol.
 
 Run: ``.venv/bin/python bench/coldstart.py [--render-only]``
 
@@ -47,9 +47,9 @@ ENRICHMENT = ROOT / "sample_data" / "enrichment" / "smollm2_items.csv"
 RESULTS_JSON = readme.JSONS["coldstart"]
 TITLE = "Cold-start items: content models and ContentToCF"
 TITLE_GENRES = ["title", "genres"]
-#: TF-IDF as in BENCHMARK.md's reference (scikit-learn's defaults: words, raw counts).
+#: TF-IDF as in docs/benchmark.md's reference (scikit-learn's defaults: words, raw counts).
 TFIDF = {"ngram_range": (1, 1), "sublinear_tf": False, "max_features": None}
-#: BENCHMARK.md's reference NDCG@10 per content row.
+#: docs/benchmark.md's reference NDCG@10 per content row.
 REFERENCE = {"tfidf": 0.1424, "minilm": 0.0735, "genres": 0.0439, "random": 0.0184}
 #: The issue's bar and aim for ContentToCF (shown in its row's reference column).
 CONTENT_TO_CF_BAR = "bar 0.214 (1.5× TF-IDF), aim 0.285"
@@ -258,7 +258,7 @@ def render(results: dict) -> str:
         table.append(f"| {label} | {' | '.join(cells)} | {reference} | {fit} |")
     knn = grid["knn_weights"]
     return "\n".join([
-        f"{provenance_line(results)} {results['seconds']:.0f} s in all. Protocol: BENCHMARK.md cold-start items on "
+        f"{provenance_line(results)} {results['seconds']:.0f} s in all. Protocol: docs/benchmark.md cold-start items on "
         f"ml-latest-small: {results['cold_items']} cold items (20 % of the catalog), TRAIN = interactions with warm "
         f"items, {results['evaluated_users']} evaluated users each ranking the cold items only (ties to the lower "
         f"index). Cold items are described by title and genres only (and LLM text written from them); no tags. "

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from genre.data.dataset import Dataset  # noqa: E402
-from genre.llm import EmbeddedClient, OutputCache, enrich_items  # noqa: E402
+from genre.llm import EmbeddedClient, Generation, OutputCache, enrich_items  # noqa: E402
 from genre.llm.embedded import DEFAULT_BATCH_SIZE  # noqa: E402
 from genre.llm.prompts import ITEM_TEMPLATE  # noqa: E402
 
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     for start in range(0, len(todo), args.chunk):
         chunk = todo[start:start + args.chunk]
         frame = enrich_items(dataset, client, items=chunk, template=ITEM_TEMPLATE, fields=FIELDS,
-                             max_tokens=MAX_TOKENS, cache=cache)
+                             generation=Generation(max_tokens=MAX_TOKENS, cache=cache))
         frames.append(frame.assign(runtime="transformers"))
         generated += len(chunk)
         rate = generated / (time.monotonic() - clock)

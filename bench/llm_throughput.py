@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 
 from bench.results import provenance, write_section  # noqa: E402
 from genre.data import load_dataset  # noqa: E402
-from genre.llm import EmbeddedClient, HTTPClient, complete_many, enrich_items, llm_genres, profile_users  # noqa: E402
+from genre.llm import (EmbeddedClient, Generation, HTTPClient, complete_many, enrich_items, llm_genres,  # noqa: E402
+                       profile_users)
 from genre.llm.embedded import DEFAULT_BATCH_SIZE, export_hf_folder, packaged_model_path  # noqa: E402
 from genre.llm.prompts import ITEM_TEMPLATE, render  # noqa: E402
 
@@ -79,7 +80,8 @@ def part_uses(dataset, order: np.ndarray, threads: int, n: int) -> list[dict]:
     client.complete("Hello", max_tokens=1)  # load outside the timings
     train = dataset.matrix()
     users = np.arange(n)
-    frame, seconds = timed(lambda: profile_users(dataset, train, client, users=users, max_tokens=MAX_TOKENS))
+    frame, seconds = timed(lambda: profile_users(dataset, train, client, users=users,
+                                                             generation=Generation(max_tokens=MAX_TOKENS)))
     rows = [{"name": f"user profiles (10 most recent titles each), batch {client.batch_size}", "items": n,
              "seconds": seconds, "items_per_s": n / seconds, "example": frame["text"].iloc[0]}]
     print(rows[-1], file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Quality of each algorithm and of the auto-tuned mix on the BENCHMARK.md protocol.
+"""Quality of each algorithm and of the auto-tuned mix on the docs/benchmark.md protocol.
 
 Run: ``.venv/bin/python bench/quality.py [--config configs/tuned_mix.yaml] [--extra popularity bpr ...]
 [--render-only]``
@@ -31,7 +31,7 @@ from bench.results import provenance, provenance_line  # noqa: E402
 
 RESULTS_JSON = readme.JSONS["quality"]
 TITLE = "Quality: single models and the tuned mix"
-#: BENCHMARK.md's reference NDCG@10 and this project's bars (copied into the JSON with each row).
+#: docs/benchmark.md's reference NDCG@10 and this project's bars (copied into the JSON with each row).
 REFERENCE = {"popularity": 0.0885, "item_knn": 0.1220, "ease": 0.1326, "als": 0.1294, "bpr": 0.1077}
 BARS = {"popularity": 0.0885, "item_knn": 0.118, "ease": 0.130, "als": 0.125, "mix": 0.136}
 REFUSE_REPEATS = 5
@@ -131,7 +131,7 @@ def render(results: dict) -> str:
                  f"{_cell(mix['reference'])} | {_cell(mix['bar'])} | {mix['fit_s']:.1f} |")
     return "\n".join([
         f"{provenance_line(results)} {results['seconds']:.0f} s in all; config `{results['config']}`. "
-        f"Protocol: BENCHMARK.md {results['split']} split of ml-latest-small, variant all; mix weights tuned on "
+        f"Protocol: docs/benchmark.md {results['split']} split of ml-latest-small, variant all; mix weights tuned on "
         f"the validation carve of TRAIN ({mix['n_trials']} random simplex points + coordinate ascent; validation "
         f"{metric_label(mix['validation_metric'])} {mix['validation_score']:.4f}), then refit on TRAIN and "
         f"evaluated once on TEST. Rows outside the mix are fitted alone with their default parameters. "

@@ -164,7 +164,7 @@ def coldstart_block(results: dict) -> str:
               f"{space} → collaborative space{', + content-kNN transfer' if knn_weight else ''}")
     two_space = next(row for row in results["rows"] if row["kind"] == "two_space")
     lines = [
-        "On BENCHMARK.md's cold-item protocol (a fifth of the catalog never seen in training; each user",
+        "On docs/benchmark.md's cold-item protocol (a fifth of the catalog never seen in training; each user",
         f"ranks only those items from their title and genres), {_source(results)}:", "",
         "| model | NDCG@10 | Recall@10 |", "|---|---|---|",
         *(f"| {label} | {rows[name]['ndcg@10']:.4f} | {rows[name]['recall@10']:.4f} |"

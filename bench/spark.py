@@ -349,7 +349,7 @@ def main() -> None:
     if results:
         from bench.readme import publish
 
-        publish("spark", "Spark engine (bench/spark.py)", render)  # RESULTS.md + README, from the sorted JSON
+        publish("spark", "Spark engine (bench/spark.py)", render)  # RESULTS.md + docs/spark.md, from the sorted JSON
 
 
 if __name__ == "__main__":

@@ -390,7 +390,7 @@ def main() -> None:
         RESULTS_JSON.write_text(json.dumps(results, indent=1))
     from bench.readme import publish
 
-    publish("speed", "Speed on the sample data", render)  # RESULTS.md section + README table, from the JSON
+    publish("speed", "Speed on the sample data", render)  # RESULTS.md section + docs/performance.md table, from the JSON
 
 
 if __name__ == "__main__":

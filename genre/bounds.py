@@ -1,13 +1,16 @@
-"""One table of typed bounds for every numeric parameter a config can set.
+"""One table of what every parameter a config can set accepts, built from the classes' declarations.
 
-Why: a hosted app takes numbers from strangers. ``factors: 1e9`` asks ALS for 224 GiB and
-``window: 1e12`` exhausts memory long before any algorithm could say why, so every number is
-checked against a range before anything runs. The ranges are generous (well beyond the
-useful values) and the app reads the same table for its widget limits.
+Why: a hosted app takes values from strangers. ``factors: 1e9`` asks ALS for 224 GiB and
+``window: 1e12`` exhausts memory long before any algorithm could say why, so every value is
+checked before anything runs. Each algorithm and encoder declares its parameters' constraints
+beside its ``__init__`` (``_parameter_constraints``, see ``genre.constraints``); this module
+only gathers them, adds the run-config sections declared below, and is what the config, the
+CLI and the app's widget limits read, so a parameter's contract is written once.
 
 Sections are algorithm names (``"als"``, ``"ease"`` ...), ``"encoder:<name>"`` for encoder
 parameters, and ``"config"``, ``"split"``, ``"fusion"``, ``"tuning"``, ``"evaluation"``,
-``"weights"`` for the rest of a run config.
+``"weights"`` for the rest of a run config. A section's class is imported only when that
+section is asked for; ``BOUNDS``, the whole table, imports every algorithm and encoder module.
 
 Examples
 --------
@@ -24,144 +27,77 @@ genre.errors.ConfigError: als.factors must be an integer in [1, 1024]; got 10000
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from genre.algorithms import ALGORITHM_NAMES, algorithm_class
+from genre.constraints import FRACTION_OPEN, SEED, Bound, Constraint, Constraints
+from genre.encoders.registry import ENCODER_NAMES, encoder_class
 from genre.errors import ConfigError
 
-
-@dataclass(frozen=True)
-class Bound:
-    """Allowed values of one numeric parameter: ``kind`` in [low, high] (ends open when flagged).
-
-    ``none_ok``: the parameter also accepts None (e.g. "no seed", "no cap").
-    """
-
-    low: float
-    high: float
-    kind: type = float
-    low_open: bool = False
-    high_open: bool = False
-    none_ok: bool = False
-
-    def describe(self) -> str:
-        """``an integer in [1, 1024]`` / ``a number in (0, 1)``."""
-        what = "an integer" if self.kind is int else "a number"
-        return (f"{what} in {'(' if self.low_open else '['}{_fmt(self.low)}, "
-                f"{_fmt(self.high)}{')' if self.high_open else ']'}")
-
-
-def _fmt(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
-
-
-_SEED = Bound(0, 2**32 - 1, int)
-_OPTIONAL_SEED = Bound(0, 2**32 - 1, int, none_ok=True)
-_THREADS = Bound(1, 64, int)
-_BATCH = Bound(1, 65_536, int)
-_FACTORS = Bound(1, 1024, int)
-_ITERATIONS = Bound(1, 10_000, int)
-_PENALTY = Bound(0.0, 1e6)
-_LEARNING_RATE = Bound(0.0, 10.0, low_open=True)
-_FRACTION_OPEN = Bound(0.0, 1.0, low_open=True, high_open=True)
-_UNIT = Bound(0.0, 1.0)
-_WEIGHT = Bound(0.0, 1e6)
-
-#: section → parameter → bound. Tests check every numeric parameter of every algorithm is here.
-BOUNDS: dict[str, dict[str, Bound]] = {
-    "popularity": {},
-    "item_knn": {"k": Bound(1, 10_000, int), "shrink": _PENALTY, "num_threads": Bound(0, 64, int)},  # 0 = every core
-    "sequential": {"window": Bound(1, 1000, int), "last": Bound(1, 1000, int),
-                   "decay": Bound(0.0, 1.0, low_open=True), "seed": _SEED},
-    "ease": {"l2": Bound(0.0, 1e7, low_open=True), "max_items": Bound(1, 50_000, int)},
-    "als": {"factors": _FACTORS, "regularization": _PENALTY, "alpha": Bound(0.0, 1e6, low_open=True),
-            "iterations": _ITERATIONS, "num_threads": _THREADS, "random_state": _OPTIONAL_SEED},
-    "bpr": {"factors": _FACTORS, "learning_rate": _LEARNING_RATE, "regularization": _PENALTY,
-            "iterations": _ITERATIONS, "num_threads": _THREADS, "random_state": _OPTIONAL_SEED},
-    "content": {"half_life_days": Bound(0.0, 1e6, low_open=True),
-                "ann_min_items": Bound(1, 10**9, int, none_ok=True), "ann_candidates": Bound(1, 100_000, int)},
-    "genre_pref": {"alpha": _PENALTY, "popularity_weight": _PENALTY},
-    "two_tower": {"dim": _FACTORS, "hidden": Bound(1, 4096, int), "epochs": Bound(1, 1000, int),
-                  "batch_size": _BATCH, "lr": _LEARNING_RATE, "weight_decay": Bound(0.0, 10.0),
-                  "n_negatives": Bound(0, 10_000, int), "max_history": Bound(1, 1000, int),
-                  "patience": Bound(1, 1000, int), "validation_fraction": Bound(0.0, 1.0, high_open=True),
-                  "seed": _SEED, "threads": _THREADS},
-    "content_to_cf": {"factors": _FACTORS, "l2": _PENALTY, "epochs": _ITERATIONS,
-                      "learning_rate": _LEARNING_RATE, "neighbours": Bound(1, 10_000, int),
-                      "knn_weight": _UNIT, "batch_size": _BATCH, "seed": _SEED},
-    "profile": {"history_weight": _UNIT},
-    "encoder:minilm": {"batch_size": Bound(1, 4096, int)},
-    "encoder:sentence-transformers": {"batch_size": Bound(1, 4096, int)},
-    "encoder:transformers": {"batch_size": Bound(1, 4096, int), "max_length": Bound(1, 8192, int)},
-    "encoder:use-multilingual": {"threads": _THREADS, "batch_size": Bound(1, 4096, int)},
-    "encoder:openai-embeddings": {"batch_size": Bound(1, 2048, int), "timeout": Bound(0.0, 3600.0, low_open=True)},
-    "encoder:multi-hot": {"max_dense": Bound(0, 65_536, int)},
-    "encoder:tfidf": {"max_features": Bound(1, 1_000_000, int, none_ok=True), "min_df": Bound(0.0, 1e6)},
-    "encoder:image": {"batch_size": Bound(1, 256, int), "size": Bound(32, 1024, int)},
-    "config": {"seed": _SEED},
-    "split": {"test_fraction": _FRACTION_OPEN, "cold_fraction": _FRACTION_OPEN,
-              "min_interactions": Bound(1, 1_000_000, int), "n_folds": Bound(2, 100, int), "seed": _SEED},
+#: The run config's own numbers (its dataclasses live in genre.config, which stays small).
+#: ``evaluation.ks`` bounds each cut-off of the list (the CLI's ``-k`` and a metric's ``@K`` too).
+RUN_CONFIG_BOUNDS: dict[str, Constraints] = {
+    "config": {"seed": SEED},
+    "split": {"test_fraction": FRACTION_OPEN, "cold_fraction": FRACTION_OPEN,
+              "min_interactions": Bound(1, 1_000_000, int), "n_folds": Bound(2, 100, int), "seed": SEED},
     "fusion": {"temperature": Bound(0.0, 1e6, low_open=True, none_ok=True), "candidates": Bound(1, 10_000, int)},
     "tuning": {"n_trials": Bound(1, 10_000, int)},
     "evaluation": {"ks": Bound(1, 1000, int), "activity_threshold": Bound(0, 10**9, int),
-                   "head_fraction": _FRACTION_OPEN, "max_users": Bound(1, 10_000_000, int)},
-    "weights": {"weight": _WEIGHT},
+                   "head_fraction": FRACTION_OPEN, "max_users": Bound(1, 10_000_000, int)},
+    "weights": {"weight": Bound(0.0, 1e6)},
 }
 
-
-def bounds_for(algorithm: str, param: str) -> Bound | None:
-    """The bound of ``param`` in section ``algorithm`` (an algorithm name or a config section);
-    None when the parameter is not numeric or not known."""
-    return BOUNDS.get(algorithm, {}).get(param)
+_ENCODER = "encoder:"
 
 
-def check(value: Any, bound: Bound, where: str) -> Any:
-    """``value`` if it is a finite ``bound.kind`` inside the bound, else ConfigError naming ``where``.
-
-    An integral float (``1e3`` written in YAML as ``1.0e3``) is accepted for an integer and
-    returned as ``int``; an int is returned as ``float`` for a float parameter.
-    """
-    if value is None and bound.none_ok:
-        return None
-    number = _as_number(value, bound)
-    if number is None:
-        raise ConfigError(f"{where} must be {bound.describe()}; got {value!r}")
-    below = number <= bound.low if bound.low_open else number < bound.low
-    above = number >= bound.high if bound.high_open else number > bound.high
-    if below or above:
-        raise ConfigError(f"{where} must be {bound.describe()}; got {value!r}")
-    return number
+def section_constraints(section: str) -> Constraints:
+    """Parameter → constraint of ``section``, read from its class when it is an algorithm or an
+    encoder; empty for an unknown section."""
+    if section in RUN_CONFIG_BOUNDS:
+        return RUN_CONFIG_BOUNDS[section]
+    if section in ALGORITHM_NAMES:
+        return algorithm_class(section)._parameter_constraints
+    encoder = section.removeprefix(_ENCODER)
+    if section.startswith(_ENCODER) and encoder in ENCODER_NAMES:
+        return encoder_class(encoder)._parameter_constraints
+    return {}
 
 
-def _as_number(value: Any, bound: Bound) -> int | float | None:
-    """``value`` as ``bound.kind`` when that is lossless and finite, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:  # numpy scalars and the like
+@functools.cache
+def _table() -> dict[str, Constraints]:
+    sections = [*ALGORITHM_NAMES, *(_ENCODER + name for name in ENCODER_NAMES), *RUN_CONFIG_BOUNDS]
+    return {section: section_constraints(section) for section in sections}
 
-            if not isinstance(value, (np.integer, np.floating)):
-                return None
-            value = value.item()
-        except ImportError:  # pragma: no cover
-            return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if bound.kind is int:
-        if isinstance(value, float):
-            return int(value) if value.is_integer() else None
-        return int(value)
-    return float(value)
+
+def __getattr__(name: str) -> Any:
+    """``BOUNDS``: section → parameter → constraint, every section (built on first use)."""
+    if name == "BOUNDS":
+        return _table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def bounds_for(section: str, param: str) -> Constraint | None:
+    """The constraint of ``param`` in ``section`` (an algorithm name, ``encoder:<name>`` or a config
+    section); None when the parameter or the section is not known."""
+    return section_constraints(section).get(param)
+
+
+def check(value: Any, bound: Constraint, where: str) -> Any:
+    """``value`` (normalised, e.g. ``1.0e3`` → ``1000`` for an integer) if ``bound`` allows it,
+    else a one-line ConfigError naming ``where``."""
+    return bound.check(value, where)
 
 
 def check_params(section: str, params: dict[str, Any], where: str) -> dict[str, Any]:
-    """``params`` with every bounded entry checked (and normalized); others unchanged."""
+    """``params`` with every declared entry checked (and normalised); unknown ones unchanged,
+    unless they are NaN or infinite (the unknown name itself is refused later, with the valid ones)."""
     checked = dict(params)
     for name, value in params.items():
-        bound = bounds_for(section, str(name))
-        if bound is not None:
-            checked[name] = check(value, bound, f"{where}.{name}")
+        constraint = bounds_for(section, str(name))
+        if constraint is not None:
+            checked[name] = constraint.check(value, f"{where}.{name}")
         elif isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{where}.{name} must be a finite number; got {value!r}")
     return checked

@@ -18,6 +18,7 @@ from genre.data import load_dataset
 from genre.errors import GenreError
 from genre.run import Experiment
 from genre.runs import RunRegistry, operator_owner
+from genre.serving import serve
 from genre.spark import run_on_spark
 
 log = logging.getLogger("genre")
@@ -71,7 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--master", help="Spark master for --engine spark, e.g. local[2], spark://host:7077, yarn")
     run.add_argument("--data", metavar="SOURCE", help="run on this interaction data instead of the config's "
                      "(a file, folder or glob; e.g. the whole log behind the sample a mix was designed on)")
+    run.add_argument("--save", metavar="PATH", help="also save the trained run (models, store, data) to the "
+                     "folder PATH, for `python -m genre serve PATH`")
     run.set_defaults(handler=cmd_run)
+
+    serve = sub.add_parser("serve", help="serve a saved trained run over HTTP (docs at /docs)")
+    serve.add_argument("run_path", help="a folder `run --save` wrote")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
 
     recommend = sub.add_parser("recommend", help="top-k for one user, with explanations")
     recommend.add_argument("config")
@@ -115,11 +124,16 @@ def cmd_run(args: argparse.Namespace) -> None:
         config.data.source = args.data
     progress = _stderr_progress if args.verbose else None
     if (args.engine or config.engine) == "spark":
-
+        if args.save:
+            raise GenreError("--save needs the local engine: the Spark engine keeps no trained models here")
         result = run_on_spark(config, master=args.master, progress=progress)
     else:
-        result = Experiment(config).run(progress=progress)
+        experiment = Experiment(config)
+        result = experiment.run(progress=progress)
     record = result.to_json()
+    if args.save:
+        manifest = experiment.trained_.save(args.save)
+        record["saved"] = {"path": str(args.save), "bytes": manifest["bytes"]}
     if not args.no_save:
         record["run_id"] = RunRegistry(args.registry, owner=operator_owner()).save(result)
     _emit(record, args.json, lambda r: _format_metrics(result.metrics) + _format_weights(r))
@@ -132,6 +146,12 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     frame = trained.recommend(args.user, k=args.k, explain=True)
     records = json.loads(frame.to_json(orient="records"))
     _emit(records, args.json, lambda _: frame.drop(columns=["genres"]).to_string(index=False))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    if not 0 < args.port < 65536:
+        raise GenreError(f"--port must be 1..65535, got {args.port}")
+    serve(args.run_path, host=args.host, port=args.port)  # fastapi/uvicorn load only here
 
 
 def cmd_runs(args: argparse.Namespace) -> None:
@@ -190,6 +210,8 @@ def _format_metrics(metrics) -> str:
 def _format_weights(record: dict) -> str:
     weights = ", ".join(f"{k}={v:g}" for k, v in record["weights"].items())
     saved = f"\nsaved as run {record['run_id']}" if "run_id" in record else ""
+    if "saved" in record:
+        saved += f"\ntrained run saved to {record['saved']['path']} ({record['saved']['bytes'] / 1e6:,.1f} MB)"
     return f"weights: {weights}{saved}"
 
 

@@ -38,3 +38,11 @@ def check_known_keys(data: dict, valid: list[str], where: str) -> None:
     unknown = [str(k) for k in data if k not in valid]
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")
+
+
+class PersistError(GenreError):
+    """A saved trained run that cannot be written or read (tampered, incompatible, incomplete)."""
+
+
+class FoldInError(GenreError):
+    """An algorithm that cannot score a history it was not trained on."""

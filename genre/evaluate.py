@@ -1,6 +1,6 @@
 """Full-ranking evaluation of a scorer on a ``Split``, per-user results and slices.
 
-Protocol (BENCHMARK.md): every evaluated user is ranked against the whole catalog (or the
+Protocol (docs/benchmark.md): every evaluated user is ranked against the whole catalog (or the
 split's ``candidate_items`` only, for cold-start); the user's training items are excluded and
 nothing else is; ties go to the lower item index; metrics are averaged uniformly over users.
 Users are scored in batches so memory stays bounded on large catalogs.

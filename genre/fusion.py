@@ -24,7 +24,7 @@ def top_k(scores: np.ndarray, k: int, seen: sp.spmatrix | None = None) -> np.nda
     """Indices of the ``k`` best items per row, best first; ties go to the lower item index.
 
     ``seen`` (same shape as ``scores``, nonzero = already interacted) is excluded. The
-    tie-break is BENCHMARK.md's. ``torch.topk`` picks the k + 1 best values; a row whose k-th
+    tie-break is docs/benchmark.md's. ``torch.topk`` picks the k + 1 best values; a row whose k-th
     and (k+1)-th values differ holds exactly the items at or above its k-th value, so only
     rows with a tie across the cut are settled again, by index (``_lowest_index_cut``).
     Why torch: ``np.partition``'s introselect degrades on rows of many equal values (a

@@ -2,7 +2,7 @@
 
 Accuracy metrics take a top-k index matrix (one row per user, best first) and a relevance CSR
 whose row ``i`` holds user ``i``'s held-out items, and return one value per user; the caller
-averages (uniformly over users, BENCHMARK.md). Relevance is binary; a user with no relevant
+averages (uniformly over users, docs/benchmark.md). Relevance is binary; a user with no relevant
 item scores 0 on every ranking metric (evaluation never includes such users).
 
 Examples

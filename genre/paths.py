@@ -67,6 +67,11 @@ def uploads_dir() -> Path:
     return cache_dir() / "uploads"
 
 
+def upload_leases_dir() -> Path:
+    """``cache_dir()/upload-leases``: one lease file per live app session naming the uploads it uses."""
+    return cache_dir() / "upload-leases"
+
+
 def models_dir() -> Path:
     """``cache_dir()/models``: where GENRE looks for model folders named by name."""
     return cache_dir() / "models"
@@ -100,6 +105,11 @@ def confine_paths_in_data() -> None:
     """
     global _PATHS_IN_DATA_CONFINED
     _PATHS_IN_DATA_CONFINED = True
+
+
+def paths_confined() -> bool:
+    """True in the hosted app's process (``confine_paths_in_data`` was called), False in the CLI."""
+    return _PATHS_IN_DATA_CONFINED
 
 
 def path_in_data(value: Any) -> Path | None:

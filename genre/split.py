@@ -2,7 +2,7 @@
 
 Every split keeps the rows of ``Dataset.interactions`` unchanged (with their original index),
 so a split can always be traced back to the source rows. The temporal split and the
-cold-start item split follow BENCHMARK.md bit for bit; GENRE's reference figures depend on it.
+cold-start item split follow docs/benchmark.md bit for bit; GENRE's reference figures depend on it.
 
 Examples
 --------
@@ -119,7 +119,7 @@ def _require_test(n_test_rows: int, min_interactions: int) -> None:
 def _ordered_positions(interactions: pd.DataFrame, seed: int, by_time: bool) -> np.ndarray:
     """Row positions in a seeded random order, then stably sorted by user (and timestamp).
 
-    The random order first makes timestamp ties break randomly but reproducibly (BENCHMARK.md).
+    The random order first makes timestamp ties break randomly but reproducibly (docs/benchmark.md).
     """
     order = np.random.default_rng(seed).permutation(len(interactions))
     users = interactions["user"].to_numpy()[order]
@@ -164,7 +164,7 @@ def _fraction_split(interactions: pd.DataFrame, n_users: int, n_items: int, test
 
 def temporal_split(interactions: pd.DataFrame, n_users: int, n_items: int, *,
                    test_fraction: float = 0.2, min_interactions: int = 5, seed: int = 42) -> Split:
-    """Per user, the latest ``ceil(n * test_fraction)`` interactions go to test (BENCHMARK.md).
+    """Per user, the latest ``ceil(n * test_fraction)`` interactions go to test (docs/benchmark.md).
 
     Users with fewer than ``min_interactions`` rows stay wholly in train and are not evaluated.
     The count is exact: 15 rows at 0.2 hold out 3 (floating point would say 4).
@@ -235,7 +235,7 @@ def _cold_split(interactions: pd.DataFrame, n_users: int, n_items: int, pool: np
 
 def cold_item_split(interactions: pd.DataFrame, n_users: int, n_items: int, *,
                     cold_fraction: float = 0.2, seed: int = 42) -> Split:
-    """Hold out every interaction of a seeded set of "cold" items (BENCHMARK.md protocol).
+    """Hold out every interaction of a seeded set of "cold" items (docs/benchmark.md protocol).
 
     COLD = ``np.sort(default_rng(seed).choice(n_items, size=floor(n_items * cold_fraction)))``;
     train = interactions with warm items, test = interactions with cold items, and only the
@@ -267,6 +267,12 @@ def _method(method: str, params: dict[str, Any]) -> Callable[..., Split]:
         raise ConfigError(f"split method {method!r} has no parameter(s) {', '.join(unknown)}; "
                           f"valid parameters: {', '.join(valid)}")
     return function
+
+
+def share_param(method: str) -> str | None:
+    """The keyword that sets split ``method``'s held-out share (``test_fraction``, ``cold_fraction``),
+    read from its signature; None when the method holds out a fixed count (leave-last-out)."""
+    return next((p for p in inspect.signature(_method(method, {})).parameters if p.endswith("_fraction")), None)
 
 
 def split_interactions(interactions: pd.DataFrame, n_users: int, n_items: int,

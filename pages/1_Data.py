@@ -29,6 +29,7 @@ if source == "Upload files":
         # new files get their own guessed mapping, not the choices made for the files before
         state.reset_widgets_when_changed("map_", tuple(f.file_id for f in uploads))
         with widgets.user_errors():
+            cache.check_file_count(uploads)  # GENRE_UPLOAD_MAX_FILES
             preset = detect_preset([f.name for f in uploads])
             # item tables whole: the guess checks the interactions' item ids against every item id
             heads = {f.name: cache.read_head(f.name, f.getvalue(), rows=200 if f is main else None) for f in uploads

@@ -69,7 +69,7 @@ with tab_enc:
         st.dataframe(pd.Series(cache.output_cache().models(), name="cached LLM outputs"))
 
 with tab_llm:
-    from genre.llm import ITEM_TEMPLATE, enrich_items, load_enrichment, select_items
+    from genre.llm import ITEM_TEMPLATE, Generation, enrich_items, load_enrichment, select_items
 
     kind, options = llm.client_widget()
     template = st.text_area("Prompt template (use {field} placeholders)", ITEM_TEMPLATE, height=130, key="enrich_template")
@@ -90,8 +90,9 @@ with tab_llm:
         target = selected[:5] if preview else selected
         with widgets.user_errors():
             client = llm.client(kind, options)
-            frame = enrich_items(dataset, client, items=target, template=template, fields=used, max_tokens=int(max_tokens),
-                                 cache=cache.output_cache(), progress=widgets.StageProgress(1, "Generating…"))
+            frame = enrich_items(dataset, client, items=target, template=template, fields=used,
+                                 generation=Generation(max_tokens=int(max_tokens), cache=cache.output_cache(),
+                                                       progress=widgets.StageProgress(1, "Generating…")))
             shown = frame.assign(title=dataset.items["title"].to_numpy()[target])
             shown.attrs = {}  # the parse report is not a table property
             st.dataframe(shown, hide_index=True)
@@ -119,22 +120,23 @@ with tab_llm:
                        key="llm_cache_download", on_click="ignore")
 
 with tab_prof:
-    experiment = st.session_state["experiment"]
-    if experiment is None:
+    trained_run = st.session_state["trained_run"]
+    if trained_run is None:
         st.info("Train first: profiles are written from training interactions only, never from test items.")
     else:
-        from genre.llm import PROFILE_TEMPLATE, profile_users
+        from genre.llm import PROFILE_TEMPLATE, Generation, profile_users
 
         p_template = st.text_area("Profile prompt ({titles}, {genres}, {n})", PROFILE_TEMPLATE, height=130, key="prof_template")
-        users = experiment.split_.test_users
+        users = trained_run.split_.test_users
         count = st.number_input("Users to profile", 1, len(users), min(20, len(users)), key="prof_n")
         st.caption(llm.estimate(kind, int(count), 24) + " The model is chosen on the LLM item text tab.")
         if st.button("Write profiles", type="primary", key="prof_run"):
             with widgets.user_errors():
                 client = llm.client(kind, options)
-                profiles = profile_users(dataset, experiment.split_.train_matrix(), client, users=users[: int(count)],
-                                         template=p_template, cache=cache.output_cache(),
-                                         progress=widgets.StageProgress(1, "Writing profiles…"))
+                profiles = profile_users(dataset, trained_run.split_.train_matrix(), client, users=users[: int(count)],
+                                         template=p_template,
+                                         generation=Generation(cache=cache.output_cache(),
+                                                               progress=widgets.StageProgress(1, "Writing profiles…")))
                 profiles = pd.DataFrame({"user": dataset.user_ids[profiles["user"].to_numpy()],
                                          "text": profiles["text"].to_numpy()})  # raw ids, as the config expects
                 features.profiles = str(llm.save_generated(profiles, "profiles"))
@@ -152,6 +154,5 @@ with tab_tag:
             from genre.run.encoding import with_enrichment_file
 
             tagged = with_enrichment_file(dataset, features.enrichment)
-            key = f"{dataset.name}|{dataset.n_items}|{features.enrichment}"
-            table = cache.tagging_quality(tagged, key, t_encoder, tuple(t_fields))
+            table = cache.tagging_quality(tagged, t_encoder, tuple(t_fields))
             st.dataframe(table.style.format("{:.3f}", subset=[c for c in table.columns if c != "n_test"]))

@@ -15,42 +15,42 @@ widgets.header("Embeddings", "Each dot is an item placed by its vector: similar 
                "are drawn in the same projection where the space has user vectors. Hover for titles, search "
                "to highlight, and overlay a user's history and recommendations.")
 widgets.need_training()
-experiment = st.session_state["experiment"]
-dataset = experiment.dataset_
-trained = st.session_state["trained_config"]
+trained_run = st.session_state["trained_run"]
+dataset = trained_run.dataset_
+trained_from = st.session_state["trained_from"]
 
-if st.session_state.get("_emb_spaces_of") is not experiment:  # once per trained model
-    st.session_state["_emb_spaces"] = spaces.vector_spaces(experiment)
-    st.session_state["_emb_spaces_of"] = experiment
-spaces = st.session_state["_emb_spaces"]
-if not spaces:
+if st.session_state.get("_emb_spaces_of") is not trained_run:  # once per trained run
+    st.session_state["_emb_spaces"] = spaces.vector_spaces(trained_run)
+    st.session_state["_emb_spaces_of"] = trained_run
+vector_spaces = st.session_state["_emb_spaces"]  # source → its vector space (genre.run.spaces)
+if not vector_spaces:
     st.info("No item vectors to map: add an encoder part on the Encoders page and train again.",
             icon=":material/info:")
     st.stop()
 c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
-source = c1.selectbox("Vectors", list(spaces), format_func=lambda k: spaces[k].label, key="emb_source")
-space = spaces[source]
+source = c1.selectbox("Vectors", list(vector_spaces), format_func=lambda k: vector_spaces[k].label, key="emb_source")
+space = vector_spaces[source]
 method = c2.radio("Projection", ["pca", "umap"], horizontal=True, key="emb_method",
                   format_func={"pca": "PCA (instant)", "umap": "UMAP (slower, cached)"}.get,
                   help="UMAP keeps neighbourhoods better; its first run takes up to a minute.")
 color = c3.selectbox("Colour by", ["genre", "popularity", "cluster"], key="emb_color")
 show_users = c4.toggle("Users", value=True, key="emb_users", disabled=not space.has_users,
                        help="Draw the users of this space in the same projection as the items.")
-users = spaces.drawn_users(experiment, trained.seed) if show_users and space.has_users else None
+users = spaces.drawn_users(trained_run, trained_from.seed) if show_users and space.has_users else None
 if users is not None:
     st.caption(f"Users and items share this space ({widgets.md(space.label)}): one projection of both. A user "
                f"blends many items, so in PCA users gather apart from single items; overlay a user to see the "
                f"items it scores highest, or switch to UMAP, which keeps neighbourhoods. "
-               f"{len(users):,} of {len(experiment.users_):,} evaluated users drawn"
-               + (" (a seeded sample: the map stays quick)." if len(users) < len(experiment.users_) else "."))
+               f"{len(users):,} of {len(trained_run.users_):,} evaluated users drawn"
+               + (" (a seeded sample: the map stays quick)." if len(users) < len(trained_run.users_) else "."))
 elif not space.has_users:
     st.caption("This space has no user vectors, so users are not drawn: choose content vectors or a "
                "collaborative model's space to see them.")
 
-key = json.dumps({"run": trained.to_dict(), "source": source, "n": dataset.n_items,
+key = json.dumps({"run": trained_from.to_dict(), "source": source, "n": dataset.n_items,
                   "users": None if users is None else len(users)}, sort_keys=True, default=str)
 with widgets.user_errors():
-    coords = cache.projection(key, space.stacked(users), method, trained.seed)
+    coords = cache.projection(key, space.stacked(users), method, trained_from.seed)
     points = pd.DataFrame({"x": coords[:dataset.n_items, 0], "y": coords[:dataset.n_items, 1],
                            "title": dataset.items["title"]})
     if color == "genre":
@@ -60,12 +60,12 @@ with widgets.user_errors():
         points["popularity"] = np.log10(counts + 1)
     else:
         points["cluster"] = [f"cluster {c + 1}" for c in
-                             cache.map_clusters(f"{key}|{method}", coords[:dataset.n_items], trained.seed)]
+                             cache.map_clusters(f"{key}|{method}", coords[:dataset.n_items], trained_from.seed)]
     c1, c2 = st.columns(2)
     query = c1.text_input("Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars")
-    user = c2.selectbox("Overlay a user", ["(none)", *experiment.user_ids_evaluated], key="emb_user")
+    user = c2.selectbox("Overlay a user", ["(none)", *trained_run.user_ids_evaluated], key="emb_user")
     highlight = points["title"].str.contains(query, case=False, regex=False).to_numpy() if query else None
-    overlays = spaces.user_overlay(experiment, user) if user != "(none)" else {}
+    overlays = spaces.user_overlay(trained_run, user) if user != "(none)" else {}
     label = "log₁₀ interactions" if color == "popularity" else color
     title = (f"{dataset.n_items:,} items" + (f" and {len(users):,} users" if users is not None else "")
              + f" — {space.label}, {method.upper()}")

@@ -9,7 +9,7 @@ from ui import state, widgets
 widgets.header("Metrics", "How well the mix ranks each user's held-out items, compared with its parts "
                           "and with saved runs. Higher is better for every metric except popularity bias.")
 widgets.need_training()
-experiment, result = st.session_state["experiment"], st.session_state["result"]
+trained_run, result = st.session_state["trained_run"], st.session_state["result"]
 metrics = result.metrics
 available = list(metrics.columns)
 preferred = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") if c in available]
@@ -28,7 +28,7 @@ if result.intervals is not None:  # ± half-width of each metric's 95 % interval
     st.caption("± half-width of the 95 % interval (normal approximation over per-user values; coverage has "
                "none). Above evaluation.max_users test users, metrics are over a seeded sample of them.")
 st.caption(f"Weights: {widgets.md(', '.join(f'{k} {v:g}' for k, v in result.weights.items()))} · "
-           f"{len(experiment.user_ids_evaluated):,} users evaluated.")
+           f"{len(trained_run.user_ids_evaluated):,} users evaluated.")
 
 st.subheader("Who the mix serves")
 slice_metrics = [c for c in result.slices.columns if "@" in c]
@@ -83,12 +83,12 @@ def validation():
     from genre.run.validation_run import validation_run
 
     held = st.session_state.get("validation_run")
-    if held is None or held[0] is not experiment:
+    if held is None or held[0] is not trained_run:
         progress = widgets.StageProgress(3 + len(result.weights), "Fitting each algorithm on the validation carve…")
-        held = (experiment, validation_run(experiment, progress=progress))
+        held = (trained_run, validation_run(trained_run, progress=progress))
         st.session_state["validation_run"] = held
-    if held[1].weights_ != result.weights:
-        held[1].set_weights(dict(result.weights))
+    if held[1].weights_ != trained_run.weights_:
+        held[1].set_weights(dict(trained_run.weights_))
     return held[1]
 
 

@@ -9,8 +9,8 @@ from ui import widgets
 widgets.header("Recommendations", "Pick a user to see what they had and what the mix recommends — and why; "
                                   "or describe a taste in words.")
 widgets.need_training()
-experiment = st.session_state["experiment"]
-dataset = experiment.dataset_
+trained_run = st.session_state["trained_run"]
+dataset = trained_run.dataset_
 mode = st.radio("Who", ["A user from the data", "A taste described in words"], horizontal=True, key="rec_mode")
 k = st.slider("How many recommendations", 5, 30, 10, key="rec_k")
 
@@ -20,7 +20,7 @@ if mode == "A taste described in words":
         asked = st.form_submit_button("Find matching items", type="primary")
     if asked:
         with widgets.user_errors(), st.spinner("Embedding the description…"):
-            st.session_state["what_if_matches"] = experiment.recommend_for_text(text, k=k)
+            st.session_state["what_if_matches"] = trained_run.recommend_for_text(text, k=k)
     matches = st.session_state.get("what_if_matches")
     if matches is not None:
         shown = matches.assign(genres=matches["genres"].map(", ".join))
@@ -29,13 +29,13 @@ if mode == "A taste described in words":
     st.stop()
 
 users = dataset.user_ids  # any user: one outside the evaluated ones is scored on demand
-user = st.selectbox(f"User ({len(users):,} users, {len(experiment.users_):,} of them evaluated)", users,
+user = st.selectbox(f"User ({len(users):,} users, {len(trained_run.users_):,} of them evaluated)", users,
                     key="rec_user")
 feedback = st.session_state["feedback"].setdefault(str(user), {"liked": [], "disliked": []})
 with widgets.user_errors():
-    recs = experiment.recommend(user, k=k, explain=True, liked=tuple(feedback["liked"]),
+    recs = trained_run.recommend(user, k=k, explain=True, liked=tuple(feedback["liked"]),
                                 disliked=tuple(feedback["disliked"]))
-    history = experiment.history(user)
+    history = trained_run.history(user)
 
 left, right = st.columns([2, 3])
 with left:
@@ -53,7 +53,8 @@ with right:
         source = widgets.image_source(images[dataset.item_index(row.item_id)[0]]) if picture else None
         if source:
             picture[0].image(source, width=56)
-        because = f" · because of {widgets.md(row.because)}" if getattr(row, "because", "") else ""
+        chips = " ".join(f":violet-badge[{widgets.md(title)}]" for title in getattr(row, "because", []))
+        because = f" · because of {chips}" if chips else ""
         mark = " :green-badge[watched later]" if getattr(row, "held_out", False) else ""
         a.markdown(f"**{row.rank}. {widgets.md(row.title)}**{mark}  \n"
                    f":gray[{widgets.md(', '.join(row.genres))}{because}]")

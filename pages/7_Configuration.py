@@ -5,12 +5,11 @@ import streamlit as st
 from genre.config import dump_config, parse_config_text
 from genre.errors import ConfigError
 from genre.hosting.confine import confine_config
-from ui import state, widgets
+from ui import cache, state, widgets
 
 widgets.header("Configuration", "Everything this session set up — data, encoders, algorithms, weights — as "
                                 "one YAML file. `python -m genre run FILE` replays it and prints the same metrics.")
-cfg = state.config()
-text = dump_config(cfg)
+text = dump_config(state.replay_config())  # the trained run's live weights while the settings match it
 
 left, right = st.columns(2)
 with left:
@@ -42,8 +41,8 @@ with right:
             if not source.strip():
                 raise ConfigError("choose a YAML file or paste a config first")
             imported = parse_config_text(source)  # text, never a path; bounded against YAML bombs
-            confine_config(imported)  # every file it names: an upload or under GENRE_DATA_ROOTS
-            same_data = imported.data == cfg.data and st.session_state["dataset"] is not None
+            confine_config(imported, uploads=cache.own_uploads())  # this session's uploads, or GENRE_DATA_ROOTS
+            same_data = imported.data == state.config().data and st.session_state["dataset"] is not None
             if not same_data:
                 state.adopt_data(imported.data)
             st.session_state["config"] = imported

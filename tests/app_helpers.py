@@ -104,7 +104,7 @@ def train(at: AppTest, algorithms: tuple[str, ...] = ("popularity", "item_knn"),
         at.number_input(key=key).set_value(value)
     button(at, "Train").click().run()
     check(at)
-    assert at.session_state["experiment"] is not None
+    assert at.session_state["trained_run"] is not None
     return at
 
 

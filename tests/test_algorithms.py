@@ -51,6 +51,7 @@ CASES = [
     Case("genre_pref", {"alpha": 5.0}),
     Case("sequential", {"window": 10, "last": 5}),
     Case("two_tower", {"epochs": 3}, vectors="tfidf", beats_popularity=True),
+    Case("transformer_seq", {"epochs": 5, "dim": 32, "lr": 3e-3, "item_repr": "both"}, vectors="tfidf"),
     Case("content_to_cf", {"epochs": 30, "factors": 16}, vectors="tfidf"),
     Case("content_to_cf", {"epochs": 30, "factors": 16, "knn_weight": 0.5}, vectors="dense"),
     Case("profile", {"history_weight": 0.3}, vectors="profile"),

@@ -60,7 +60,7 @@ def test_recency_without_interaction_times_names_the_missing_feature():
 
 
 def test_unknown_weighting_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match="uniform, recency, rating"):
+    with pytest.raises(ConfigError, match="content.weighting must be one of 'uniform', 'recency', 'rating'; got 'latest'"):
         ContentBased(weighting="latest").fit(TRAIN, FEATURES)
 
 

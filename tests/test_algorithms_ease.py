@@ -43,7 +43,7 @@ def test_a_catalog_above_max_items_is_refused_with_the_memory_it_would_need():
 
 
 def test_l2_must_be_positive():
-    with pytest.raises(ConfigError, match="l2 must be > 0"):
+    with pytest.raises(ConfigError, match=r"ease\.l2 must be a number in \(0, 1e\+07\]; got 0"):
         EASE(l2=0).fit(sp.csr_matrix(np.eye(3)))
 
 

@@ -40,5 +40,5 @@ def test_items_without_genres_all_around_are_refused():
 
 
 def test_negative_alpha_is_refused():
-    with pytest.raises(ConfigError, match="alpha must be >= 0"):
+    with pytest.raises(ConfigError, match=r"genre_pref\.alpha must be a number in \[0, 1e\+06\]; got -1"):
         GenrePreference(alpha=-1).fit(TRAIN, Features(item_genres=GENRES))

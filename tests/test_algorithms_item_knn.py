@@ -47,8 +47,8 @@ def test_a_user_scores_the_neighbours_of_their_history():
     assert scores[2] == scores[3] == 0.0
 
 
-@pytest.mark.parametrize("params, message", [({"k": 0}, "k must be a positive"),
-                                             ({"shrink": -1.0}, "shrink must be >= 0")])
+@pytest.mark.parametrize("params, message", [({"k": 0}, r"item_knn\.k must be an integer in \[1, 10000\]; got 0"),
+                                             ({"shrink": -1.0}, r"item_knn\.shrink must be a number in \[0, ")])
 def test_invalid_parameters_are_named(params, message):
     with pytest.raises(ConfigError, match=message):
         ItemKNN(**params).fit(_two_pairs())

@@ -24,8 +24,8 @@ def test_exported_yaml_round_trips_and_the_cli_replays_the_metrics(trained, tmp_
     at = trained
     text = at.code[0].value
     exported = load_config(text)
-    assert exported == at.session_state["config"]
-    shipped = at.session_state["trained_config"].algorithm("item_knn").weight  # the default mix's, kept
+    assert exported == at.session_state["trained_run"].config
+    shipped = at.session_state["trained_from"].algorithm("item_knn").weight  # the default mix's, kept
     assert {a.name: a.weight for a in exported.algorithms} == {"popularity": 0.25, "item_knn": shipped}
     path = tmp_path / "genre-config.yaml"
     path.write_text(text)
@@ -34,6 +34,16 @@ def test_exported_yaml_round_trips_and_the_cli_replays_the_metrics(trained, tmp_
     shown = at.session_state["result"].metrics.loc["mix"]
     for metric in ("ndcg@10", "recall@10", "coverage@10"):
         assert replayed[metric] == pytest.approx(shown[metric], abs=1e-9)
+
+
+def test_a_slider_move_is_exported_from_the_trained_run_not_written_into_the_session_config(trained):
+    at = trained  # the fixture moved the popularity slider to 0.25
+    exported = load_config(at.code[0].value)
+    assert exported.algorithm("popularity").weight == 0.25
+    assert exported.tuning.enabled is False  # a replay uses the weights as set, it does not re-tune
+    config = at.session_state["config"]
+    assert config == at.session_state["trained_from"]  # the setup as trained: no weight written back
+    assert config.algorithm("popularity").weight != 0.25
 
 
 def test_import_replaces_the_session_config(trained):

@@ -23,7 +23,7 @@ def test_every_item_is_on_the_map_coloured_by_genre(map_page):
     assert {t["name"] for t in items} == first_genres
     assert sum(len(t["customdata"]) for t in items) == dataset.n_items
     users = next(t for t in spec["data"] if t["name"] == "users")  # content users: their history's profile
-    assert len(users["customdata"]) == len(map_page.session_state["experiment"].users_)
+    assert len(users["customdata"]) == len(map_page.session_state["trained_run"].users_)
     assert spec["layout"]["title"]["text"].startswith(f"{dataset.n_items:,} items and ")
 
 
@@ -31,7 +31,7 @@ def test_search_and_user_overlay_add_traces(map_page):
     at = map_page
     at.selectbox(key="emb_color").set_value("popularity")
     at.text_input(key="emb_search").set_value("star wars")
-    user = at.session_state["experiment"].user_ids_evaluated[0]
+    user = at.session_state["trained_run"].user_ids_evaluated[0]
     at.selectbox(key="emb_user").set_value(user).run()
     check(at)
     spec = plotly_specs(at)[0]
@@ -40,7 +40,7 @@ def test_search_and_user_overlay_add_traces(map_page):
     assert spec["data"][5]["customdata"] == [f"user {user}"]
     found = spec["data"][1]["customdata"]
     assert found and all("star wars" in title.lower() for title in found)
-    history = at.session_state["experiment"].history(user)
+    history = at.session_state["trained_run"].history(user)
     assert len(spec["data"][2]["customdata"]) == len(history)
     assert len(spec["data"][3]["customdata"]) == 10
     assert any(f"{len(found)} titles contain" in c.value for c in at.caption)
@@ -65,16 +65,16 @@ def test_collaborative_factors_put_users_and_items_in_one_projection(app):
     train(app, ("als",))
     app.switch_page("pages/4_Embeddings.py").run()
     check(app)
-    experiment = app.session_state["experiment"]
-    space = vector_spaces(experiment)["als"]
-    model = experiment.models_["als"]
+    trained_run = app.session_state["trained_run"]
+    space = vector_spaces(trained_run)["als"]
+    model = trained_run.models_["als"]
     assert space.items is model.item_factors_ and space.users is model.user_factors_
-    user = experiment.user_ids_evaluated[0]
+    user = trained_run.user_ids_evaluated[0]
     app.selectbox(key="emb_source").set_value("als")
     app.selectbox(key="emb_user").set_value(user).run()
     check(app)
     spec = plotly_specs(app)[0]
     traces = {t["name"]: t for t in spec["data"]}
-    assert len(traces["users"]["customdata"]) == len(experiment.users_)
+    assert len(traces["users"]["customdata"]) == len(trained_run.users_)
     assert len(traces["recommended"]["customdata"]) == 10 and traces["chosen user"]["customdata"] == [f"user {user}"]
     assert any("Users and items share this space" in c.value for c in app.caption)

@@ -126,8 +126,8 @@ def test_user_profiles_are_written_from_training_data(encoders_page, llm_server)
     at.button(key="prof_run").click().run()
     check(at)
     profiles = pd.read_csv(at.session_state["config"].features.profiles)
-    experiment = at.session_state["experiment"]
-    assert profiles["user"].tolist() == experiment.user_ids_evaluated[:2].tolist()
+    trained_run = at.session_state["trained_run"]
+    assert profiles["user"].tolist() == trained_run.user_ids_evaluated[:2].tolist()
     assert len(_Completions.prompts) == 2 and "recently watched" in _Completions.prompts[0]
 
 

@@ -174,7 +174,7 @@ def _paste(at: AppTest, text: str) -> list[str]:
 
 def test_configuration_import_refuses_paths_bombs_and_bad_numbers(trained, tmp_path):
     at = trained
-    dataset, experiment = at.session_state["dataset"], at.session_state["experiment"]
+    dataset, trained_run = at.session_state["dataset"], at.session_state["trained_run"]
     config = at.session_state["config"]
     secret = Path("/etc/passwd").read_text(encoding="utf-8", errors="replace").splitlines()[0]
     for pasted in ("/etc/passwd", "../../../../etc/passwd", "~/.ssh/id_rsa"):  # a path is text, never opened
@@ -188,7 +188,7 @@ def test_configuration_import_refuses_paths_bombs_and_bad_numbers(trained, tmp_p
         assert len(errors) == 1 and case["message"].lower() in errors[0].lower(), (case["id"], errors)
         assert secret not in errors[0], case["id"]  # never a line of the file it names
         # the session is untouched and the page still works
-        assert at.session_state["dataset"] is dataset and at.session_state["experiment"] is experiment
+        assert at.session_state["dataset"] is dataset and at.session_state["trained_run"] is trained_run
         assert at.session_state["config"] is config, case["id"]
     exported = at.code[0].value
     errors = _paste(at, exported)  # and a good config still applies
@@ -197,7 +197,7 @@ def test_configuration_import_refuses_paths_bombs_and_bad_numbers(trained, tmp_p
 
 def test_bad_parameter_values_never_break_the_train_page(trained):
     at = trained
-    earlier = at.session_state["experiment"]
+    earlier = at.session_state["trained_run"]
     algorithms = at.session_state["config"].algorithms
     from genre.bounds import bounds_for
     from genre.config import AlgorithmConfig
@@ -219,7 +219,7 @@ def test_bad_parameter_values_never_break_the_train_page(trained):
             toggle.set_value(True)
     button(at, "Train").click().run()
     assert not at.exception and len(at.error) == 1 and "needs user profiles" in plain(at.error[0].value)
-    assert at.session_state["experiment"] is earlier
+    assert at.session_state["trained_run"] is earlier
     assert at.get("plotly_chart")  # the earlier result is still shown
     assert_inert(at, "train after a failed run")
 
@@ -233,7 +233,7 @@ def test_runs_are_private_to_their_session(trained, monkeypatch):
     second = AppTest.from_file(APP, default_timeout=TIMEOUT)  # same registry file (GENRE_HOME), new session
     second.run()
     second.session_state["dataset"] = first.session_state["dataset"]
-    second.session_state["experiment"] = first.session_state["experiment"]
+    second.session_state["trained_run"] = first.session_state["trained_run"]
     second.session_state["result"] = first.session_state["result"]
     second.switch_page("pages/5_Metrics.py").run()
     check(second)
@@ -277,8 +277,7 @@ def test_serving_defaults_are_safe():
     assert config["client"]["showErrorDetails"] == "none"
     run_sh = (root / "run.sh").read_text(encoding="utf-8")
     assert '--server.address "${GENRE_ADDRESS:-127.0.0.1}"' in run_sh
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    hosting = readme.split("## Hosting GENRE", 1)[1].split("\n## ", 1)[0]
+    hosting = (root / "docs" / "hosting.md").read_text(encoding="utf-8")  # the operator's page, moved out of the README
     for name in ("GENRE_ADDRESS", "GENRE_DATA_ROOTS", "GENRE_LLM_HOSTS", "GENRE_LLM_BASE_URL", "GENRE_SHARE_RUNS",
                  "GENRE_UPLOAD_QUOTA_MB", "maxUploadSize", "XSRF"):
         assert name in hosting, name

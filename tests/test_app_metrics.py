@@ -53,7 +53,7 @@ def test_two_saved_runs_are_compared_side_by_side(metrics_page):
 
 def test_weight_sweep_draws_the_curve_without_retraining(metrics_page):
     at = metrics_page
-    experiment = at.session_state["experiment"]
+    trained_run = at.session_state["trained_run"]
     weights = dict(at.session_state["result"].weights)
     at.selectbox(key="sweep_algo").set_value("popularity")
     at.button(key="run_sweep").click().run()
@@ -62,17 +62,17 @@ def test_weight_sweep_draws_the_curve_without_retraining(metrics_page):
     sweep = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == title)
     assert array(sweep["data"][0]["x"]) == pytest.approx([i / 10 for i in range(11)])
     validation = at.session_state["validation_run"][1]  # explored on the carve tuning uses, not on TEST
-    assert set(validation.split_.test.index) <= set(experiment.split_.train.index)
+    assert set(validation.split_.test.index) <= set(trained_run.split_.train.index)
     assert validation.weights_ == weights  # it sweeps around the live mix
     assert array(sweep["data"][0]["y"]) == pytest.approx(list(validation.weight_sweep("popularity")["ndcg@10"]))
     assert any("never on test" in c.value for c in at.caption)
-    assert at.session_state["experiment"] is experiment
+    assert at.session_state["trained_run"] is trained_run
     assert at.session_state["result"].weights == weights  # the mix is unchanged
 
 
 def test_heat_map_over_two_weights_keeps_the_current_mix(metrics_page):
     at = metrics_page
-    before = at.session_state["experiment"].weights_
+    before = at.session_state["trained_run"].weights_
     at.button(key="run_grid").click().run()
     check(at)
     heat = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 over two weights (on validation)")
@@ -82,4 +82,4 @@ def test_heat_map_over_two_weights_keeps_the_current_mix(metrics_page):
     validation = at.session_state["validation_run"][1].result_  # the validation carve's own metrics
     assert knn_only["ndcg@10"].iloc[0] == pytest.approx(validation.metrics.loc["popularity", "ndcg@10"])
     assert heat["data"][0]["type"] == "heatmap"
-    assert at.session_state["experiment"].weights_ == before
+    assert at.session_state["trained_run"].weights_ == before

@@ -22,12 +22,12 @@ def _listed_titles(at) -> list[str]:
 
 def test_history_beside_explained_recommendations(recs_page):
     at = recs_page
-    experiment = at.session_state["experiment"]
+    trained_run = at.session_state["trained_run"]
     user = at.selectbox(key="rec_user").value
-    expected = experiment.recommend(user, k=10)
+    expected = trained_run.recommend(user, k=10)
     assert _listed_titles(at) == [md(t) for t in expected["title"]]
     history = at.dataframe[0].value
-    assert len(history) == len(experiment.history(user)) and "title" in history.columns
+    assert len(history) == len(trained_run.history(user)) and "title" in history.columns
     why = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"].startswith("Why"))
     assert [t["name"] for t in why["data"]] == ["popularity", "item_knn"]
     download = at.get("download_button")[0]
@@ -37,8 +37,8 @@ def test_history_beside_explained_recommendations(recs_page):
 def test_like_and_dislike_update_the_list_live(recs_page):
     at = recs_page
     user = at.selectbox(key="rec_user").value
-    experiment = at.session_state["experiment"]
-    first = experiment.recommend(user, k=10)
+    trained_run = at.session_state["trained_run"]
+    first = trained_run.recommend(user, k=10)
     liked, disliked = first["item_id"].iloc[0], first["item_id"].iloc[1]
     at.button(key=f"like_{user}_{liked}").click().run()
     check(at)

@@ -16,7 +16,7 @@ def test_training_shows_metrics_timings_and_status(trained):
     result = trained.session_state["result"]
     assert list(result.metrics.index) == ["popularity", "item_knn", "mix"]
     assert trained.session_state["config"].algorithm("item_knn").params["k"] == 50
-    assert trained.session_state["experiment"].models_["item_knn"].k == 50
+    assert trained.session_state["trained_run"].models_["item_knn"].k == 50
     titles = [s["layout"]["title"]["text"] for s in plotly_specs(trained)]
     assert "Metrics per algorithm and for the mix" in titles and "Time per stage" in titles
     timing_bars = next(s for s in plotly_specs(trained) if s["layout"]["title"]["text"] == "Time per stage")
@@ -29,7 +29,7 @@ def test_training_shows_metrics_timings_and_status(trained):
 def test_an_algorithm_switched_on_joins_at_the_average_weight_of_the_others(trained):
     from ui.state import default_config
 
-    config = trained.session_state["trained_config"]
+    config = trained.session_state["trained_from"]
     preset = [a.weight for a in default_config().algorithms if a.enabled]
     # popularity is not in the default preset: it joins at the preset's average weight, not 1.0
     assert config.algorithm("popularity").weight == pytest.approx(sum(preset) / len(preset))
@@ -37,32 +37,36 @@ def test_an_algorithm_switched_on_joins_at_the_average_weight_of_the_others(trai
 
 
 def test_weight_slider_reranks_without_refitting(trained):
-    experiment = trained.session_state["experiment"]
-    models = dict(experiment.models_)
-    user = experiment.user_ids_evaluated[0]
-    before = experiment.recommend(user, k=10, explain=False)["item_id"].tolist()
+    trained_run = trained.session_state["trained_run"]
+    models = dict(trained_run.models_)
+    user = trained_run.user_ids_evaluated[0]
+    before = trained_run.recommend(user, k=10, explain=False)["item_id"].tolist()
     trained.slider(key="live_popularity").set_value(0.0).run()
     check(trained)
     result = trained.session_state["result"]
-    shipped = trained.session_state["trained_config"].algorithm("item_knn").weight  # the default's, kept
+    shipped = trained.session_state["trained_from"].algorithm("item_knn").weight  # the default's, kept
     assert result.weights == {"popularity": 0.0, "item_knn": shipped}
     # with popularity switched off, the mix is item-kNN alone
     assert np.isclose(result.metrics.loc["mix", "ndcg@10"], result.metrics.loc["item_knn", "ndcg@10"])
-    after = experiment.recommend(user, k=10, explain=False)["item_id"].tolist()
+    after = trained_run.recommend(user, k=10, explain=False)["item_id"].tolist()
     assert after != before
-    assert trained.session_state["experiment"] is experiment
-    assert all(experiment.models_[n] is m for n, m in models.items())  # nothing was refitted
-    assert trained.session_state["config"].algorithm("popularity").weight == 0.0
+    assert trained.session_state["trained_run"] is trained_run
+    assert all(trained_run.models_[n] is m for n, m in models.items())  # nothing was refitted
+    assert trained_run.weights_["popularity"] == 0.0 and trained_run.config.algorithm("popularity").weight == 0.0
+    # the trained run owns the live weights: the session's setup keeps its starting weight
+    starting = trained.session_state["trained_from"].algorithm("popularity").weight
+    assert trained.session_state["config"].algorithm("popularity").weight == starting > 0.0
     assert not trained.warning  # weights alone do not make the training stale
 
 
 def test_auto_tune_sets_the_sliders_and_shows_the_curve(trained):
     trained.button(key="auto_tune").click().run()
     check(trained)
-    tuning = trained.session_state["experiment"].tuning_
+    tuning = trained.session_state["trained_run"].tuning_
     for name, weight in tuning.weights.items():  # exactly the tuned weights, and the metrics are that mix's
         assert trained.slider(key=f"live_{name}").value == pytest.approx(weight, abs=1e-12)
     assert trained.session_state["result"].weights == pytest.approx(tuning.weights)
+    assert trained.session_state["config"] == trained.session_state["trained_from"]  # the setup is untouched
     titles = [s["layout"]["title"]["text"] for s in plotly_specs(trained)]
     assert "Auto-tuning on the validation split" in titles
 

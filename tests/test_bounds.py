@@ -1,36 +1,108 @@
-"""Typed bounds on every number a config can set (issue 10 §3, §5)."""
+"""Typed bounds on every parameter a config can set (issue 10 §3, §5), declared beside each class."""
 
 import inspect
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from genre.algorithms import ALGORITHM_NAMES, algorithm_class
-from genre.bounds import BOUNDS, Bound, bounds_for, check
+from genre.algorithms import ALGORITHM_NAMES, algorithm_class, make_algorithm
+from genre.algorithms.ease import EASE
+from genre.bounds import BOUNDS, RUN_CONFIG_BOUNDS, bounds_for, check
 from genre.config import RunConfig, parse_config_text
-from genre.encoders import ENCODER_NAMES, encoder_params
+from genre.constraints import Bound, Flag, ListOf, OneOf, Pair, Text
+from genre.encoders import ENCODER_NAMES, make_encoder
+from genre.encoders.registry import encoder_class
 from genre.errors import ConfigError
 
-
-def _numeric_params(signature_params: dict) -> set[str]:
-    return {name for name, default in signature_params.items()
-            if isinstance(default, (int, float)) and not isinstance(default, bool)}
+SECTIONS = [*((name, algorithm_class(name)) for name in ALGORITHM_NAMES),
+            *((f"encoder:{name}", encoder_class(name)) for name in ENCODER_NAMES)]
 
 
-@pytest.mark.parametrize("name", ALGORITHM_NAMES)
-def test_every_numeric_algorithm_parameter_has_a_bound_and_its_default_fits(name):
-    params = {p.name: p.default for p in inspect.signature(algorithm_class(name)).parameters.values()}
-    assert _numeric_params(params) <= set(BOUNDS[name]), f"{name}: unbounded numbers"
-    assert set(BOUNDS[name]) <= set(params), f"{name}: bounds for parameters it does not have"
-    for param, bound in BOUNDS[name].items():
-        assert check(params[param], bound, f"{name}.{param}") == params[param]
+@pytest.mark.parametrize("section, cls", SECTIONS, ids=[section for section, _ in SECTIONS])
+def test_every_parameter_of_every_algorithm_and_encoder_has_a_constraint_its_default_meets(section, cls):
+    params = {p.name: p.default for p in inspect.signature(cls).parameters.values()}
+    assert set(cls._parameter_constraints) == set(params), f"{section}: parameters and constraints differ"
+    for param, default in params.items():
+        if default is not inspect.Parameter.empty:
+            assert check(default, cls._parameter_constraints[param], f"{section}.{param}") == default
 
 
-@pytest.mark.parametrize("name", ENCODER_NAMES)
-def test_every_numeric_encoder_parameter_is_bounded(name):
-    params = encoder_params(name)
-    assert _numeric_params(params) <= set(BOUNDS.get(f"encoder:{name}", {})), name
+def test_the_table_is_built_from_the_classes_and_is_what_bounds_for_returns():
+    assert set(BOUNDS) == {*ALGORITHM_NAMES, *(f"encoder:{n}" for n in ENCODER_NAMES), *RUN_CONFIG_BOUNDS}
+    for section, cls in SECTIONS:
+        assert BOUNDS[section] is cls._parameter_constraints
+    for section, constraints in BOUNDS.items():
+        for param, constraint in constraints.items():
+            assert bounds_for(section, param) is constraint
+
+
+_HOSTILE_NGRAMS = ("features: {modalities: [{name: t, fields: [title], encoder: tfidf, "
+                   "params: {ngram_range: [1, 1000000]}}]}")
+
+
+@pytest.mark.parametrize("build", [lambda: make_encoder("tfidf", ngram_range=[1, 1_000_000]),
+                                   lambda: parse_config_text(_HOSTILE_NGRAMS)], ids=["python", "config"])
+def test_a_hostile_ngram_range_is_refused_with_one_line(build):
+    with pytest.raises(ConfigError) as error:
+        build()
+    message = str(error.value)
+    assert message.endswith("ngram_range must be a pair (low, high) of integers in [1, 5] with low <= high; "
+                            "got [1, 1000000]") and "\n" not in message
+
+
+def test_pairs_are_ordered_and_come_back_as_tuples():
+    assert make_encoder("tfidf", ngram_range=[1, 3]).ngram_range == (1, 3)
+    for value in ([2, 1], [1], (1, 2, 3), "12", [1, 2.5]):
+        with pytest.raises(ConfigError, match=r"^tfidf\.ngram_range must be a pair"):
+            make_encoder("tfidf", ngram_range=value)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: make_encoder("tfidf", sublinear_tf="no"), "tfidf.sublinear_tf must be true or false; got 'no'"),
+    (lambda: make_encoder("tfidf", sublinear_tf=1), "tfidf.sublinear_tf must be true or false; got 1"),
+    (lambda: parse_config_text("algorithms: [{name: two_tower, params: {pooling: max}}]"),
+     "two_tower.pooling must be one of 'attention', 'mean'; got 'max'"),
+    (lambda: OneOf(("a", "b")).check(True, "x.choice"), "x.choice must be one of 'a', 'b'; got True"),
+    (lambda: ListOf(Bound(1, 1000, int), max_len=3).check([10, 0], "x.ks"),
+     "x.ks[1] must be an integer in [1, 1000]; got 0"),
+    (lambda: ListOf(Bound(1, 1000, int), max_len=3).check([1, 2, 3, 4], "x.ks"),
+     "x.ks must be a list of at most 3 values, each an integer in [1, 1000]; got [1, 2, 3, 4]"),
+    (lambda: ListOf(Flag(), max_len=3).check("abc", "x.flags"), "x.flags must be a list of at most 3 values"),
+    (lambda: make_encoder("precomputed", path="a\0b"), "precomputed.path must be a text of at most 4096"),
+    (lambda: make_encoder("sentence-transformers", model="m" * 5000), "sentence-transformers.model must be a text"),
+])
+def test_bool_choice_list_and_text_violations_are_refused_with_one_line(build, message):
+    with pytest.raises(ConfigError) as error:
+        build()
+    assert str(error.value).startswith(message) and "\n" not in str(error.value) and len(str(error.value)) < 300
+
+
+def test_each_constraint_type_accepts_and_normalises_what_it_allows():
+    assert Flag().check(np.bool_(True), "f") is True and Flag(none_ok=True).check(None, "f") is None
+    assert ListOf(Bound(1, 10, int), max_len=2).check((1, 2.0), "l") == [1, 2]
+    assert Pair(Bound(0.0, 1.0)).check([0, 1], "p") == (0.0, 1.0)
+    assert OneOf(("mean", "attention")).check("mean", "o") == "mean"
+    assert Text(8).check(Path("a/b"), "t") == Path("a/b")
+
+
+def test_min_df_is_a_document_count_or_a_fraction_as_scikit_learn_reads_it():
+    assert [make_encoder("tfidf", min_df=v).min_df for v in (1, 2.0, 0.5, 0)] == [1, 2, 0.5, 0.0]
+    assert isinstance(make_encoder("tfidf", min_df=1).min_df, int)  # 1.0 would mean "in every document"
+    with pytest.raises(ConfigError, match=r"an integer in \[1, 1000000\] or a number in \[0, 1\]; got 2.5"):
+        make_encoder("tfidf", min_df=2.5)
+
+
+def test_the_python_api_is_checked_by_fit_before_any_work():
+    train = sp.csr_matrix(np.eye(3, dtype=np.float32))
+    with pytest.raises(ConfigError, match=r"^ease\.l2 must be a number in \(0, 1e\+07\]; got -1$"):
+        EASE(l2=-1).fit(train)
+    with pytest.raises(ConfigError, match=r"^als\.factors must be an integer in \[1, 1024\]; got 1000000000$"):
+        make_algorithm("als", factors=10**9).fit(train)
+    with pytest.raises(ConfigError, match=r"^ease\.max_items"):
+        EASE().set_params(max_items=0).clone().fit(train)
 
 
 def test_check_message_names_the_field_the_range_and_the_value():

@@ -1,4 +1,4 @@
-"""genre.evaluate: the BENCHMARK.md reference figure, ranking rules, batching, slices, errors."""
+"""genre.evaluate: the docs/benchmark.md reference figure, ranking rules, batching, slices, errors."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def tiny_split() -> Split:
     return Split(train, test, n_users=2, n_items=6)
 
 
-# ---------------------------------------------------------------------------- BENCHMARK.md
+# ---------------------------------------------------------------------------- docs/benchmark.md
 def test_most_popular_reference_figures(temporal: Split) -> None:
     result = evaluate(popularity_scorer(temporal), temporal, ks=(10,))
     assert len(result.users) == 610

@@ -10,11 +10,22 @@ import pytest
 
 from genre.data import Dataset
 from genre.errors import ConfigError, LLMError
-from genre.llm import (EmbeddedClient, HTTPClient, LLMCancelled, OutputCache, ParseReport,
-                       check_template, complete_many, enrich_items, make_client,
-                       parse_reply, select_items)
-from genre.paths import llm_cache_dir
+from genre.llm import (
+    EmbeddedClient,
+    Generation,
+    HTTPClient,
+    LLMCancelled,
+    OutputCache,
+    ParseReport,
+    check_template,
+    complete_many,
+    enrich_items,
+    make_client,
+    parse_reply,
+    select_items,
+)
 from genre.llm.prompts import ITEM_TEMPLATE, PROFILE_TEMPLATE, template_fields
+from genre.paths import llm_cache_dir
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -77,14 +88,14 @@ def three_movies() -> Dataset:
 def test_embedded_enrichment_is_batched_generated_once_then_cached(three_movies, tmp_path):
     client = CountingBatches(EmbeddedClient(n_threads=1, batch_size=2))
     cache = OutputCache(tmp_path)
-    first = enrich_items(three_movies, client, cache=cache, max_tokens=6)
+    first = enrich_items(three_movies, client, generation=Generation(max_tokens=6, cache=cache))
     assert list(first["item_id"]) == [1, 2, 3]
     assert all(text.strip() for text in first["text"]), first
     assert sorted(map(len, client.batches)) == [1, 2]  # two forward passes for three prompts
     assert len(client.prompts) == 3 and any("Toy Story (1995)" in p for p in client.prompts)
     assert any("Adventure, Animation" in p for p in client.prompts)
 
-    again = enrich_items(three_movies, client, cache=OutputCache(tmp_path), max_tokens=6)
+    again = enrich_items(three_movies, client, generation=Generation(max_tokens=6, cache=OutputCache(tmp_path)))
     assert len(client.prompts) == 3  # no second model call: every output came from disk
     pd.testing.assert_frame_equal(first, again)
     assert first.attrs["parse_report"].total == 3

@@ -11,9 +11,20 @@ import pytest
 import scipy.sparse as sp
 
 from genre.errors import ConfigError, DataError, NotFittedError
-from genre.llm import (EmbeddedClient, GenreClassifier, enrich_items, evaluate_tagging, label_texts,
-                       load_enrichment, profile_users, select_items, tag_missing_genres,
-                       with_enrichment, zero_shot_genres)
+from genre.llm import (
+    EmbeddedClient,
+    Generation,
+    GenreClassifier,
+    enrich_items,
+    evaluate_tagging,
+    label_texts,
+    load_enrichment,
+    profile_users,
+    select_items,
+    tag_missing_genres,
+    with_enrichment,
+    zero_shot_genres,
+)
 
 ENRICHMENT = Path(__file__).resolve().parents[1] / "sample_data" / "enrichment" / "smollm2_items.csv"
 
@@ -132,7 +143,7 @@ def sparse_users(sample_dataset) -> tuple[sp.csr_matrix, list[int]]:
 def test_profiles_of_users_with_one_and_three_interactions(sample_dataset, sparse_users):
     train, users = sparse_users
     client = Counting(EmbeddedClient(n_threads=1))
-    frame = profile_users(sample_dataset, train, client, users=users, max_tokens=4)
+    frame = profile_users(sample_dataset, train, client, users=users, generation=Generation(max_tokens=4))
     assert list(frame["user"]) == users
     texts = list(frame["text"])
     assert texts[0] and texts[1] and texts[2] == ""  # the user with no history costs no call

@@ -1,12 +1,14 @@
-"""Presets: whole setups from the committed configs, the app's default, and the Train page's picker."""
+"""Presets: whole setups from the committed configs, the app's default, the Train page's picker, and the
+rules that turn a training form's choices into the next training's config."""
 
 import pytest
 import yaml
 
 from app_helpers import app, button, check, train, upload_slice  # noqa: F401
-from genre.config import DataConfig
+from genre.config import AlgorithmConfig, DataConfig
 from genre.errors import ConfigError
-from genre.starter_configs import CONFIG_DIR, DEFAULT_PRESET, PRESETS, load_preset
+from genre.starter_configs import (CONFIG_DIR, DEFAULT_PRESET, PRESETS, joining_weight, load_preset,
+                                   needs_retraining, switched_on, training_setup)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -63,3 +65,45 @@ def test_the_train_page_loads_a_preset_and_a_saved_run(app):
     check(app)
     assert [a.name for a in app.session_state["config"].algorithms] == ["popularity"]
     assert app.toggle(key="on_popularity").value and not app.toggle(key="on_content").value
+
+
+def test_an_algorithm_switched_on_joins_at_the_average_enabled_weight_and_a_known_one_keeps_its_own():
+    setup = load_preset(DEFAULT_PRESET)
+    enabled = [a.weight for a in setup.algorithms if a.enabled]
+    assert joining_weight(setup.algorithms) == pytest.approx(sum(enabled) / len(enabled))
+    assert joining_weight([AlgorithmConfig("ease", enabled=False)]) == 1.0  # nothing on: the plain 1.0
+    newcomer = switched_on(setup, "popularity", {})
+    assert (newcomer.name, newcomer.weight, newcomer.enabled) == ("popularity", joining_weight(setup.algorithms), True)
+    ease = setup.algorithm("ease")
+    ease.enabled = False
+    again = switched_on(setup, "ease", {"l2": 50.0})
+    assert (again.weight, again.params, again.enabled) == (ease.weight, {"l2": 50.0}, True)
+    assert not ease.enabled  # the setup itself is not edited
+
+
+def test_a_training_setup_holds_the_forms_choices_and_leaves_the_setup_alone():
+    setup = load_preset(DEFAULT_PRESET)
+    given = setup.to_dict()
+    chosen = [switched_on(setup, "popularity", {})]
+    cold = training_setup(setup, split_method="cold_items", share=0.3, algorithms=chosen, normalization="rank",
+                          tune=True)
+    assert (cold.split.method, cold.split.params) == ("cold_items", {"cold_fraction": 0.3})
+    assert [a.name for a in cold.algorithms] == ["popularity"]
+    assert (cold.fusion.normalization, cold.tuning.enabled) == ("rank", True)
+    assert cold.features == setup.features and setup.to_dict() == given
+    last = training_setup(setup, split_method="leave_last_out", share=0.3, algorithms=chosen, normalization="minmax",
+                          tune=False)
+    assert last.split.params == {}  # it holds out one interaction, whatever the share slider says
+    with pytest.raises(ConfigError, match="switch on at least one algorithm"):
+        training_setup(setup, split_method="temporal", share=0.2, algorithms=[], normalization="minmax", tune=False)
+
+
+def test_weights_and_tuning_alone_need_no_retraining():
+    trained_from = load_preset(DEFAULT_PRESET)
+    setup = trained_from.copy()
+    setup.algorithms[0].weight += 0.5
+    setup.tuning.enabled = not setup.tuning.enabled
+    setup.name = "renamed"
+    assert not needs_retraining(setup, trained_from)
+    setup.algorithms[0].params["l2"] = 1.0
+    assert needs_retraining(setup, trained_from)

@@ -75,7 +75,7 @@ def test_the_split_equals_genre_split_row_for_row(spark, sample_dir, sample_data
         assert np.array_equal(rows["item"].to_numpy(), local_rows["item"].to_numpy())
         assert np.array_equal(rows["is_test"].to_numpy(), expected), method
         if method == "temporal":
-            assert expected.sum() == 20_417  # BENCHMARK.md's TEST count
+            assert expected.sum() == 20_417  # docs/benchmark.md's TEST count
 
 
 def _sample_train(spark, sample_dir, sample_dataset):

@@ -1,4 +1,4 @@
-"""genre.split: BENCHMARK.md counts, determinism, no leakage, each method, error paths."""
+"""genre.split: docs/benchmark.md counts, determinism, no leakage, each method, error paths."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from genre.split import (
     kfold_splits,
     leave_last_out,
     random_split,
+    share_param,
     split_interactions,
     temporal_split,
     validation_split,
@@ -38,7 +39,7 @@ def one_user(n: int, times: list[int] | None = None) -> pd.DataFrame:
     return frame([0] * n, list(range(n)), times if times is not None else list(range(n)))
 
 
-# ---------------------------------------------------------------------------- BENCHMARK.md
+# ---------------------------------------------------------------------------- docs/benchmark.md
 def test_temporal_counts_match_benchmark(temporal: Split) -> None:
     assert len(temporal.train) == 80_419
     assert len(temporal.test) == 20_417
@@ -166,6 +167,14 @@ def test_split_interactions_by_name(sample_dataset: Dataset) -> None:
         direct = function(rows, sample_dataset.n_users, sample_dataset.n_items, seed=3)
         assert list(by_name.test.index) == list(direct.test.index), name
     assert set(SPLIT_METHODS) == {"temporal", "random", "leave_last_out", "cold_items"}
+
+
+def test_share_param_names_each_methods_held_out_share() -> None:
+    shares = {name: share_param(name) for name in SPLIT_METHODS}
+    assert shares == {"temporal": "test_fraction", "random": "test_fraction", "leave_last_out": None,
+                      "cold_items": "cold_fraction"}
+    with pytest.raises(ConfigError, match="valid methods"):
+        share_param("chronological")
 
 
 def test_matrices(temporal: Split, sample_dataset: Dataset) -> None:

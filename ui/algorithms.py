@@ -47,29 +47,23 @@ def key_params(name: str) -> dict[str, Any]:
     return {p: signature[p].default for p in names if p in signature}
 
 
-def choices(name: str, param: str) -> list[Any] | None:
-    """The allowed values of a text-valued parameter (from the tuning grid), else None."""
-    from genre.algorithms import algorithm_class
-
-    grid = getattr(algorithm_class(name), "tune_grid", {}) or {}
-    values = grid.get(param)
-    return list(values) if values and isinstance(values[0], str) else None
-
-
 def param_input(container: Any, algorithm: str, param: str, default: Any, value: Any) -> Any:
-    """The widget for one hyper-parameter, limited to ``genre.bounds``; returns the chosen value.
+    """The widget for one hyper-parameter, limited to its constraint in ``genre.bounds`` (a select box
+    for a ``OneOf``, a number input within a ``Bound``); returns the chosen value.
 
     ``value`` comes from the session's config (possibly an imported file): a value that is
     not a number, or outside the bounds, must not break the page: the widget then starts from
     the default (not a number) or the nearest bound (out of range).
     """
     from genre.bounds import bounds_for
+    from genre.constraints import Bound, OneOf
 
     key = f"p_{algorithm}_{param}"
-    options = choices(algorithm, param)
-    if options:
+    constraint = bounds_for(algorithm, param)
+    if isinstance(constraint, OneOf):
+        options = list(constraint.choices)
         return container.selectbox(param, options, index=options.index(value) if value in options else 0, key=key)
-    bound = bounds_for(algorithm, param)
+    bound = constraint if isinstance(constraint, Bound) else None
     integer = bound.kind is int if bound else isinstance(default, int) and not isinstance(default, bool)
     low, high = (bound.low, bound.high) if bound else (0, None)
     if bound and not integer:  # widget limits are inclusive: step inside an open end

@@ -96,7 +96,7 @@ def save_generated(frame: pd.DataFrame, kind: str) -> Path:
 
 
 def cache_csv() -> bytes:
-    """Every cached LLM output as CSV (built only when the download is clicked)."""
+    """This session's cached LLM outputs as CSV (built only when the download is clicked)."""
     import io
 
     from ui.cache import output_cache

@@ -1,22 +1,28 @@
 """The session's state, initialised in exactly one place.
 
-One ``RunConfig`` (``config``) describes the whole session — every page edits its own part
-of it — and one trained run (``experiment``, a ``genre.run.trained.TrainedRun``) answers the
-result pages. Widgets read their defaults from the config, because Streamlit forgets a
-widget's value when the user moves to another page.
+One ``RunConfig`` (``config``) describes the setup the next Train trains — every page edits
+its own part of it — and one trained run (``trained_run``, a ``genre.run.TrainedRun``) answers
+the result pages. The trained run is the only owner of the live mix weights: nothing copies
+them back into ``config``; what exports or replays the session asks ``replay_config``.
+Widgets read their defaults from the config, because Streamlit forgets a widget's value when
+the user moves to another page.
 """
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import streamlit as st
 
 from genre.config import DataConfig, RunConfig
 from genre.paths import confine_paths_in_data
-from genre.runs import operator_owner
+from genre.runs import RunRegistry, operator_owner
+from genre.starter_configs import DEFAULT_PRESET, PRESETS, adopt_setup, load_preset, needs_retraining
+
+if TYPE_CHECKING:
+    from genre.run import TrainedRun
 
 #: The repository root, and the folder of the bundled MovieLens sample in it.
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,27 +33,20 @@ def default_config() -> RunConfig:
     """The mix a newcomer starts from: GENRE's tuned mix with the weights it chose on validation
     (``configs/tuned_mix.yaml``, shipped by bench/ship_weights.py), tuning off — so the first
     Train gives GENRE at its best in one fit per algorithm; Auto-tune stays one click away."""
-    from genre.starter_configs import DEFAULT_PRESET, load_preset
-
     return load_preset(DEFAULT_PRESET, DataConfig())
 
 
 _DEFAULTS: dict[str, Callable[[], Any]] = {
     "dataset": lambda: None,        # genre.data.Dataset of this session
-    "config": default_config,       # RunConfig: everything needed to replay the session
-    "experiment": lambda: None,     # genre.run.trained.TrainedRun (Experiment(...).train())
+    "config": default_config,       # RunConfig: the setup the next Train trains (starting weights)
+    "trained_run": lambda: None,    # genre.run.TrainedRun (Experiment(...).train()): owns the live weights
     "result": lambda: None,         # its latest RunResult (after the last weight change)
-    "trained_config": lambda: None, # the config the experiment was trained with (to spot edits)
+    "trained_from": lambda: None,   # RunConfig: a copy of the setup the run was trained from (to spot edits)
     "saved_runs": list,             # [{"run_id", "name"}] saved in this session
     "feedback": dict,               # raw user id (str) -> {"liked": [...], "disliked": [...]}
     "enrichment": lambda: None,     # DataFrame item_id, text written by the LLM this session
     "owner": lambda: operator_owner() or f"session-{uuid.uuid4().hex}",  # whose runs (genre.runs)
 }
-
-
-def copy_config(cfg: RunConfig) -> RunConfig:
-    """An independent copy (the trained experiment must not see later page edits)."""
-    return cfg.copy()
 
 
 def init_state() -> None:
@@ -111,26 +110,43 @@ def set_dataset(dataset: Any, data_config: DataConfig) -> None:
 
 
 def forget_training() -> None:
-    st.session_state["experiment"] = None
+    st.session_state["trained_run"] = None
     st.session_state["result"] = None
-    st.session_state["trained_config"] = None
+    st.session_state["trained_from"] = None
 
 
-def set_trained(experiment: Any, result: Any) -> None:
-    """Keep a trained experiment and remember the config it was trained with."""
-    st.session_state["experiment"] = experiment
-    st.session_state["result"] = result
-    st.session_state["trained_config"] = copy_config(experiment.config)
-    # tuning may have chosen parameters and weights: the session's config must say so to replay
-    st.session_state["config"].algorithms = copy_config(experiment.config).algorithms
+def set_trained(trained_run: TrainedRun, trained_from: RunConfig) -> None:
+    """Keep a trained run and a copy of the setup it was trained from; the session's config stays
+    as it is (the trained run owns the weights and parameters tuning chose)."""
+    st.session_state["trained_run"] = trained_run
+    st.session_state["result"] = trained_run.result_
+    st.session_state["trained_from"] = trained_from.copy()  # the pages edit the config in place
     st.session_state["feedback"] = {}
     for key in ("sweep", "grid", "what_if_matches", "validation_run"):  # results of the previous model
         st.session_state.pop(key, None)
-    reset_widgets("live_")  # the weight sliders restart from the new result
+    reset_widgets(WEIGHT_SLIDERS)  # the weight sliders restart from the new result
 
 
+#: Key prefix of the Train page's live weight sliders (``live_<algorithm>``).
+WEIGHT_SLIDERS = "live_"
 #: Widget-key prefixes of the setup a preset replaces (Train and Encoders pages).
 SETUP_WIDGETS = ("on_", "p_", "split_", "fusion_norm", "tune_on_train", "mod_")
+
+
+def starting_setups() -> dict[str, int | None]:
+    """What the Train page offers to start from: label → None for each preset, else the id of a run
+    this session saved."""
+    saved = {f"saved run #{r['run_id']}: {r['name']}": r["run_id"] for r in st.session_state["saved_runs"]}
+    return {**dict.fromkeys(PRESETS), **saved}
+
+
+def load_starting_setup(label: str) -> None:
+    """Load the preset or saved run ``label`` of ``starting_setups`` on this session's data."""
+    run_id, data = starting_setups()[label], config().data
+    if run_id is None:
+        load_setup(load_preset(label, data))
+    else:
+        load_setup(adopt_setup(RunRegistry(owner=owner()).load(run_id)["config"], data))
 
 
 def load_setup(setup: RunConfig) -> None:
@@ -160,15 +176,14 @@ def reset_widgets_when_changed(prefix: str, source: object) -> None:
 
 
 def stale_training() -> bool:
-    """True when the config changed in a way that needs retraining (weights alone do not)."""
-    trained = st.session_state.get("trained_config")
-    if trained is None:
-        return False
-    now = config().to_dict()
-    then = trained.to_dict()
-    for cfg in (now, then):
-        cfg.pop("name", None)
-        for algo in cfg["algorithms"]:
-            algo.pop("weight", None)
-        cfg.pop("tuning", None)
-    return now != then
+    """True when the config changed since training in a way that needs retraining (weights alone do not)."""
+    trained_from = st.session_state.get("trained_from")
+    return trained_from is not None and needs_retraining(config(), trained_from)
+
+
+def replay_config() -> RunConfig:
+    """The config that replays this session headless (the Configuration page exports it): the
+    trained run's — its live weights, and any parameters tuning chose — while the settings match
+    it; else the settings the next Train would train."""
+    trained_run = st.session_state.get("trained_run")
+    return config() if trained_run is None or stale_training() else trained_run.config

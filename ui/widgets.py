@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -10,6 +11,7 @@ import streamlit as st
 from genre.errors import GenreError
 from genre.safe_text import escape_markdown as md  # every label or message that quotes data goes through it
 from ui import state
+from ui.cache import renew_upload_lease
 
 #: Page files, in navigation order (app.py registers them; page_link uses them).
 DATA, ENCODERS, TRAIN = "pages/1_Data.py", "pages/2_Encoders.py", "pages/3_Train.py"
@@ -23,9 +25,18 @@ def header(title: str, intro: str) -> None:
     """Page title, a one-line explanation of what the page is for, and any message left by ``flash``."""
     st.title(title)
     st.caption(intro)
+    _renew_upload_lease()
     message = st.session_state.pop("_flash", None)
     if message:
         st.success(md(message), icon=DONE)
+
+
+def _renew_upload_lease() -> None:
+    """Every page run renews this session's lease on its uploads (``ui.cache.renew_upload_lease``)."""
+    try:
+        renew_upload_lease()
+    except GenreError as exc:  # a full or read-only disk: the page still works, pruning may not wait
+        logging.getLogger("genre").warning("upload lease not renewed: %s", exc)
 
 
 def image_source(value: object) -> str | None:
@@ -98,7 +109,7 @@ def need_data() -> None:
 def need_training() -> None:
     """Stop the page with a pointer to the Train page when nothing is trained."""
     need_data()
-    if st.session_state.get("experiment") is None:
+    if st.session_state.get("trained_run") is None:
         st.info("Nothing trained yet: pick algorithms and press Train first.", icon=":material/info:")
         st.page_link(TRAIN, label="Go to Train", icon=":material/model_training:")
         st.stop()

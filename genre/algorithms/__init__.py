@@ -31,6 +31,7 @@ _REGISTRY: dict[str, str] = {
     "content": "genre.algorithms.content:ContentBased",
     "genre_pref": "genre.algorithms.genre_pref:GenrePreference",
     "two_tower": "genre.algorithms.two_tower:TwoTower",
+    "transformer_seq": "genre.algorithms.transformer_seq:TransformerSeq",
     "content_to_cf": "genre.algorithms.content_to_cf:ContentToCF",
     "profile": "genre.algorithms.profile:ProfileRecommender",
 }
@@ -48,7 +49,11 @@ def algorithm_class(name: str) -> type[Recommender]:
 
 
 def make_algorithm(name: str, **params: Any) -> Recommender:
-    """An unfitted algorithm ``name`` with hyper-parameters ``params`` (the rest at defaults)."""
+    """An unfitted algorithm ``name`` with hyper-parameters ``params`` (the rest at defaults).
+
+    Unknown names are refused here; values are checked by ``fit`` against the class's
+    ``_parameter_constraints`` (one place, which a directly built algorithm passes through too).
+    """
     cls = algorithm_class(name)
     valid = cls._param_names()
     unknown = sorted(set(params) - set(valid))

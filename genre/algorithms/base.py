@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from genre.constraints import Constraints
-from genre.errors import ConfigError, DataError, NotFittedError
+from genre.errors import ConfigError, DataError, FoldInError, NotFittedError, PersistError
 from genre.features import Features
 from genre.fusion import top_k
 
@@ -35,6 +35,8 @@ class Recommender:
     tune_grid: ClassVar[dict[str, list]] = {}
     #: What each ``__init__`` parameter accepts; every parameter has an entry (tests/test_bounds.py).
     _parameter_constraints: ClassVar[Constraints] = {}
+    #: Why ``fold_in`` cannot score a new history (None: the algorithm implements ``_fold_in``).
+    fold_in_reason: ClassVar[str | None] = "it keeps no item-side model to score a new history with"
 
     # ------------------------------------------------------------------ params
     @classmethod
@@ -120,3 +122,76 @@ class Recommender:
         seen = self.train_[users] if exclude_seen else None
         top = top_k(scores, k, seen)
         return top[0] if scalar else top
+
+    # ------------------------------------------------------------------ persistence & fold-in
+    def _state(self) -> dict[str, Any]:
+        """The learned state (attributes ending in ``_``) as arrays and plain values, for saving.
+
+        Sparse matrices become their CSR arrays (``name@csr.data``, ``.indices``, ``.indptr``,
+        ``.shape``); anything else that is not an array or a JSON value is refused: a subclass
+        holding such state (a torch module, an index) overrides ``_state`` / ``_restore``.
+        """
+        self._check_fitted()
+        state: dict[str, Any] = {}
+        for key, value in vars(self).items():
+            if not key.endswith("_") or key.startswith("_"):
+                continue
+            if sp.issparse(value):
+                csr = sp.csr_matrix(value)
+                state.update({f"{key}@csr.data": csr.data, f"{key}@csr.indices": csr.indices,
+                              f"{key}@csr.indptr": csr.indptr, f"{key}@csr.shape": np.asarray(csr.shape)})
+            elif isinstance(value, (np.ndarray, np.generic)):
+                state[key] = np.asarray(value)
+            elif value is None or isinstance(value, (bool, int, float, str, list, dict)):
+                state[key] = value
+            else:
+                raise PersistError(f"{self.name}: its learned {key} ({type(value).__name__}) cannot be "
+                                   f"saved safely; switch the algorithm off to save this run")
+        return state
+
+    def _restore(self, state: dict[str, Any]) -> "Recommender":
+        """Set the learned state ``_state`` gave (no fitting); returns self."""
+        sparse: dict[str, dict[str, Any]] = {}
+        for key, value in state.items():
+            name, marker, part = key.partition("@csr.")
+            if marker:
+                sparse.setdefault(name, {})[part] = value
+            else:
+                setattr(self, key, value)
+        for name, parts in sparse.items():
+            setattr(self, name, sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]),
+                                              shape=tuple(int(n) for n in parts["shape"])))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "train_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                                 f"with appropriate arguments before using this estimator.")
+
+    def fold_in(self, items: np.ndarray | list[int], timestamps: np.ndarray | None = None) -> np.ndarray:
+        """float32 scores over all items for a history the model was not trained on (no refit).
+
+        ``items``: item indices, oldest first (``timestamps``, when given, order them instead).
+        An algorithm that cannot do this raises a ``FoldInError`` saying why.
+        """
+        self._check_fitted()
+        items = np.asarray(items, dtype=np.int64).ravel()
+        if items.size and (items.min() < 0 or items.max() >= self.n_items_):
+            raise DataError(f"item indices must lie in [0, {self.n_items_}); got {items.min()}..{items.max()}")
+        if timestamps is not None:
+            timestamps = np.asarray(timestamps, dtype=np.float64).ravel()
+            if len(timestamps) != len(items):
+                raise DataError(f"{len(timestamps)} timestamps for {len(items)} items: give one per item")
+            order = np.argsort(timestamps, kind="stable")
+            items, timestamps = items[order], timestamps[order]
+        scores = np.asarray(self._fold_in(items, timestamps), dtype=np.float32).ravel()
+        return np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        raise FoldInError(f"{self.name} cannot score a user outside its training data: {self.fold_in_reason}")
+
+    def history_row(self, items: np.ndarray) -> sp.csr_matrix:
+        """A 1 × n_items binary CSR row of the (distinct) ``items``, as a training row looks."""
+        cols = np.unique(items)
+        return sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), np.int64), cols)),
+                             shape=(1, self.n_items_))

@@ -104,6 +104,30 @@ class ContentBased(Recommender):
                                self.item_vectors_.shape[0], int(self.ann_candidates))
         return cosine_scores(self.history_weights_[users], self.item_vectors_)
 
+    fold_in_reason = None
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        """The history profile's cosine; recency weights need ``timestamps`` (else uniform)."""
+        row = self.history_row(items)
+        if self.weighting == "recency" and timestamps is not None:
+            latest = {int(i): t for i, t in zip(items, timestamps)}      # oldest first: the last wins
+            ages = (max(latest.values()) - np.array([latest[int(i)] for i in row.indices])) / _SECONDS_PER_DAY
+            row.data = (0.5 ** (ages / float(self.half_life_days))).astype(np.float32)
+        if self.index_ is not None:
+            profile = np.asarray(normalize(row @ self.item_vectors_), dtype=np.float32)
+            return _ann_scores(self.index_, profile, self.item_vectors_.shape[0], int(self.ann_candidates))[0]
+        return cosine_scores(row, self.item_vectors_)[0]
+
+    def _state(self) -> dict:
+        return {k: v for k, v in super()._state().items() if k != "index_"}  # rebuilt from the vectors
+
+    def _restore(self, state: dict) -> "ContentBased":
+        super()._restore(state)
+        use_ann = (self.ann_min_items is not None and not sp.issparse(self.item_vectors_)
+                   and self.item_vectors_.shape[0] >= int(self.ann_min_items))
+        self.index_ = _ann_index(self.item_vectors_) if use_ann else None
+        return self
+
 
 def unit_vectors(vectors: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
     """Item vectors as float32 rows of length 1 (CSR when sparse): cosine becomes a dot product."""

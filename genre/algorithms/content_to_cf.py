@@ -13,7 +13,7 @@ then applies that map to any item from its content vector alone. Two parts, blen
   most content-similar warm items (never itself) that are in the user's history: item-kNN
   with content similarity, a strong cue where titles share franchise words or release years.
 
-On ml-latest-small's cold-start item protocol (BENCHMARK.md), with multilingual USE vectors of
+On ml-latest-small's cold-start item protocol (docs/benchmark.md), with multilingual USE vectors of
 "title | genres", it reaches NDCG@10 0.266 against 0.142 for TF-IDF profile similarity; the
 encoder, ``l2`` and ``knn_weight`` were chosen on the validation carve (bench/coldstart.py).
 """

@@ -77,6 +77,11 @@ class EASE(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.train_[users] @ self.weights_)
 
+    fold_in_reason = None
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        return np.asarray(self.history_row(items) @ self.weights_)[0]  # history × B
+
 
 def _check_memory(n_items: int, max_items: int) -> None:
     """Refuse a catalog whose dense item × item matrices would not fit, before allocating them.

@@ -72,9 +72,20 @@ class GenrePreference(Recommender):
         denominator = counts.sum(axis=1, keepdims=True) + alpha
         smoothed = (counts + alpha * prior) / np.where(denominator > 0, denominator, 1.0)
         self.user_genres_ = smoothed.astype(np.float32)
+        self.genre_prior_ = prior.astype(np.float32)
         users_per_item = np.bincount(history.indices, minlength=train.shape[1]).astype(np.float32)
         self.popularity_ = users_per_item / max(users_per_item.max(), 1.0)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         preference = np.asarray(self.item_genres_ @ self.user_genres_[users].T).T
+        return preference + np.float32(self.popularity_weight) * self.popularity_
+
+    fold_in_reason = None
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        """The history's genre shares, smoothed toward the training prior as a trained user's are."""
+        counts = np.asarray((self.history_row(items) @ self.item_genres_).todense(), dtype=np.float64)[0]
+        prior = getattr(self, "genre_prior_", np.full(len(counts), 1.0 / max(len(counts), 1)))
+        shares = (counts + float(self.alpha) * prior) / max(counts.sum() + float(self.alpha), 1e-12)
+        preference = np.asarray(self.item_genres_ @ shares.astype(np.float32)).ravel()
         return preference + np.float32(self.popularity_weight) * self.popularity_

@@ -48,6 +48,15 @@ class _ImplicitMF(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T
 
+    fold_in_reason = None
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        """An inferred user vector: ridge regression of the history on the item factors."""
+        factors = self.item_factors_.astype(np.float64)
+        gram = factors.T @ factors + float(self.regularization) * np.eye(factors.shape[1])
+        vector = np.linalg.solve(gram, factors[np.unique(items)].sum(axis=0))
+        return (factors @ vector).astype(np.float32)
+
 
 class ALS(_ImplicitMF):
     """Implicit-feedback alternating least squares (Hu, Koren & Volinsky, 2008).
@@ -103,6 +112,15 @@ class ALS(_ImplicitMF):
         return dict(factors=int(self.factors), regularization=float(self.regularization),
                     alpha=float(self.alpha), iterations=int(self.iterations), dtype=np.float32,
                     num_threads=int(self.num_threads), random_state=self.random_state)
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        """implicit's ``recalculate_user`` on the history (the item factors as trained)."""
+        model_class = self._implicit_class()
+        with threadpool_limits(1, "blas"):
+            model = model_class(**self._implicit_params())
+            model.item_factors, model.user_factors = self.item_factors_, self.user_factors_[:1]
+            vector = model.recalculate_user(0, self.history_row(items))
+        return np.asarray(self.item_factors_ @ np.asarray(vector, dtype=np.float32).ravel())
 
 
 class BPR(_ImplicitMF):

@@ -70,6 +70,11 @@ class ItemKNN(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return (self.train_[users] @ self.similarity_).toarray()
 
+    fold_in_reason = None
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        return (self.history_row(items) @ self.similarity_).toarray()[0]  # neighbour sums
+
 
 def top_k_similarity(train: sp.csr_matrix, k: int, shrink: float = 0.0, num_threads: int = 0) -> sp.csr_matrix:
     """Item × item shrunk cosine (float32 CSR), column j holding only target j's ``k`` best neighbours.

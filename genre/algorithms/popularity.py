@@ -31,3 +31,8 @@ class Popularity(Recommender):
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_popularity_, (len(users), self.n_items_)).copy()
+
+    fold_in_reason = None
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        return self.item_popularity_.copy()  # the same list for everyone

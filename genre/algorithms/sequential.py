@@ -74,6 +74,17 @@ class SequentialKNN(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return (self.queries_[users] @ self.similarity_).toarray()
 
+    fold_in_reason = None
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        """The query of the ``last`` most recent distinct items (``items`` oldest first), decayed."""
+        latest_first = items[::-1]
+        _, first = np.unique(latest_first, return_index=True)    # each item's most recent position
+        recent = latest_first[np.sort(first)][: int(self.last)]
+        query = sp.csr_matrix((np.power(float(self.decay), np.arange(len(recent))).astype(np.float32),
+                               (np.zeros(len(recent), np.int64), recent)), shape=(1, self.n_items_))
+        return (query @ self.similarity_).toarray()[0]
+
 
 def _cooccurrence(users: np.ndarray, items: np.ndarray, n_items: int, window: int) -> sp.csr_matrix:
     """Symmetric item × item float32 CSR: Σ 1/distance over same-user pairs ≤ ``window`` apart.

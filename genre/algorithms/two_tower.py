@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import math
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 
 from genre.algorithms.base import Progress, Recommender
+from genre.constraints import BATCH, FACTORS, LEARNING_RATE, SEED, THREADS, Bound, Constraints, OneOf
 from genre.errors import ConfigError, DataError
 from genre.features import Features
 from genre.fusion import top_k
@@ -32,7 +33,7 @@ logger = logging.getLogger("genre")
 MAX_CONTENT_DIMS = 256
 #: Users scored per torch call (bounds memory on large catalogs).
 _SCORE_BATCH = 1024
-#: Users with fewer training items keep them all for training (as in BENCHMARK.md's split).
+#: Users with fewer training items keep them all for training (as in docs/benchmark.md's split).
 _MIN_ITEMS_FOR_VALIDATION = 5
 #: Training predicts runs of this many consecutive items of a user from the items before them.
 _BLOCK = 8
@@ -81,6 +82,12 @@ class TwoTower(Recommender):
 
     name = "two_tower"
     tune_grid = {"lr": [0.003, 0.01, 0.03]}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "dim": FACTORS, "hidden": Bound(1, 4096, int), "pooling": OneOf(("attention", "mean")),
+        "loss": OneOf(("sampled_softmax", "bpr")), "epochs": Bound(1, 1000, int), "batch_size": BATCH,
+        "lr": LEARNING_RATE, "weight_decay": Bound(0.0, 10.0), "n_negatives": Bound(0, 10_000, int),
+        "max_history": Bound(1, 1000, int), "patience": Bound(1, 1000, int),
+        "validation_fraction": Bound(0.0, 1.0, high_open=True), "seed": SEED, "threads": THREADS}
 
     def __init__(self, dim: int = 64, hidden: int = 128, pooling: str = "attention",
                  loss: str = "sampled_softmax", epochs: int = 30, batch_size: int = 512,
@@ -104,7 +111,9 @@ class TwoTower(Recommender):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
-        self._check_params()
+        if self.loss == "bpr" and self.n_negatives < 1:  # the one rule spanning two parameters
+            raise ConfigError(f"two_tower.n_negatives must be at least 1 with loss='bpr'; "
+                              f"got {self.n_negatives!r}")
         n_items = train.shape[1]
         rng = np.random.default_rng(self.seed)
         starts, sequence = _user_sequences(train, features.interaction_times, rng)
@@ -124,23 +133,6 @@ class TwoTower(Recommender):
         self.net_ = net
         self.content_dims_ = 0 if content is None else content.shape[1]
         self.user_history_ = _recent(starts, sequence, self.max_history, pad=n_items)
-
-    def _check_params(self) -> None:
-        if self.pooling not in ("attention", "mean"):
-            raise ConfigError(f"two_tower pooling must be 'attention' or 'mean', got {self.pooling!r}")
-        if self.loss not in ("sampled_softmax", "bpr"):
-            raise ConfigError(f"two_tower loss must be 'sampled_softmax' or 'bpr', got {self.loss!r}")
-        checks = [("dim", self.dim >= 1), ("hidden", self.hidden >= 1), ("epochs", self.epochs >= 1),
-                  ("batch_size", self.batch_size >= 1), ("max_history", self.max_history >= 1),
-                  ("patience", self.patience >= 1), ("threads", self.threads >= 1),
-                  ("n_negatives", self.n_negatives >= (1 if self.loss == "bpr" else 0)),
-                  ("lr", self.lr > 0), ("weight_decay", self.weight_decay >= 0),
-                  ("validation_fraction", 0 <= self.validation_fraction < 1)]
-        for name, ok in checks:
-            if not ok:
-                raise ConfigError(f"two_tower {name} is out of range: got {getattr(self, name)!r}; "
-                                  f"counts must be >= 1 (n_negatives >= 0, >= 1 for bpr), lr > 0, "
-                                  f"weight_decay >= 0, 0 <= validation_fraction < 1")
 
     def _train(self, net: Any, starts: np.ndarray, sequence: np.ndarray, validation: "_Validation",
                rng: np.random.Generator, progress: Progress | None) -> list[dict[str, float]]:

@@ -22,7 +22,7 @@ INTERACTION_COLUMNS = ("user", "item", "rating", "timestamp")
 def _sorted_unique(values: pd.Series) -> np.ndarray:
     """Unique raw ids in ascending order (numeric order when the ids are numbers).
 
-    BENCHMARK.md indexes the catalog 0..n-1 in ascending raw-id order, so the order matters.
+    docs/benchmark.md indexes the catalog 0..n-1 in ascending raw-id order, so the order matters.
     """
     uniques = pd.unique(values)
     return np.asarray(sorted(uniques))
@@ -52,7 +52,7 @@ class Dataset:
     tags : DataFrame or None
         Raw user-applied tags (``user``, ``item`` indices, ``tag`` str, ``timestamp``) when the
         source has them (MovieLens). Kept apart from ``items`` because a tag a user applied to
-        one of their own held-out items leaks that interaction (BENCHMARK.md).
+        one of their own held-out items leaks that interaction (docs/benchmark.md).
 
     Examples
     --------

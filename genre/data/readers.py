@@ -12,14 +12,15 @@ import csv
 import io
 import json
 import os
+from itertools import islice
 from pathlib import Path
 from typing import IO, Union
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pcsv
-import pyarrow.parquet as pq
 
+from genre.data.limits import Limits, check_table, check_unique, read_parquet
 from genre.errors import DataError
 
 #: Files larger than this (bytes) are refused unless the caller raises the limit.
@@ -45,7 +46,13 @@ TABLE_SUFFIXES = frozenset(_EXTENSION_FORMATS) | {".txt", ".dat", ".data", ".gen
 
 
 def list_sources(source: Source | list[Source]) -> list[Source]:
-    """The files behind ``source``: a folder's table files (sorted), one file, or a list as given."""
+    """The files behind ``source``: a folder's table files (sorted), one file, or a list as given.
+
+    A blank path is an error, never the working directory (``Path("")`` is ``.``).
+    """
+    for one in source if isinstance(source, (list, tuple)) else [source]:
+        if isinstance(one, (str, os.PathLike)) and not os.fspath(one).strip():
+            raise DataError("a data path is empty: give a folder or a data file")
     if isinstance(source, (list, tuple)):
         return list(source)
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
@@ -118,6 +125,7 @@ def read_table(
     encoding: str | None = None,
     quotes: bool | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int | None = None,
 ) -> pd.DataFrame:
     """Read one table file into a DataFrame (delimited files: every column as text).
 
@@ -137,6 +145,11 @@ def read_table(
         start with ``"``), and yes with any other delimiter.
     max_bytes : int
         Refuse larger files.
+    max_rows : int, optional
+        Read only the first ``max_rows`` rows (a preview): the rest is never decoded.
+
+    Decoding is bounded while reading (``genre.data.limits``: ``GENRE_MAX_ROWS``,
+    ``GENRE_MAX_COLUMNS``, ``GENRE_MAX_CELL_BYTES``, ``GENRE_MAX_DECODED_MB``).
 
     Returns
     -------
@@ -148,17 +161,20 @@ def read_table(
     if not data.strip():
         raise DataError(f"{name}: the file is empty; choose the file that holds the data")
     fmt = detect_format(name, data[:64])
+    limits = Limits.from_env()
     if fmt == "parquet":
-        frame = _read_parquet(name, data)
+        frame = _read_parquet(name, data, limits, max_rows)
     else:
         text = _decode(name, data, encoding)
         if fmt == "jsonl":
-            frame = _read_json(name, text)
+            frame = _read_json(name, text, limits, max_rows)
         else:
+            if "\r" in text and "\n" not in text:  # CR-only line ends (classic Mac): read as lines
+                text, data = text.replace("\r", "\n"), data.replace(b"\r", b"\n")
             delimiter = sep or _delimiter(fmt, text)
             utf8 = data if _is_plain_utf8(data, encoding) else text.encode("utf-8")
             frame = _read_delimited(name, utf8, delimiter, header, names,
-                                    delimiter != "\t" if quotes is None else quotes)
+                                    delimiter != "\t" if quotes is None else quotes, limits, max_rows)
     if len(frame) == 0:
         columns = ", ".join(map(str, frame.columns))
         has = f"a header ({columns}) but no" if len(frame.columns) else "no"
@@ -207,12 +223,18 @@ def _delimiter(fmt: str, text: str) -> str:
 
 
 def _read_delimited(name: str, data: bytes, sep: str, header: bool, names: list[str] | None,
-                    quotes: bool) -> pd.DataFrame:
-    """Every column as text (pyarrow's CSV reader: ~10x faster than typing columns in pandas)."""
+                    quotes: bool, limits: Limits, max_rows: int | None = None) -> pd.DataFrame:
+    """Every column as text (pyarrow's CSV reader: ~10x faster than typing columns in pandas),
+    read block by block with a running count of rows and decoded bytes."""
     first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     if header:
-        names = [c.strip() for c in next(csv.reader([first], delimiter=sep,
-                                                    quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE))]
+        limits.check_columns(name, first.count(sep) + 1)  # before splitting a 60,000-column header
+        try:
+            names = [c.strip() for c in next(csv.reader([first], delimiter=sep,
+                                                        quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE))]
+        except csv.Error as exc:
+            raise DataError(f"{name}: the header row cannot be read ({exc}); save the file as plain "
+                            f"{_label(sep)}-separated text with one row per line") from None
         _check_unique(name, names)
         if len(names) == 1:
             raise DataError(f"{name}: only one column was found (header {first[:80]!r}): the file is not "
@@ -224,8 +246,10 @@ def _read_delimited(name: str, data: bytes, sep: str, header: bool, names: list[
         bad_rows.append(row)
         return "skip"
 
+    limits.check_columns(name, len(names))
+
     def parse(block_size: int) -> pa.Table:
-        return pcsv.read_csv(
+        reader = pcsv.open_csv(
             io.BytesIO(data),
             read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, use_threads=False,
                                           block_size=block_size),
@@ -234,6 +258,19 @@ def _read_delimited(name: str, data: bytes, sep: str, header: bool, names: list[
             convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in names},
                                                 null_values=[""], strings_can_be_null=True),
         )
+        tables, rows, decoded = [], 0, 0
+        for batch in reader:
+            table = pa.Table.from_batches([batch])
+            if max_rows is not None:
+                table = table.slice(0, max_rows - rows)
+            else:
+                limits.check_rows(name, rows + table.num_rows)
+            decoded = check_table(name, table, limits, decoded)
+            tables.append(table)
+            rows += table.num_rows
+            if max_rows is not None and rows >= max_rows:
+                break
+        return pa.concat_tables(tables) if tables else reader.schema.empty_table()
 
     try:
         try:
@@ -256,48 +293,52 @@ def _read_delimited(name: str, data: bytes, sep: str, header: bool, names: list[
     return table.to_pandas()
 
 
-def _check_unique(name: str, columns: list[str]) -> None:
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
-    if repeated:
-        raise DataError(f"{name}: column {repeated[0]!r} appears more than once in the header; "
-                        f"give every column its own name")
+_check_unique = check_unique  # linear time (genre.data.limits)
 
 
 def _label(sep: str) -> str:
     return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(sep, repr(sep))
 
 
-def _read_parquet(name: str, data: bytes) -> pd.DataFrame:
+def _read_parquet(name: str, data: bytes, limits: Limits, max_rows: int | None = None) -> pd.DataFrame:
     if not (data.startswith(_PARQUET_MAGIC) and data.endswith(_PARQUET_MAGIC)):
         raise DataError(f"{name}: not a valid Parquet file (truncated, or not Parquet at all); "
                         f"export it again, or save it as CSV")
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(data))
-        _check_unique(name, parquet.schema_arrow.names)
-        return parquet.read().to_pandas()
+        return read_parquet(name, pa.BufferReader(data), limits, max_rows)
     except (pa.ArrowException, OSError, ValueError, TypeError, KeyError) as exc:
         raise DataError(f"{name}: the Parquet file cannot be read ({exc}); "
                         f"export it again, or save it as CSV") from None
 
 
-def _read_json(name: str, text: str) -> pd.DataFrame:
-    """JSON Lines (one object per line) or one JSON array of objects."""
+def _read_json(name: str, text: str, limits: Limits, max_rows: int | None = None) -> pd.DataFrame:
+    """JSON Lines (one object per line) or one JSON array of objects; distinct keys are bounded
+    while reading (one new key per line would make the table quadratic)."""
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            return _records(name, json.loads(stripped), lambda i: f"element {i + 1}")
+            records = json.loads(stripped)
+            if isinstance(records, list) and max_rows is not None:
+                records = records[:max_rows]
+            return _records(name, records, lambda i: f"element {i + 1}", limits)
         except json.JSONDecodeError as exc:
             if exc.msg != "Extra data":  # else: JSON Lines whose first line is an array
                 raise DataError(f"{name}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
         except RecursionError:
             raise DataError(f"{name}: the JSON is nested too deeply to be a table; give one flat "
                             f"object per row") from None
-    records, lines = [], []
+    records, lines, keys = [], [], set()
     for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may sit in a string
         if not line.strip():
             continue
+        if max_rows is not None and len(records) >= max_rows:
+            break
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
+            records.append(record)
+            if isinstance(record, dict):
+                keys.update(islice(record, limits.columns + 1))
+                limits.check_columns(name, len(keys))
         except json.JSONDecodeError as exc:
             raise DataError(f"{name}: line {number} is not valid JSON ({exc.msg}, column {exc.colno}); "
                             f"JSON Lines needs one complete object per line") from None
@@ -305,14 +346,19 @@ def _read_json(name: str, text: str) -> pd.DataFrame:
             raise DataError(f"{name}: line {number} is nested too deeply to be a table row; give one "
                             f"flat object per line") from None
         lines.append(number)
-    return _records(name, records, lambda i: f"line {lines[i]}")
+        limits.check_rows(name, len(records))
+    return _records(name, records, lambda i: f"line {lines[i]}", limits)
 
 
-def _records(name: str, records: object, where) -> pd.DataFrame:
+def _records(name: str, records: object, where, limits: Limits) -> pd.DataFrame:
     if not isinstance(records, list):
         raise DataError(f"{name}: expected JSON objects (one per line, or an array of them)")
+    limits.check_rows(name, len(records))
+    keys: set = set()
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise DataError(f"{name}: {where(i)} is a JSON {type(record).__name__}, not an object "
                             f"with named fields")
+        keys.update(islice(record, limits.columns + 1))
+        limits.check_columns(name, len(keys))
     return pd.DataFrame.from_records(records)

@@ -1,7 +1,7 @@
 """User-applied tags: indexing them and turning them into leak-free item text.
 
 A tag is written by a user after meeting an item, so a tag that a user applied to one of
-their own held-out items reveals that interaction (BENCHMARK.md). ``item_tag_text`` drops
+their own held-out items reveals that interaction (docs/benchmark.md). ``item_tag_text`` drops
 such tags before joining the rest into one text per item.
 """
 

@@ -8,11 +8,12 @@ overlap of their categories. Dense when there are few categories, CSR when there
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
+from genre.constraints import Bound, Constraints, Text
 from genre.encoders.base import Progress, Vectors, l2_normalize, report_progress
 from genre.errors import NotFittedError
 
@@ -47,6 +48,8 @@ class MultiHotEncoder:
     """
 
     cacheable = False
+
+    _parameter_constraints: ClassVar[Constraints] = {"separators": Text(max_chars=32), "max_dense": Bound(0, 65_536, int)}
 
     def __init__(self, separators: str = "|,", max_dense: int = 1024) -> None:
         self.separators = separators

@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from genre.constraints import ENCODER_BATCH, MODEL_NAME, Bound, Constraints
 from genre.encoders.base import Progress, encode_texts_in_chunks
 from genre.encoders.sentence import folder_fingerprint, minilm_path, offline, resolve_model_dir
 from genre.errors import EncoderError
@@ -63,6 +64,9 @@ class TransformersEncoder:
     """
 
     cacheable = True
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "model": MODEL_NAME, "batch_size": ENCODER_BATCH, "max_length": Bound(1, 8192, int)}
 
     def __init__(self, model: str | os.PathLike[str] | None = None, batch_size: int = 32,
                  max_length: int = 256) -> None:

@@ -21,11 +21,12 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 from PIL import Image
 
+from genre.constraints import Bound, Constraints
 from genre.encoders.base import Progress, l2_normalize, report_progress
 from genre.errors import DataError, EncoderError
 
@@ -196,6 +197,8 @@ class ImageEncoder:
 
     cacheable = True
     dim = IMAGE_DIM
+
+    _parameter_constraints: ClassVar[Constraints] = {"batch_size": Bound(1, 256, int), "size": Bound(32, 1024, int)}
 
     def __init__(self, batch_size: int = 16, size: int = 224) -> None:
         self.batch_size = batch_size

@@ -8,10 +8,11 @@ land close together, so a catalog in several languages shares one space.
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from genre.constraints import ENCODER_BATCH, THREADS, Constraints
 from genre.encoders.base import Progress, encode_texts_in_chunks
 from genre.errors import EncoderError
 
@@ -49,6 +50,8 @@ class MultilingualUSEEncoder:
 
     cacheable = True
     dim = USE_DIM
+
+    _parameter_constraints: ClassVar[Constraints] = {"threads": THREADS, "batch_size": ENCODER_BATCH}
 
     def __init__(self, threads: int = 2, batch_size: int = 256) -> None:
         self.threads = threads

@@ -9,10 +9,11 @@ vectors by server and model, so each text is sent once.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from genre.constraints import MODEL_NAME, Bound, Constraints, Text
 from genre.encoders.base import Progress, encode_texts_in_chunks
 from genre.errors import ConfigError, EncoderError, LLMError
 from genre.llm.endpoints import KEY_ENV, app_client_options, check_app_url, operator_url
@@ -50,6 +51,11 @@ class OpenAIEmbeddingsEncoder:
 
     cacheable = True
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "base_url": Text(max_chars=2048, none_ok=True), "model": MODEL_NAME,
+        "api_key_env": Text(max_chars=256, none_ok=True), "batch_size": Bound(1, 2048, int),
+        "timeout": Bound(0.0, 3600.0, low_open=True)}
+
     def __init__(self, base_url: str | None = None, model: str | None = None,
                  api_key_env: str | None = "OPENAI_API_KEY", batch_size: int = 64,
                  timeout: float = 60.0) -> None:
@@ -65,9 +71,6 @@ class OpenAIEmbeddingsEncoder:
     @property
     def client(self) -> Any:
         if self._client is None:
-
-            if int(self.batch_size) < 1:
-                raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
             url = self.base_url or os.environ.get(BASE_URL_ENV) or "http://127.0.0.1:8000/v1"
             model = self.model or os.environ.get(MODEL_ENV) or "default"
             self._client = HTTPClient(url, model=model, api_key_env=self.api_key_env,

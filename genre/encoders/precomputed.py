@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from genre.constraints import COLUMN, PATH, Constraints, Text
 from genre.encoders.base import Progress, l2_normalize, report_progress
 from genre.errors import DataError
 
@@ -40,6 +41,28 @@ def _read_ids(path: Path, id_column: str) -> list[str]:
         raise DataError(f"cannot read the id list {path.name}: {exc}; pass a text file with one item id "
                         f"per line or a CSV with an {id_column!r} column") from exc
     return [line.strip() for line in lines if line.strip()]
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """``np.load`` of a plain ``.npy`` after checking its header against the file: an ``.npz``
+    archive, or a header declaring more bytes than the file holds (a forged shape would make
+    numpy allocate terabytes), is a DataError, not a MemoryError or AttributeError."""
+    with open(path, "rb") as handle:
+        if handle.read(4) == b"PK\x03\x04":
+            raise DataError(f"{path.name} is an .npz archive of several arrays, not one .npy matrix; "
+                            f"save the vectors with np.save(path, vectors)")
+        handle.seek(0)
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(handle)
+        if dtype.hasobject:
+            raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+        declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+        held = path.stat().st_size - handle.tell()
+    if declared != held:
+        raise DataError(f"{path.name}: its header declares shape {tuple(shape)} ({declared:,} bytes) but the "
+                        f"file holds {held:,} bytes of data; the file is damaged: save it again with np.save")
+    return np.load(path, allow_pickle=False)
 
 
 def load_vectors(path: str | os.PathLike[str], ids: str | os.PathLike[str] | None = None,
@@ -71,7 +94,7 @@ def load_vectors(path: str | os.PathLike[str], ids: str | os.PathLike[str] | Non
                             f"lists ({exc})") from exc
     else:
         try:
-            matrix = np.load(path, allow_pickle=False)
+            matrix = _load_npy(path)
         except ValueError as exc:
             if "allow_pickle" not in str(exc):
                 raise DataError(f"{path.name} is not a readable .npy file: {exc}") from exc
@@ -124,6 +147,10 @@ class PrecomputedEncoder:
     """
 
     cacheable = False
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "path": PATH, "ids": Text(max_chars=PATH.max_chars, none_ok=True), "id_column": COLUMN,
+        "vector_column": COLUMN}
 
     def __init__(self, path: str | os.PathLike[str], ids: str | os.PathLike[str] | None = None,
                  id_column: str = "item_id", vector_column: str = "vector") -> None:

@@ -59,12 +59,16 @@ def encoder_params(name: str) -> dict[str, Any]:
 
 
 def make_encoder(name: str = "minilm", **params: Any) -> Encoder:
-    """Build the encoder ``name`` with keyword ``params``.
+    """Build the encoder ``name`` with keyword ``params``, each checked against the class's
+    ``_parameter_constraints`` (and normalised, e.g. ``ngram_range: [1, 2]`` → ``(1, 2)``).
+
+    Encoders share no base class, so this is their one entry point that every caller (a config,
+    the app, the Python API) passes through: the check lives here.
 
     Raises
     ------
     ConfigError
-        Unknown name or parameter (the message lists the valid ones).
+        Unknown name or parameter (the message lists the valid ones), or a value out of bounds.
     EncoderError
         The model cannot be found or loaded (e.g. a hub name while offline).
 
@@ -83,4 +87,7 @@ def make_encoder(name: str = "minilm", **params: Any) -> Encoder:
     missing = [p for p, default in valid.items() if default is REQUIRED and p not in params]
     if missing:
         raise ConfigError(f"encoder {name!r} needs parameter(s) {', '.join(missing)}")
-    return encoder_class(name)(**params)
+    cls = encoder_class(name)
+    checked = {param: cls._parameter_constraints[param].check(value, f"{name}.{param}")
+               for param, value in params.items()}
+    return cls(**checked)

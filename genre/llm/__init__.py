@@ -12,7 +12,7 @@ Nothing heavy is imported here: torch and transformers load on the first embedde
 ``openai`` on the first request, scikit-learn on the first classifier fit.
 """
 
-from genre.llm.base import LLMCancelled, LLMClient, complete_many, make_client
+from genre.llm.base import Generation, LLMCancelled, LLMClient, complete_many, make_client
 from genre.llm.cache import OutputCache
 from genre.llm.embedded import EmbeddedClient, export_hf_folder, packaged_model_path
 from genre.llm.endpoints import app_client_options, check_app_url
@@ -25,7 +25,7 @@ from genre.llm.tagging import (GenreClassifier, evaluate_tagging, label_texts, l
                                zero_shot_genres)
 
 __all__ = [
-    "LLMClient", "LLMCancelled", "complete_many", "make_client",
+    "Generation", "LLMClient", "LLMCancelled", "complete_many", "make_client",
     "EmbeddedClient", "HTTPClient", "packaged_model_path", "export_hf_folder",
     "OutputCache", "check_app_url", "app_client_options",
     "ParseReport", "parse_reply",

@@ -13,11 +13,13 @@ import logging
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
 
 from genre.errors import ConfigError, LLMError
 from genre.llm.embedded import EmbeddedClient
 from genre.llm.http import HTTPClient
+from genre.llm.parse import ParseReport, parse_reply
 
 if TYPE_CHECKING:
     from genre.llm.cache import OutputCache
@@ -198,3 +200,30 @@ def make_client(kind: str = "embedded", **options: Any) -> LLMClient:
         raise ConfigError(f"the {kind} LLM client has no option(s) {', '.join(unknown)}; "
                           f"valid options: {', '.join(valid)}")
     return cls(**options)
+
+
+@dataclass
+class Generation:
+    """How GENRE asks a language model for short texts (item descriptions, user profiles): the one
+    call behind ``enrich_items`` and ``profile_users``.
+
+    ``max_tokens`` / ``temperature`` go to the model; replies are cleaned by ``parse_reply`` and
+    cut at ``max_chars``; ``cache`` reuses earlier outputs; ``progress`` / ``should_stop`` report
+    and cancel; ``max_concurrency`` bounds parallel requests to a server.
+    """
+
+    max_tokens: int = 24
+    temperature: float = 0.0
+    max_chars: int = 200
+    cache: "OutputCache | None" = None
+    progress: Progress | None = None
+    should_stop: Callable[[], bool] | None = None
+    max_concurrency: int | None = None
+
+    def texts(self, client: LLMClient, prompts: Sequence[str]) -> tuple[list[str], ParseReport]:
+        """Each prompt's cleaned reply, in order, and the report of what cleaning did."""
+        replies = complete_many(client, prompts, max_tokens=self.max_tokens, temperature=self.temperature,
+                                cache=self.cache, progress=self.progress, should_stop=self.should_stop,
+                                max_concurrency=self.max_concurrency)
+        report = ParseReport()
+        return [parse_reply(reply, max_chars=self.max_chars, report=report) for reply in replies], report

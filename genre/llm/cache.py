@@ -3,10 +3,16 @@
 Generation runs at a few prompts per second at best; a cache keyed by model and prompt makes
 reruns instant, lets a long run resume after a stop, and lets a background job and the app
 share outputs (WAL allows one writer beside many readers).
+
+Every row belongs to an owner (the app's session owner, ``genre.runs`` style; ``""`` for the
+CLI and the operator): reads, counts and exports see only the cache's own owner's rows, so
+neither a prompt, an output nor a server or model name one user typed reaches another. The
+key is owner + model id (for a server: its URL and model) + prompt, tokens and temperature.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import os
@@ -20,7 +26,8 @@ from genre.paths import llm_cache_dir
 from genre.sqlite_files import check_integrity, open_or_set_aside
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS outputs (
+CREATE TABLE IF NOT EXISTS owned_outputs (
+    owner TEXT NOT NULL,
     model_id TEXT NOT NULL,
     key TEXT NOT NULL,
     prompt TEXT NOT NULL,
@@ -28,9 +35,10 @@ CREATE TABLE IF NOT EXISTS outputs (
     temperature REAL NOT NULL,
     output TEXT NOT NULL,
     created REAL NOT NULL,
-    PRIMARY KEY (model_id, key)
+    PRIMARY KEY (owner, model_id, key)
 )
 """
+_COLUMNS = "model_id, key, prompt, max_tokens, temperature, output, created"
 
 
 def prompt_key(prompt: str, max_tokens: int, temperature: float) -> str:
@@ -40,12 +48,15 @@ def prompt_key(prompt: str, max_tokens: int, temperature: float) -> str:
 
 
 class OutputCache:
-    """Outputs keyed by (model id, sha256 of prompt + max_tokens + temperature).
+    """Outputs keyed by (owner, model id, sha256 of prompt + max_tokens + temperature).
 
     Parameters
     ----------
     directory : path or None
         Folder of ``outputs.sqlite``; default ``genre.paths.llm_cache_dir()``.
+    owner : str or None
+        Whose rows this cache reads and writes (``None``: ``""``, the CLI's and operator's own).
+        ``for_owner`` gives another owner's view over the same connection.
 
     Examples
     --------
@@ -56,7 +67,8 @@ class OutputCache:
     'hi'
     """
 
-    def __init__(self, directory: str | os.PathLike | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike | None = None, owner: str | None = None) -> None:
+        self.owner = owner or ""
         self.directory = Path(directory) if directory is not None else llm_cache_dir()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "outputs.sqlite"
@@ -69,6 +81,11 @@ class OutputCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outputs'").fetchone():
+                # a cache from before owners: its rows were written by the CLI or one shared app,
+                # so they go to the operator's own space ("") and no session sees them
+                db.execute(f"INSERT OR IGNORE INTO owned_outputs SELECT '', {_COLUMNS} FROM outputs")
+                db.execute("DROP TABLE outputs")
             db.commit()
             check_integrity(db)
         except sqlite3.DatabaseError:
@@ -76,12 +93,19 @@ class OutputCache:
             raise
         return db
 
-    def __repr__(self) -> str:
+    def for_owner(self, owner: str | None) -> "OutputCache":
+        """The same file and connection, reading and writing only ``owner``'s rows."""
+        view = copy.copy(self)
+        view.owner = owner or ""
+        return view
+
+    def __repr__(self) -> str:  # never the owner: it identifies a session
         return f"OutputCache({str(self.directory)!r})"
 
     def __len__(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM owned_outputs WHERE owner = ?",
+                                        (self.owner,)).fetchone()[0])
 
     def get(self, model_id: str, prompt: str, max_tokens: int, temperature: float) -> str | None:
         """The cached output, or None."""
@@ -97,33 +121,34 @@ class OutputCache:
             for start in range(0, len(keys), 500):  # stay under SQLite's variable limit
                 chunk = keys[start:start + 500]
                 rows = self._db.execute(
-                    f"SELECT key, output FROM outputs WHERE model_id = ? AND key IN "
-                    f"({','.join('?' * len(chunk))})", [model_id, *chunk]).fetchall()
+                    f"SELECT key, output FROM owned_outputs WHERE owner = ? AND model_id = ? AND key IN "
+                    f"({','.join('?' * len(chunk))})", [self.owner, model_id, *chunk]).fetchall()
                 found.update({by_key[key]: output for key, output in rows})
         return found
 
     def put(self, model_id: str, prompt: str, max_tokens: int, temperature: float, output: str) -> None:
         """Store one output (committed at once, so a killed run keeps it)."""
-        row = (model_id, prompt_key(prompt, max_tokens, temperature), prompt, int(max_tokens),
+        row = (self.owner, model_id, prompt_key(prompt, max_tokens, temperature), prompt, int(max_tokens),
                float(temperature), output, time.time())
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            self._db.execute("INSERT OR REPLACE INTO owned_outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             self._db.commit()
 
     def models(self) -> dict[str, int]:
-        """Number of cached outputs per model id (for the app's cache status)."""
+        """Number of this owner's cached outputs per model id (for the app's cache status)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT model_id, COUNT(*) FROM outputs GROUP BY model_id ORDER BY model_id").fetchall()
+            rows = self._db.execute("SELECT model_id, COUNT(*) FROM owned_outputs WHERE owner = ? "
+                                    "GROUP BY model_id ORDER BY model_id", (self.owner,)).fetchall()
         return {model: int(count) for model, count in rows}
 
     def export_csv(self, target: str | os.PathLike | TextIO, model_id: str | None = None) -> None:
-        """Write the cache (or one model's part) as CSV: model_id, prompt, max_tokens,
-        temperature, output, created — for reading outputs outside GENRE."""
-        query = "SELECT model_id, prompt, max_tokens, temperature, output, created FROM outputs"
-        params: list[str] = []
+        """Write this owner's rows (or one model's part of them) as CSV: model_id, prompt,
+        max_tokens, temperature, output, created — for reading outputs outside GENRE."""
+        query = ("SELECT model_id, prompt, max_tokens, temperature, output, created FROM owned_outputs "
+                 "WHERE owner = ?")
+        params: list[str] = [self.owner]
         if model_id is not None:
-            query += " WHERE model_id = ?"
+            query += " AND model_id = ?"
             params.append(model_id)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY created", params).fetchall()

@@ -11,16 +11,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Callable, Sequence, TextIO
+from typing import Sequence, TextIO
 
 import numpy as np
 import pandas as pd
 
 from genre.data.dataset import Dataset
 from genre.errors import ConfigError, DataError
-from genre.llm.base import LLMClient, Progress, complete_many
-from genre.llm.cache import OutputCache
-from genre.llm.parse import ParseReport, parse_reply
+from genre.llm.base import Generation, LLMClient
 from genre.llm.prompts import ITEM_TEMPLATE, check_template, render
 
 logger = logging.getLogger("genre")
@@ -79,13 +77,7 @@ def enrich_items(
     items: Sequence[int] | np.ndarray | None = None,
     template: str = ITEM_TEMPLATE,
     fields: Sequence[str] = ("title", "genres"),
-    max_tokens: int = 24,
-    temperature: float = 0.0,
-    max_chars: int = 200,
-    cache: OutputCache | None = None,
-    progress: Progress | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    max_concurrency: int | None = None,
+    generation: Generation | None = None,
 ) -> pd.DataFrame:
     """Generated text for ``items`` (default: all) as a frame ``item_id, text``.
 
@@ -106,11 +98,7 @@ def enrich_items(
                         f"got {index.min()}..{index.max()}")
     values = item_fields(dataset, fields)
     prompts = [render(template, {name: values[name][i] for name in fields}) for i in index]
-    replies = complete_many(client, prompts, max_tokens=max_tokens, temperature=temperature,
-                            cache=cache, progress=progress, should_stop=should_stop,
-                            max_concurrency=max_concurrency)
-    report = ParseReport()
-    texts = [parse_reply(r, max_chars=max_chars, report=report) for r in replies]
+    texts, report = (generation or Generation()).texts(client, prompts)
     logger.info("item enrichment with %s: %s", client.model_id, report)
     frame = pd.DataFrame({"item_id": dataset.item_ids[index], "text": texts})
     frame.attrs["parse_report"] = report

@@ -59,6 +59,7 @@ class HTTPClient:
     def __init__(self, base_url: str = "http://127.0.0.1:8000/v1", model: str = "default",
                  api_key: str | None = None, api_key_env: str | None = "OPENAI_API_KEY",
                  timeout: float = 30.0, retries: int = 2) -> None:
+        api_root(base_url)  # refuse a malformed URL (e.g. one holding CR/LF) before any request
         self.base_url = base_url
         self.model = model
         self.api_key = api_key
@@ -177,6 +178,9 @@ class HTTPClient:
 def api_root(base_url: str) -> str:
     """``base_url`` without a trailing slash, with ``/v1`` when it had no path; checked to be http(s)."""
     url = str(base_url).strip().rstrip("/")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):  # CR/LF would split the request's header lines
+        raise LLMError(f"the server URL contains a line break or another control character: "
+                       f"{snippet(base_url, 80)}; type it on one line, like http://host:port/v1")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise LLMError(f"the server URL must look like http://host:port/v1, got {snippet(base_url, 80)}")

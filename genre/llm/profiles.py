@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,9 +17,7 @@ import scipy.sparse as sp
 
 from genre.data.dataset import Dataset
 from genre.errors import ConfigError, DataError
-from genre.llm.base import LLMClient, Progress, complete_many
-from genre.llm.cache import OutputCache
-from genre.llm.parse import ParseReport, parse_reply
+from genre.llm.base import Generation, LLMClient
 from genre.llm.prompts import PROFILE_TEMPLATE, check_template, render
 
 logger = logging.getLogger("genre")
@@ -45,13 +43,7 @@ def profile_users(
     template: str = PROFILE_TEMPLATE,
     max_titles: int = 10,
     times: sp.csr_matrix | None = None,
-    max_tokens: int = 24,
-    temperature: float = 0.0,
-    max_chars: int = 200,
-    cache: OutputCache | None = None,
-    progress: Progress | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    max_concurrency: int | None = None,
+    generation: Generation | None = None,
 ) -> pd.DataFrame:
     """A short taste description per user from their ``max_titles`` most recent training items.
 
@@ -87,13 +79,8 @@ def profile_users(
         recent = recent_items(train, times, int(user), max_titles)
         if len(recent):
             prompts[int(user)] = render(template, _fields(recent, titles, genres))
-    replies = complete_many(client, list(prompts.values()), max_tokens=max_tokens,
-                            temperature=temperature, cache=cache, progress=progress,
-                            should_stop=should_stop,
-                            max_concurrency=max_concurrency)
-    report = ParseReport()
-    by_user = {u: parse_reply(r, max_chars=max_chars, report=report)
-               for u, r in zip(prompts, replies)}
+    texts, report = (generation or Generation()).texts(client, list(prompts.values()))
+    by_user = dict(zip(prompts, texts))
     logger.info("user profiles with %s: %s; %d users without training items", client.model_id,
                 report, len(index) - len(prompts))
     frame = pd.DataFrame({"user": index,

@@ -9,6 +9,7 @@ measures the first two on held-out labelled items so the user can see which to t
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any, Sequence, Union
 
@@ -182,6 +183,29 @@ def _decode(scores: np.ndarray, labels: Sequence[str], top_n: int | None,
         keep = ranked[:top_n] if top_n is not None else ranked[row[ranked] >= threshold]
         result.append([labels[j] for j in (keep if len(keep) else ranked[:1])])
     return result
+
+
+def tagging_input_digest(texts: Sequence[str], genres: sp.spmatrix | np.ndarray, labels: Sequence[str]) -> str:
+    """sha256 of everything a tagging result is computed from (item texts, genre matrix, labels):
+    the key for caching it, so two datasets that merely share a name never share a result.
+
+    >>> tagging_input_digest(["a"], np.array([[1]]), ["Drama"]) != tagging_input_digest(["b"], np.array([[1]]), ["Drama"])
+    True
+    """
+    digest = hashlib.sha256()
+    for text in texts:
+        data = str(text).encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little") + data)
+    marks = sp.csr_matrix(genres, dtype=np.float64)  # sparse: never densify a wide genre matrix to hash it
+    marks.sum_duplicates()
+    marks.sort_indices()
+    for part in (np.asarray(marks.shape, dtype=np.int64), marks.indptr.astype(np.int64),
+                 marks.indices.astype(np.int64), marks.data):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    for label in labels:
+        data = str(label).encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
 
 
 def _dense_labels(genres: sp.spmatrix | np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Turn a dataset, a training frame and the features config into ``Features``.
 
 Held-out interactions matter here: a tag a user applied to one of their own held-out items
-reveals that interaction (BENCHMARK.md), so tag text is rebuilt without them for each fit.
+reveals that interaction (docs/benchmark.md), so tag text is rebuilt without them for each fit.
 """
 
 from __future__ import annotations

@@ -35,7 +35,9 @@ from genre.errors import ConfigError, DataError
 from genre.evaluate import evaluate_store, slice_metrics
 from genre.features import Features
 from genre.run.explain import explain_recommendations, text_matches
+from genre.run.foldin import excluded_items, folded_parts, history_frame, rank
 from genre.run.fitting import Fitter, Notes, Reporter, RunResult, StoredFit, candidates_of
+from genre.run.persist import read_run, save_run
 from genre.run.tuning import tune_on_validation
 from genre.split import Split
 from genre.store import CandidateStore, build_store
@@ -74,11 +76,17 @@ class TrainedRun:
     # ------------------------------------------------------------------ what was trained
     @property
     def config(self) -> RunConfig:
-        """A copy of the run's config with the live weights (edit it freely)."""
+        """A copy of the run's config with the live weights (edit it freely): what replays this mix.
+
+        Weights chosen after training (``set_weights`` by hand, ``tune_weights``) switch tuning off
+        in the copy: a replay must use them as they are, not tune its own.
+        """
         copy = self._config.copy()
-        for algo in copy.algorithms:
-            if algo.name in self.weights_:
-                algo.weight = self.weights_[algo.name]
+        entries = {a.name: a for a in copy.algorithms}
+        if any(entries[name].weight != weight for name, weight in self.weights_.items()):
+            copy.tuning.enabled = False
+        for name, weight in self.weights_.items():
+            entries[name].weight = weight
         return copy
 
     @property
@@ -194,25 +202,51 @@ class TrainedRun:
         user = int(self.dataset_.user_index(user_id)[0])
         parts, candidate = self._user_parts(user)
         total = sum(parts.values())
-        excluded = self.split_.train_matrix()[[user]].toarray()[0] > 0
-        for raw in (*liked, *disliked):
-            excluded[self.dataset_.item_index(raw)] = True
+        seen = self.split_.train_matrix()[[user]].indices
+        feedback = self.dataset_.item_index(list(liked) + list(disliked)) if liked or disliked else []
+        excluded = excluded_items(self.dataset_.n_items, np.r_[seen, feedback].astype(np.int64),
+                                  self.split_.candidate_items)
         if liked:
             parts["feedback"] = self._feedback_boost(self.dataset_.item_index(list(liked)))[0]
             total = total + parts["feedback"]
-        if self.split_.candidate_items is not None:
-            allowed = np.zeros_like(excluded)
-            allowed[self.split_.candidate_items] = True
-            excluded |= ~allowed
-        ranked = np.where(excluded, -np.inf, np.where(candidate, total, -np.inf))
-        top = fusion.top_k(ranked[None, :], k)[0]
-        top = top[np.isfinite(ranked[top])]
-        if len(top) < k:  # too few candidates left: the best of the rest follow
-            rest = np.where(excluded | candidate, -np.inf, total)
-            more = fusion.top_k(rest[None, :], k - len(top))[0]
-            top = np.concatenate([top, more[np.isfinite(rest[more])]])
-        return explain_recommendations(self.dataset_, self.split_, self.features_, user, top, parts, total,
+        top = rank(total, candidate, excluded, k)
+        return explain_recommendations(self.dataset_, self.split_, self.models_, user, top, parts, total,
                                        explain=explain)
+
+    def recommend_for_history(self, items: list | np.ndarray, k: int = 10,
+                              timestamps: list | np.ndarray | None = None) -> pd.DataFrame:
+        """Top-k for a history of raw item ids (oldest first, or ordered by ``timestamps``) that the
+        run was not trained on: each algorithm that can folds it in (no refit), mixed with the live
+        weights; ``frame.attrs["skipped"]`` names the algorithms that cannot, and why."""
+        index = self.dataset_.item_index(list(items))
+        stamps = None if timestamps is None else np.asarray(timestamps, dtype=np.float64)
+        fusion_config = self._config.fusion
+        parts, candidate, skipped = folded_parts(
+            self.models_, self.weights_, index, stamps, self.dataset_.n_items, self.split_.candidate_items,
+            fusion_config, candidates_of(self._config), self._config.seed)
+        total = sum(parts.values())
+        top = rank(total, candidate, excluded_items(self.dataset_.n_items, index, self.split_.candidate_items), k)
+        return history_frame(self.dataset_, top, parts, total, skipped)
+
+    # ------------------------------------------------------------------ on disk
+    def save(self, path: str | Path) -> dict[str, Any]:
+        """Write this run to the folder ``path`` in safe formats (``genre.run.persist``); returns
+        the manifest (``["bytes"]``: size on disk)."""
+        return save_run(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainedRun":
+        """A run ``save`` wrote, checked against its manifest; no model is refitted."""
+        parts = read_run(path)
+        weights, frames, manifest = parts.pop("weights"), parts.pop("frames"), parts.pop("manifest")
+        run = cls(**parts)
+        run.weights_, run.manifest_ = weights, manifest
+        if "metrics" in frames:
+            run.result_ = RunResult(metrics=frames["metrics"], per_user=frames.get("per_user"),
+                                    slices=frames.get("slices"), weights=dict(weights), timings=dict(run.timings),
+                                    config=run.config, notes=[*run.dataset_.notes, *run.notes_],
+                                    intervals=frames.get("intervals"))
+        return run
 
     def _feedback_boost(self, liked: np.ndarray) -> np.ndarray:
         """Similarity of every item to the liked ones (content vectors), scaled like a weight-1 algorithm.

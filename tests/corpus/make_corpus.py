@@ -57,6 +57,25 @@ def _ratings_parquet() -> bytes:
                               "rating": np.ones(300)}))
 
 
+def _rows_bomb(rows: int = 50_000_000, group: int = 1_000_000) -> bytes:
+    """~0.5 MB of Parquet holding ``rows`` identical rows (RLE): a decoded-size bomb."""
+    buffer = io.BytesIO()
+    chunk = pa.table({"user": np.zeros(group, dtype=np.int64), "item": np.zeros(group, dtype=np.int64)})
+    with pq.ParquetWriter(buffer, chunk.schema, compression="zstd") as writer:
+        for _ in range(rows // group):
+            writer.write_table(chunk, row_group_size=group)
+    return buffer.getvalue()
+
+
+def _dictionary_bomb(rows: int = 1000, size: int = 1 << 20) -> bytes:
+    """A few KB of Parquet whose text column repeats one ``size``-byte string ``rows`` times."""
+    titles = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["x" * size]))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"user": np.arange(rows), "item": np.arange(rows), "title": titles}), buffer,
+                   compression="zstd")
+    return buffer.getvalue()
+
+
 def _zip(entries: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -109,6 +128,13 @@ GENERATORS: dict[str, Callable[[Path], bytes]] = {
     "big_field.csv": lambda folder: b"user,item,title\n1,10," + b"x" * TEN_MB + b"\n2,11,short\n",
     "big_id.csv": lambda folder: b"user,item\n" + b"7" * TEN_MB + b",10\n2,11\n",
     "over_limit.csv": lambda folder: b"user,item\n" + b"1,10\n" * (UPLOAD_LIMIT // 5 + 100),
+    "bomb_rows.parquet": lambda folder: _rows_bomb(),
+    "bomb_dictionary.parquet": lambda folder: _dictionary_bomb(),
+    "bomb_new_key_per_line.jsonl": lambda folder: b"".join(b'{"user": 1, "item": 2, "k%d": 0}\n' % i
+                                                            for i in range(12_000)),
+    "bomb_wide_header.csv": lambda folder: (",".join(f"c{i}" for i in range(60_000)) + "\n"
+                                            + ",".join("1" for _ in range(60_000)) + "\n").encode(),
+    "cr_only.csv": lambda folder: b"user,item,rating\r1,10,4\r2,11,5\r",
     "deep_nesting.jsonl": lambda folder: b'{"user": ' + b"[" * 100_000 + b"]" * 100_000 + b', "item": 1}\n',
     # Parquet
     "truncated.parquet": lambda folder: _ratings_parquet()[:-300],

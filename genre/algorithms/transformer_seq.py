@@ -1,0 +1,319 @@
+"""Sequential transformer recommender (SASRec-style, torch): what a user takes next, from their history in order.
+
+A causal self-attention encoder reads each user's training items oldest first (the last
+``max_len``, left-padded; equal timestamps ordered by item index) and, at every position,
+predicts the next item with a softmax over the whole catalog — all positions of a sequence in
+one pass, never one copy per prefix. Item representations are a learned id embedding, a learned
+linear map of the items' content vectors (``features.item_vectors``; sparse TF-IDF is reduced
+once with TruncatedSVD), or their sum, and the output layer is tied to them: an item nobody has
+taken yet is still represented, and scored, by its content. Above ``SAMPLED_ABOVE`` items the
+full softmax gives way to a sampled softmax with log-Q correction. The number of epochs is chosen
+by early stopping on each user's last training item, held out inside ``fit`` (test data is never
+seen by ``fit``).
+
+Examples
+--------
+>>> model = TransformerSeq(dim=32, epochs=5)                          # doctest: +SKIP
+>>> model.fit(train, Features(interaction_times=times)).score([0]).shape  # doctest: +SKIP
+(1, n_items)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from genre.algorithms._transformer_data import (Validation, batch_rows, carve_last, epoch_windows,
+                                               last_windows, sampler, time_ordered)
+from genre.algorithms.base import Progress, Recommender
+from genre.algorithms.two_tower import _content_matrix
+from genre.constraints import (BATCH, FACTORS, LEARNING_RATE, SEED, THREADS, Bound, Constraints, OneOf)
+from genre.errors import ConfigError
+
+logger = logging.getLogger("genre")
+
+#: ``loss="auto"`` switches from the full softmax to the sampled one above this many items.
+SAMPLED_ABOVE = 20_000
+#: Full-softmax logits are built at most this many floats at a time (64 MB, ~3 copies live).
+_MAX_LOGITS = 2**24
+#: A micro-batch's activations stay under this many floats (a batch is accumulated over micro-batches).
+_MAX_ACTIVATIONS = 2**26
+#: Users scored per forward pass.
+_SCORE_BATCH = 512
+
+
+class TransformerSeq(Recommender):
+    """Causal self-attention over each user's time-ordered history, tied to id and / or content item vectors.
+
+    Parameters
+    ----------
+    dim : int
+        Size of item representations and sequence states.
+    n_blocks, n_heads : int
+        Transformer blocks and attention heads (``dim`` must be a multiple of ``n_heads``).
+    max_len : int
+        The most recent items read per user (longer histories train in windows of this length).
+    dropout : float
+        Dropout on embeddings, attention weights and block outputs.
+    lr, weight_decay, batch_size : AdamW schedule; ``batch_size`` counts windows of ``max_len``.
+    epochs : int
+        Cap on training epochs; the epoch with the best validation NDCG@10 is kept.
+    patience : int
+        Epochs without a better validation NDCG@10 before training stops.
+    loss : {"auto", "full", "sampled"}
+        Softmax over all items, or over ``n_negatives`` shared popularity-sampled negatives with
+        log-Q correction; "auto" samples above ``SAMPLED_ABOVE`` items.
+    n_negatives : int
+        Negatives per micro-batch for the sampled softmax.
+    item_repr : {"id", "content", "both"}
+        Item representation: learned id embedding, learned linear map of ``features.item_vectors``,
+        or their sum (items without training interactions get no id part).
+    content_weight : float
+        Scale of the content part in "both" (the map is learned either way).
+    seed, threads : randomness and torch CPU threads; fits are deterministic per seed on CPU.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from genre.features import Features
+    >>> train = sp.random(40, 30, density=0.3, format="csr", random_state=0)
+    >>> times = train.copy(); times.data = np.arange(times.nnz, dtype=float)
+    >>> model = TransformerSeq(dim=8, epochs=2).fit(train, Features(interaction_times=times))
+    >>> model.score([0, 1]).shape
+    (2, 30)
+    """
+
+    name = "transformer_seq"
+    requires = ("interaction_times",)
+    tune_grid = {"dropout": [0.2, 0.35, 0.5], "max_len": [50, 100, 200]}  # tuned in this order
+
+    def __init__(self, dim: int = 64, n_blocks: int = 2, n_heads: int = 1, max_len: int = 50,
+                 dropout: float = 0.3, lr: float = 1e-3, batch_size: int = 128, epochs: int = 200,
+                 patience: int = 10, loss: str = "auto", n_negatives: int = 256, item_repr: str = "id",
+                 content_weight: float = 1.0, weight_decay: float = 0.0, seed: int = 0, threads: int = 1) -> None:
+        self.dim = dim
+        self.n_blocks = n_blocks
+        self.n_heads = n_heads
+        self.max_len = max_len
+        self.dropout = dropout
+        self.lr = lr
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.item_repr = item_repr
+        self.content_weight = content_weight
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.threads = threads
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, train: sp.csr_matrix, features: Any, progress: Progress | None) -> None:
+        self._check_params(features)
+        n_items = train.shape[1]
+        rng = np.random.default_rng(self.seed)
+        starts, sequence = time_ordered(train, features.interaction_times)
+        (sub_starts, sub_sequence), validation = carve_last(starts, sequence, n_items, int(self.max_len))
+        content = None
+        if self.item_repr != "id":
+            content = _centred(_content_matrix(features.item_vectors, n_items, self.seed))
+        self.loss_ = ("sampled" if n_items > SAMPLED_ABOVE else "full") if self.loss == "auto" else self.loss
+        with _torch_session(self.seed, self.threads) as (torch, device):
+            from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
+
+            has_id = np.bincount(sub_sequence, minlength=n_items) > 0
+            net = SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
+                              float(self.dropout), self.item_repr, content, float(self.content_weight),
+                              has_id).to(device)
+            self.epoch_stats_ = self._train(net, sub_starts, sub_sequence, validation, rng, device, progress)
+            net.eval()
+            with torch.no_grad():
+                self.item_factors_ = net.items().cpu().numpy().astype(np.float32)
+                self.user_factors_ = _states(net, last_windows(starts, sequence, int(self.max_len), n_items),
+                                             device)
+
+    def _check_params(self, features: Any) -> None:
+        for name, constraint in self._parameter_constraints.items():
+            constraint.check(getattr(self, name), f"{self.name}.{name}")
+        if int(self.dim) % int(self.n_heads):
+            raise ConfigError(f"{self.name}: dim ({self.dim}) must be a multiple of n_heads ({self.n_heads}); "
+                              f"e.g. dim {int(self.n_heads) * max(1, int(self.dim) // int(self.n_heads))}")
+        if self.item_repr != "id" and features.item_vectors is None:
+            raise ConfigError(f"{self.name}: item_repr={self.item_repr!r} needs features.item_vectors; add a "
+                              f"text modality (encoder) or set item_repr: id")
+
+    def _train(self, net: Any, starts: np.ndarray, sequence: np.ndarray, validation: Validation,
+               rng: np.random.Generator, device: Any, progress: Progress | None) -> list[dict[str, float]]:
+        """Run the epochs; keep the best validation epoch's weights. Returns per-epoch stats."""
+        import torch  # lazy: torch is a slow import
+
+        optimizer = torch.optim.AdamW(net.parameters(), lr=float(self.lr), betas=(0.9, 0.98),
+                                      weight_decay=float(self.weight_decay))
+        n_items, length, epochs = net.n_items, int(self.max_len), int(self.epochs)
+        draw = sampler(sequence, n_items, int(self.n_negatives), rng) if self.loss_ == "sampled" else None
+        stats: list[dict[str, float]] = []
+        best, best_state, stale, began = -np.inf, None, 0, time.perf_counter()
+        for epoch in range(1, epochs + 1):
+            net.train()
+            windows = epoch_windows(starts, length, rng)
+            total, count = 0.0, 0
+            for begin in range(0, len(windows), int(self.batch_size)):
+                inputs, targets = batch_rows(starts, sequence, windows[begin:begin + int(self.batch_size)],
+                                             length, n_items)
+                optimizer.zero_grad()
+                batch_loss, batch_count = self._batch(net, inputs, targets, draw, device)
+                optimizer.step()
+                total, count = total + batch_loss, count + batch_count
+            row = {"epoch": epoch, "loss": total / max(count, 1)}
+            if validation.n_users:
+                row["val_ndcg"] = validation.ndcg(lambda windows: _scores(net, windows, device))
+            stats.append(row)
+            elapsed = time.perf_counter() - began
+            message = (f"epoch {epoch}/{epochs}: loss {row['loss']:.4f}"
+                       + (f", validation NDCG@10 {row['val_ndcg']:.4f}" if "val_ndcg" in row else "")
+                       + f", at most {elapsed / epoch * (epochs - epoch):.0f} s left")
+            logger.info("%s %s", self.name, message)
+            if progress is not None:
+                progress(epoch, epochs, message)  # raising here (the app's cancel) stops the fit
+            if "val_ndcg" not in row:
+                continue
+            if row["val_ndcg"] > best:
+                best, stale = row["val_ndcg"], 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= int(self.patience):
+                    break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+            self.best_epoch_ = max(stats, key=lambda r: r["val_ndcg"])["epoch"]
+        else:
+            self.best_epoch_ = len(stats)
+        return stats
+
+    def _batch(self, net: Any, inputs: np.ndarray, targets: np.ndarray, draw: Any, device: Any
+               ) -> tuple[float, int]:
+        """Accumulate one batch's gradient over memory-bounded micro-batches: (summed loss, targets)."""
+        import torch  # lazy: torch is a slow import
+
+        from genre.algorithms._transformer_nn import full_softmax_backward, sampled_softmax_loss  # lazy: torch
+
+        n_valid = int((targets >= 0).sum())
+        if not n_valid:
+            return 0.0, 0
+        per_row = self._activation_floats()
+        micro = max(1, _MAX_ACTIVATIONS // per_row)
+        total = 0.0
+        for begin in range(0, len(inputs), micro):
+            chunk_targets = torch.from_numpy(targets[begin:begin + micro]).to(device)
+            chunk = torch.from_numpy(inputs[begin:begin + micro]).to(device)
+            valid = chunk_targets >= 0
+            if not bool(valid.any()):
+                continue
+            table = net.items()
+            states = net.encode(chunk, table)[valid]
+            wanted = chunk_targets[valid]
+            if draw is None:
+                total += full_softmax_backward(states, table, wanted, 1.0 / n_valid, _MAX_LOGITS)
+            else:
+                negatives, log_q = draw()
+                loss = sampled_softmax_loss(states, table, wanted, torch.from_numpy(negatives).to(device),
+                                            torch.from_numpy(log_q).to(device))
+                (loss / n_valid).backward()
+                total += float(loss.detach())
+        return total, n_valid
+
+    def _activation_floats(self) -> int:
+        """Rough floats one sequence row keeps for backward (attention maps, block activations, logits)."""
+        length, dim = int(self.max_len), int(self.dim)
+        per_block = 16 * length * dim + 3 * int(self.n_heads) * length * length
+        logits = 3 * length * (int(self.n_negatives) + 1) if self.loss_ == "sampled" else 0
+        return int(self.n_blocks) * per_block + logits + 4 * length * dim
+
+    # ------------------------------------------------------------------ score
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        out = np.empty((len(users), self.item_factors_.shape[0]), dtype=np.float32)
+        for begin in range(0, len(users), _SCORE_BATCH):
+            rows = users[begin:begin + _SCORE_BATCH]
+            np.matmul(self.user_factors_[rows], self.item_factors_.T, out=out[begin:begin + len(rows)])
+        return out
+
+
+TransformerSeq._parameter_constraints: Constraints = {
+    "dim": FACTORS, "n_blocks": Bound(1, 16, int), "n_heads": Bound(1, 64, int), "max_len": Bound(1, 1000, int),
+    "dropout": Bound(0.0, 1.0, high_open=True), "lr": LEARNING_RATE, "batch_size": BATCH,
+    "epochs": Bound(1, 1000, int), "patience": Bound(1, 1000, int), "loss": OneOf(("auto", "full", "sampled")),
+    "n_negatives": Bound(1, 100_000, int), "item_repr": OneOf(("id", "content", "both")),
+    "content_weight": Bound(0.0, 1e3), "weight_decay": Bound(0.0, 10.0), "seed": SEED, "threads": THREADS,
+}
+
+
+def _states(net: Any, windows: np.ndarray, device: Any) -> np.ndarray:
+    """The last position's state of each left-padded window (n, max_len), in batches, without gradients."""
+    import torch  # lazy: torch is a slow import
+
+    out = np.empty((len(windows), net.norm.normalized_shape[0]), dtype=np.float32)
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        table = net.items()
+        for begin in range(0, len(windows), _SCORE_BATCH):
+            chunk = torch.from_numpy(windows[begin:begin + _SCORE_BATCH]).to(device)
+            out[begin:begin + len(chunk)] = net.encode(chunk, table)[:, -1].cpu().numpy()
+    net.train(was_training)
+    return out
+
+
+def _scores(net: Any, windows: np.ndarray, device: Any) -> np.ndarray:
+    """Scores (n, n_items) of every item after each window."""
+    import torch  # lazy: torch is a slow import
+
+    with torch.no_grad():
+        items = net.items().cpu().numpy()
+    return _states(net, windows, device) @ items.T
+
+
+def _centred(content: np.ndarray) -> np.ndarray:
+    """Content rows minus the mean of the non-zero rows, rescaled to norm sqrt(d) (zero rows stay zero).
+
+    Sentence embeddings share a large common direction; removing it leaves the linear map the
+    part that tells items apart.
+    """
+    filled = np.abs(content).sum(axis=1) > 0
+    if filled.sum() < 2:
+        return content
+    out = np.zeros_like(content)
+    out[filled] = content[filled] - content[filled].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    out = out / np.maximum(norms, 1e-12) * np.float32(math.sqrt(content.shape[1]))
+    return out.astype(np.float32)
+
+
+@contextmanager
+def _torch_session(seed: int, threads: int) -> Iterator[tuple[Any, Any]]:
+    """Seeded, deterministic torch on ``threads`` CPU threads (or CUDA when available); global state restored.
+
+    On CUDA determinism is asked for with ``warn_only``: a kernel without a deterministic
+    version warns instead of failing the fit.
+    """
+    import torch  # lazy: torch is a slow import
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    threads_before = torch.get_num_threads()
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
+    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if device.type == "cuda" else []):
+        torch.manual_seed(int(seed))
+        torch.set_num_threads(int(threads))
+        torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+        try:
+            yield torch, device
+        finally:
+            torch.set_num_threads(threads_before)
+            torch.use_deterministic_algorithms(deterministic_before)
