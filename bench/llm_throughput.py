@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 from bench.results import provenance, write_section  # noqa: E402
 from genre.data import load_dataset  # noqa: E402
-from genre.llm import (EmbeddedClient, Generation, HTTPClient, complete_many, enrich_items, llm_genres,  # noqa: E402
+from genre.llm import (EmbeddedClient, Generation, HTTPClient, complete_many, llm_genres,  # noqa: E402
                        profile_users)
 from genre.llm.embedded import DEFAULT_BATCH_SIZE, export_hf_folder, packaged_model_path  # noqa: E402
 from genre.llm.prompts import ITEM_TEMPLATE, render  # noqa: E402

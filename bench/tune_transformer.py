@@ -41,8 +41,10 @@ OUT = ROOT / "bench" / "tune_transformer.json"
 STAGES = [("item_repr", ["id", "both"]), ("dropout", [0.2, 0.35, 0.5]), ("max_len", [50, 100, 200]),
           ("dim", [64, 128]), ("content_weight", [0.5, 1.0, 2.0])]
 QUICK = [("item_repr", ["id", "both"]), ("dropout", [0.2, 0.5])]
-START = {"dim": 64, "n_blocks": 2, "n_heads": 1, "max_len": 50, "dropout": 0.3, "lr": 1e-3, "epochs": 200,
-         "patience": 10, "seed": 0}
+#: Fixed for the search: small batches (many steps per epoch) and a raised lr converge in far fewer
+#: epochs than SASRec's batch 128 / lr 1e-3 on this catalog (epoch 1 validation NDCG@10 0.029 vs 0.002).
+START = {"dim": 64, "n_blocks": 2, "n_heads": 1, "max_len": 50, "dropout": 0.3, "lr": 2e-3, "batch_size": 32,
+         "epochs": 200, "patience": 5, "seed": 0}
 
 
 def prepare(config_path: Path) -> dict:

@@ -47,6 +47,7 @@ RUN_CONFIG_BOUNDS: dict[str, Constraints] = {
     "evaluation": {"ks": Bound(1, 1000, int), "activity_threshold": Bound(0, 10**9, int),
                    "head_fraction": FRACTION_OPEN, "max_users": Bound(1, 10_000_000, int)},
     "weights": {"weight": Bound(0.0, 1e6)},
+    "spark": {"shuffle_partitions": Bound(1, 100_000, int), "knn_history": Bound(2, 100_000, int)},
 }
 
 _ENCODER = "encoder:"

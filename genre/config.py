@@ -165,7 +165,6 @@ class RunConfig:
 
     def validate(self) -> None:
         """Check values that types alone cannot (names, ranges); raise ConfigError."""
-
         if not self.algorithms:
             raise ConfigError("config.algorithms is empty: list at least one algorithm, e.g. "
                               "[{name: ease}]")
@@ -192,24 +191,19 @@ class RunConfig:
             raise ConfigError("config.evaluation.ks is empty: list at least one cut-off, e.g. [10, 20]")
         if self.engine not in ENGINES:
             raise ConfigError(f"config.engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if not 1 <= self.spark.shuffle_partitions <= 100_000:
-            raise ConfigError(f"config.spark.shuffle_partitions must be 1..100000, got {self.spark.shuffle_partitions}")
-        if not 2 <= self.spark.knn_history <= 100_000:
-            raise ConfigError(f"config.spark.knn_history must be 2..100000, got {self.spark.knn_history}")
         self._check_bounds()
         _check_tuning_metric(self.tuning.metric)
         _check_encoding(self.data.encoding)
 
     def _check_bounds(self) -> None:
         """Every number of the config inside its range (genre.bounds); never mutates."""
-
         check(self.seed, bounds_for("config", "seed"), "config.seed")
         for i, part in enumerate(self.algorithms):
             check(part.weight, bounds_for("weights", "weight"), f"config.algorithms[{i}].weight")
         for where, part in _modalities(self):
             check(part.weight, bounds_for("weights", "weight"), f"{where}.weight")
         _bounded_params(self)
-        for section in ("fusion", "tuning", "evaluation"):
+        for section in ("fusion", "tuning", "evaluation", "spark"):
             part = getattr(self, section)
             for name in _field_names(type(part)):
                 bound, value = bounds_for(section, name), getattr(part, name)
@@ -248,7 +242,6 @@ def _param_owners(config: RunConfig) -> list[Any]:
 
 def _bounded_params(config: RunConfig) -> list[dict[str, Any]]:
     """Each ``params`` dict of ``_param_owners`` checked against genre.bounds (normalized copies)."""
-
     checked = [check_params(a.kind, a.params, a.name) for a in config.algorithms]
     checked += [check_params(f"encoder:{m.encoder}", m.params, f"{where}.params")
                 for where, m in _modalities(config)]
@@ -297,7 +290,6 @@ def save_config(config: RunConfig, path: str | Path) -> None:
     Path(path).write_text(dump_config(config), encoding="utf-8")
 
 
-# ---------------------------------------------------------------------------- internals
 def _read_source(source: str | Path) -> tuple[str, Path | None]:
     path = Path(source) if isinstance(source, Path) or "\n" not in str(source) else None
     if path is not None and path.suffix.lower() in (".yaml", ".yml", ".json") or (
@@ -320,7 +312,6 @@ def _read_source(source: str | Path) -> tuple[str, Path | None]:
 
 def _check_tuning_metric(metric: str) -> None:
     """``metric`` must be one the tuner can compute (``ndcg@10``, ``auc``, ``coverage@20``...)."""
-
     ranking = tuple(RANKING_METRICS)
     lists = ("coverage", "novelty")  # list metrics the tuner computes without item vectors
     name, at, cut = str(metric).partition("@")
@@ -333,7 +324,6 @@ def _check_tuning_metric(metric: str) -> None:
 
 
 def _check_encoding(encoding: str | None) -> None:
-
     if encoding is None:
         return
     try:

@@ -79,10 +79,11 @@ def switched_on(setup: RunConfig, name: str, params: dict[str, Any]) -> Algorith
 
 
 def training_setup(setup: RunConfig, *, split_method: str, share: float, algorithms: list[AlgorithmConfig],
-                   normalization: str, tune: bool) -> RunConfig:
+                   normalization: str, tune: bool, live_weights: dict[str, float] | None = None) -> RunConfig:
     """A validated copy of ``setup`` with a training form's choices: the hold-out and its held-out
     share (ignored by leave-last-out), the algorithms switched on, in order, the score normalization
-    and whether to tune while training.
+    and whether to tune while training. ``live_weights`` (``weights_to_carry``) start the named
+    algorithms from the mix the last trained run ended on.
 
     Raises
     ------
@@ -93,10 +94,20 @@ def training_setup(setup: RunConfig, *, split_method: str, share: float, algorit
         raise ConfigError("switch on at least one algorithm")
     param = share_param(split_method)
     chosen = dataclasses.replace(setup, split=SplitConfig(split_method, {} if param is None else {param: share}),
-                                 algorithms=list(algorithms),
+                                 algorithms=[dataclasses.replace(a, weight=(live_weights or {}).get(a.name, a.weight))
+                                             for a in algorithms],
                                  fusion=dataclasses.replace(setup.fusion, normalization=normalization),
                                  tuning=dataclasses.replace(setup.tuning, enabled=tune))
     return chosen.copy()
+
+
+def weights_to_carry(setup: RunConfig, trained_from: RunConfig | None, live: dict[str, float]) -> dict[str, float]:
+    """The trained run's live weights (moved by hand or by Auto-tune) for the next fit to start from,
+    unless a setup loaded since training brought weights of its own (then none)."""
+    def weights(config: RunConfig) -> dict[str, float]:
+        return {a.name: a.weight for a in config.algorithms}
+
+    return dict(live) if trained_from is not None and weights(setup) == weights(trained_from) else {}
 
 
 def needs_retraining(setup: RunConfig, trained_from: RunConfig) -> bool:

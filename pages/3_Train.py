@@ -83,7 +83,7 @@ with (st.expander("Training setup — hold-out and algorithms", expanded=trained
 if train:
     with widgets.user_errors():
         training.train(training_setup(cfg, split_method=method, share=share, algorithms=chosen,
-                                      normalization=norm, tune=tune))
+                                      normalization=norm, tune=tune, live_weights=state.carried_weights()))
         st.rerun()
 
 if trained_run is None:

@@ -64,7 +64,7 @@ print(json.dumps({str(u): trained.recommend(u, k=10, explain=False)["item_id"].t
 def test_a_fresh_process_loads_the_same_top10_without_refitting(saved):
     trained, path, _ = saved
     users = [int(u) for u in trained.user_ids_evaluated[:50]]
-    done = subprocess.run([sys.executable, "-c", LOADER, str(path), json.dumps(users)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", LOADER, str(path), json.dumps(users)], capture_output=True, check=False,
                           text=True, timeout=600, cwd=ROOT, env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = json.loads(done.stdout)
@@ -112,6 +112,11 @@ def test_an_incompatible_manifest_is_refused_in_one_line(saved):
         with pytest.raises(PersistError, match="format 99") as caught:
             TrainedRun.load(path)
         assert _one_line(caught.value)
+        shrunk = json.loads(original)
+        del shrunk["files"]["arrays.safetensors"]
+        manifest.write_text(json.dumps(shrunk))
+        with pytest.raises(PersistError, match="does not list arrays.safetensors"):
+            TrainedRun.load(path)
         manifest.write_text("{not json")
         with pytest.raises(PersistError) as caught:
             TrainedRun.load(path)
@@ -151,7 +156,9 @@ def small_train():
 
 @pytest.mark.parametrize("name, params", [("popularity", {}), ("ease", {"l2": 10.0}), ("item_knn", {"k": 20}),
                                           ("content", {}), ("content", {"weighting": "recency"}),
-                                          ("sequential", {"last": 3}), ("genre_pref", {})])
+                                          ("sequential", {"last": 3}), ("genre_pref", {}),
+                                          ("two_tower", {"dim": 8, "hidden": 8, "epochs": 2, "max_history": 5,
+                                                         "n_negatives": 8})])
 def test_fold_in_of_a_users_own_history_equals_their_scores(small_train, name, params):
     train, features = small_train
     model = make_algorithm(name, **params).fit(train, features)
@@ -200,9 +207,10 @@ def test_fold_in_checks_its_input(small_train):
 
 def test_state_round_trips_without_fitting(small_train):
     train, features = small_train
-    for name in ("ease", "item_knn", "content", "sequential", "als", "bpr", "popularity", "genre_pref"):
-        model = make_algorithm(name).fit(train, features)
-        fresh = make_algorithm(name)._restore(model._state())
+    small = {"two_tower": {"dim": 8, "hidden": 8, "epochs": 2, "n_negatives": 8}}
+    for name in ("ease", "item_knn", "content", "sequential", "als", "bpr", "popularity", "genre_pref", "two_tower"):
+        model = make_algorithm(name, **small.get(name, {})).fit(train, features)
+        fresh = make_algorithm(name, **small.get(name, {}))._restore(model._state())
         assert np.array_equal(fresh.score([0, 5]), model.score([0, 5])), name
 
 
@@ -214,3 +222,20 @@ def test_cli_run_saves_the_trained_run(tmp_path, capsys):
     record = json.loads(capsys.readouterr().out)
     assert record["saved"]["bytes"] == sum(p.stat().st_size for p in (tmp_path / "saved").rglob("*") if p.is_file())
     assert TrainedRun.load(tmp_path / "saved").weights_ == {"popularity": 1.0}
+
+
+def test_als_fold_in_on_the_sample_keeps_the_users_lists(sample_dataset):
+    from genre.split import temporal_split
+
+    split = temporal_split(sample_dataset.interactions, n_users=sample_dataset.n_users, n_items=sample_dataset.n_items)
+    train = split.train_matrix()
+    model = make_algorithm("als", factors=64, iterations=10, random_state=0).fit(train)
+    ideal = (1 / np.log2(np.arange(2, 12))).sum()
+    overlaps = []
+    for user in split.test_users[:50]:
+        stored = model.recommend(user, k=10)
+        scores = model.fold_in(train[user].indices)
+        scores[train[user].indices] = -np.inf
+        folded = np.argsort(-scores, kind="stable")[:10]
+        overlaps.append((np.isin(folded, stored) / np.log2(np.arange(2, 12))).sum() / ideal)
+    assert np.mean(overlaps) >= 0.9, np.mean(overlaps)

@@ -8,7 +8,7 @@ from app_helpers import app, button, check, train, upload_slice  # noqa: F401
 from genre.config import AlgorithmConfig, DataConfig
 from genre.errors import ConfigError
 from genre.starter_configs import (CONFIG_DIR, DEFAULT_PRESET, PRESETS, joining_weight, load_preset,
-                                   needs_retraining, switched_on, training_setup)
+                                   needs_retraining, switched_on, training_setup, weights_to_carry)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -96,6 +96,18 @@ def test_a_training_setup_holds_the_forms_choices_and_leaves_the_setup_alone():
     assert last.split.params == {}  # it holds out one interaction, whatever the share slider says
     with pytest.raises(ConfigError, match="switch on at least one algorithm"):
         training_setup(setup, split_method="temporal", share=0.2, algorithms=[], normalization="minmax", tune=False)
+
+
+def test_a_retrain_starts_from_the_live_weights_unless_a_new_setup_brought_its_own():
+    setup = load_preset(DEFAULT_PRESET)
+    live = {a.name: 0.5 for a in setup.algorithms}
+    carried = weights_to_carry(setup, setup.copy(), live)
+    assert carried == live
+    again = training_setup(setup, split_method="temporal", share=0.2, algorithms=list(setup.algorithms),
+                           normalization="minmax", tune=False, live_weights=carried)
+    assert [a.weight for a in again.algorithms] == [0.5] * len(setup.algorithms)
+    other = load_preset("collaborative only")
+    assert weights_to_carry(other, setup, live) == {} and weights_to_carry(setup, None, live) == {}
 
 
 def test_weights_and_tuning_alone_need_no_retraining():

@@ -46,6 +46,8 @@ def renew_upload_lease(in_use: Iterable[str | Path] | None = None, *, force: boo
         return
     names = sorted({*map(str, state.files_in_use() if in_use is None else in_use), *map(str, own_uploads())})
     last = st.session_state.get("_lease_written")
+    if last is None and not own_uploads():  # a session that never uploaded holds no lease
+        return
     if not names or (not force and last and last[1] == names and time.time() - last[0] < 60):
         return
     lease_uploads(_lease_id(), names)

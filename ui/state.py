@@ -19,7 +19,7 @@ import streamlit as st
 from genre.config import DataConfig, RunConfig
 from genre.paths import confine_paths_in_data
 from genre.runs import RunRegistry, operator_owner
-from genre.starter_configs import DEFAULT_PRESET, PRESETS, adopt_setup, load_preset, needs_retraining
+from genre.starter_configs import DEFAULT_PRESET, PRESETS, adopt_setup, load_preset, needs_retraining, weights_to_carry
 
 if TYPE_CHECKING:
     from genre.run import TrainedRun
@@ -173,6 +173,13 @@ def reset_widgets_when_changed(prefix: str, source: object) -> None:
     if st.session_state.get(seen) != source:
         reset_widgets(prefix)
         st.session_state[seen] = source
+
+
+def carried_weights() -> dict[str, float]:
+    """The live mix weights the next Train starts from (``genre.starter_configs.weights_to_carry``)."""
+    trained_run = st.session_state.get("trained_run")
+    live = trained_run.weights_ if trained_run is not None else {}
+    return weights_to_carry(config(), st.session_state.get("trained_from"), live)
 
 
 def stale_training() -> bool:

@@ -49,12 +49,12 @@ class SequenceNet(nn.Module):
     """Item table (id embedding and / or a linear map of content) and a causal transformer encoder.
 
     ``items()`` gives every item's representation; ``encode()`` the state at each position of a
-    left-padded batch; a position's scores are its state · the item table (tied weights).
+    left-padded batch; a position's scores are its state · the item table (tied weights) + an item bias.
     """
 
     def __init__(self, n_items: int, dim: int, n_blocks: int, n_heads: int, max_len: int, dropout: float,
                  item_repr: str, content: np.ndarray | None, content_weight: float,
-                 has_id: np.ndarray) -> None:
+                 has_id: np.ndarray, log_prior: np.ndarray) -> None:
         super().__init__()
         self.n_items, self.content_weight = n_items, float(content_weight)
         self.item_id = None
@@ -69,6 +69,9 @@ class SequenceNet(nn.Module):
             self.content_map = nn.Linear(content.shape[1], dim, bias=False)
             # content rows have norm sqrt(d_content): mapped vectors start at the id embeddings' scale
             nn.init.normal_(self.content_map.weight, std=1.0 / math.sqrt(dim * content.shape[1]))
+        # per-item output bias, starting at the log share of each item in training: the first
+        # steps begin from popularity instead of a uniform guess (unseen items share one low value)
+        self.bias = nn.Parameter(torch.from_numpy(log_prior.astype(np.float32)))
         self.start = nn.Parameter(torch.zeros(dim))  # the padding / start-of-history token
         self.position = nn.Embedding(max_len, dim)
         nn.init.normal_(self.position.weight, std=0.02)
@@ -86,8 +89,13 @@ class SequenceNet(nn.Module):
             table = table + (mapped if self.item_id is None else self.content_weight * mapped)
         return table
 
+    def output(self, table: torch.Tensor) -> torch.Tensor:
+        """(n_items, dim + 1) output table: item representations and the bias as a last column."""
+        return torch.cat([table, self.bias.unsqueeze(1)], dim=1)
+
     def encode(self, sequences: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """States (B, L, dim) of left-padded ``sequences`` (B, L), given the item table."""
+        """States (B, L, dim + 1) of left-padded ``sequences`` (B, L), given the item table; the last
+        column is 1 (it meets the output table's bias column)."""
         length = sequences.shape[1]
         real = sequences != self.n_items
         padded = torch.cat([table, self.start.unsqueeze(0)])
@@ -98,7 +106,8 @@ class SequenceNet(nn.Module):
         allowed = causal & (real.unsqueeze(1) | own)  # (B, L, L): earlier real items, and oneself
         for block in self.blocks:
             x = block(x, allowed)
-        return self.norm(x)
+        x = self.norm(x)
+        return torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
 
 
 def full_softmax_backward(states: torch.Tensor, table: torch.Tensor, targets: torch.Tensor,

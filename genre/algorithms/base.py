@@ -124,7 +124,7 @@ class Recommender:
         return top[0] if scalar else top
 
     # ------------------------------------------------------------------ persistence & fold-in
-    def _state(self) -> dict[str, Any]:
+    def _state(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         """The learned state (attributes ending in ``_``) as arrays and plain values, for saving.
 
         Sparse matrices become their CSR arrays (``name@csr.data``, ``.indices``, ``.indptr``,
@@ -134,7 +134,7 @@ class Recommender:
         self._check_fitted()
         state: dict[str, Any] = {}
         for key, value in vars(self).items():
-            if not key.endswith("_") or key.startswith("_"):
+            if not key.endswith("_") or key.startswith("_") or key in skip:
                 continue
             if sp.issparse(value):
                 csr = sp.csr_matrix(value)

@@ -119,7 +119,7 @@ class ContentBased(Recommender):
         return cosine_scores(row, self.item_vectors_)[0]
 
     def _state(self) -> dict:
-        return {k: v for k, v in super()._state().items() if k != "index_"}  # rebuilt from the vectors
+        return super()._state(skip=("index_",))  # the ANN index is rebuilt from the vectors
 
     def _restore(self, state: dict) -> "ContentBased":
         super()._restore(state)

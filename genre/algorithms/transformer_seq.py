@@ -128,14 +128,14 @@ class TransformerSeq(Recommender):
         with _torch_session(self.seed, self.threads) as (torch, device):
             from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
 
-            has_id = np.bincount(sub_sequence, minlength=n_items) > 0
+            counts = np.bincount(sub_sequence, minlength=n_items)
             net = SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
                               float(self.dropout), self.item_repr, content, float(self.content_weight),
-                              has_id).to(device)
+                              counts > 0, np.log((counts + 1.0) / (counts.sum() + n_items))).to(device)
             self.epoch_stats_ = self._train(net, sub_starts, sub_sequence, validation, rng, device, progress)
             net.eval()
             with torch.no_grad():
-                self.item_factors_ = net.items().cpu().numpy().astype(np.float32)
+                self.item_factors_ = net.output(net.items()).cpu().numpy().astype(np.float32)
                 self.user_factors_ = _states(net, last_windows(starts, sequence, int(self.max_len), n_items),
                                              device)
 
@@ -219,6 +219,7 @@ class TransformerSeq(Recommender):
                 continue
             table = net.items()
             states = net.encode(chunk, table)[valid]
+            table = net.output(table)
             wanted = chunk_targets[valid]
             if draw is None:
                 total += full_softmax_backward(states, table, wanted, 1.0 / n_valid, _MAX_LOGITS)
@@ -259,7 +260,7 @@ def _states(net: Any, windows: np.ndarray, device: Any) -> np.ndarray:
     """The last position's state of each left-padded window (n, max_len), in batches, without gradients."""
     import torch  # lazy: torch is a slow import
 
-    out = np.empty((len(windows), net.norm.normalized_shape[0]), dtype=np.float32)
+    out = np.empty((len(windows), net.norm.normalized_shape[0] + 1), dtype=np.float32)
     was_training = net.training
     net.eval()
     with torch.no_grad():
@@ -276,7 +277,7 @@ def _scores(net: Any, windows: np.ndarray, device: Any) -> np.ndarray:
     import torch  # lazy: torch is a slow import
 
     with torch.no_grad():
-        items = net.items().cpu().numpy()
+        items = net.output(net.items()).cpu().numpy()
     return _states(net, windows, device) @ items.T
 
 

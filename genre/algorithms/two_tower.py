@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 
+from genre.algorithms._two_tower_state import fold_in_history, net_state, restore_net
 from genre.algorithms.base import Progress, Recommender
 from genre.constraints import BATCH, FACTORS, LEARNING_RATE, SEED, THREADS, Bound, Constraints, OneOf
 from genre.errors import ConfigError, DataError
@@ -217,6 +218,9 @@ class TwoTower(Recommender):
         return sampled_softmax_loss(user_vectors, positives, negative_vectors, torch.from_numpy(targets),
                                     torch.from_numpy(negatives), torch.from_numpy(users),
                                     torch.from_numpy(log_q))
+
+    fold_in_reason = None  # the user tower reads any history; the net saves as its state_dict arrays
+    _state, _restore, _fold_in = net_state, restore_net, fold_in_history
 
     # ------------------------------------------------------------------ score
     def _score(self, users: np.ndarray) -> np.ndarray:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -23,7 +22,7 @@ from genre.data.cleaning import missing_ids
 from genre.data.columns import ColumnMapping
 from genre.data.dataset import _as_list
 from genre.data.guess import EXAMPLES, INTERACTION_FIELDS, ITEM_FIELDS, guess_mapping, id_text
-from genre.errors import ConfigError, DataError
+from genre.errors import DataError
 
 _LABELS = {"user": "user ids", "item": "item ids", "item_id": "item ids", "tags": "tag text"}
 

@@ -49,7 +49,8 @@ class MultiHotEncoder:
 
     cacheable = False
 
-    _parameter_constraints: ClassVar[Constraints] = {"separators": Text(max_chars=32), "max_dense": Bound(0, 65_536, int)}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "separators": Text(max_chars=32), "max_dense": Bound(0, 65_536, int)}
 
     def __init__(self, separators: str = "|,", max_dense: int = 1024) -> None:
         self.separators = separators

@@ -198,7 +198,8 @@ class ImageEncoder:
     cacheable = True
     dim = IMAGE_DIM
 
-    _parameter_constraints: ClassVar[Constraints] = {"batch_size": Bound(1, 256, int), "size": Bound(32, 1024, int)}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "batch_size": Bound(1, 256, int), "size": Bound(32, 1024, int)}
 
     def __init__(self, batch_size: int = 16, size: int = 224) -> None:
         self.batch_size = batch_size

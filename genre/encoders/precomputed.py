@@ -49,8 +49,11 @@ def _load_npy(path: Path) -> np.ndarray:
     numpy allocate terabytes), is a DataError, not a MemoryError or AttributeError."""
     with open(path, "rb") as handle:
         if handle.read(4) == b"PK\x03\x04":
-            raise DataError(f"{path.name} is an .npz archive of several arrays, not one .npy matrix; "
+            raise DataError(f"{path.name} is not a readable .npy file: it is an .npz archive of several arrays; "
                             f"save the vectors with np.save(path, vectors)")
+        handle.seek(0)
+        if handle.read(6) != np.lib.format.MAGIC_PREFIX:
+            return np.load(path, allow_pickle=False)  # not .npy at all: numpy's own refusal (pickles too)
         handle.seek(0)
         version = np.lib.format.read_magic(handle)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
@@ -60,7 +63,7 @@ def _load_npy(path: Path) -> np.ndarray:
         declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
         held = path.stat().st_size - handle.tell()
     if declared != held:
-        raise DataError(f"{path.name}: its header declares shape {tuple(shape)} ({declared:,} bytes) but the "
+        raise DataError(f"{path.name} is not a readable .npy file: its header declares shape {tuple(shape)} ({declared:,} bytes) but the "
                         f"file holds {held:,} bytes of data; the file is damaged: save it again with np.save")
     return np.load(path, allow_pickle=False)
 

@@ -48,6 +48,9 @@ from genre.store import CandidateStore
 #: Bumped whenever the layout changes; a run saved in another format is refused, not guessed at.
 FORMAT = 1
 MANIFEST = "manifest.json"
+REQUIRED = frozenset({"config.yaml", "run.json", "arrays.safetensors", "dataset/interactions.parquet",
+                      "dataset/items.parquet", "dataset/user_ids.parquet", "dataset/item_ids.parquet",
+                      "split/train.parquet", "split/test.parquet"})
 _FEATURE_FIELDS = ("item_vectors", "item_genres", "interaction_times", "interaction_ratings", "user_vectors")
 
 
@@ -239,8 +242,9 @@ def read_manifest(root: Path) -> dict[str, Any]:
                            f"{manifest.get('genre_version', '?') if isinstance(manifest, dict) else '?'}); "
                            f"this GENRE {__version__} reads format {FORMAT}: re-train and save it again")
     files = manifest.get("files")
-    if not isinstance(files, dict) or "run.json" not in files:
-        raise PersistError(f"{root / MANIFEST} lists no files: the saved run is incomplete")
+    missing = sorted(REQUIRED - set(files)) if isinstance(files, dict) else sorted(REQUIRED)
+    if missing:
+        raise PersistError(f"{root / MANIFEST} does not list {', '.join(missing)}: the saved run is incomplete")
     for name, entry in files.items():
         path = root / name
         if not path.resolve().is_relative_to(root.resolve()):

@@ -120,5 +120,16 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-__all__ = ["BadInput", "GenreError", "MAX_BODY_BYTES", "MAX_HISTORY", "MAX_K", "UnknownId", "check_k",
-           "history_recommendations", "run_info", "similar_items", "user_recommendations"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_HISTORY",
+    "MAX_K",
+    "BadInput",
+    "GenreError",
+    "UnknownId",
+    "check_k",
+    "history_recommendations",
+    "run_info",
+    "similar_items",
+    "user_recommendations",
+]

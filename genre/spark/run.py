@@ -25,6 +25,7 @@ import pandas as pd
 
 from genre.config import RunConfig
 from genre.errors import ConfigError
+from genre.paths import data_home
 from genre.run import RunResult
 from genre.spark.algorithms import SPARK_ALGORITHMS, FormInputs, check_spark_algorithms
 from genre.spark.content import check_content, spark_item_vectors
