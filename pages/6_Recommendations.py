@@ -54,7 +54,7 @@ with right:
         if source:
             picture[0].image(source, width=56)
         chips = " ".join(f":violet-badge[{widgets.md(title)}]" for title in getattr(row, "because", []))
-        because = f" · because of {chips}" if chips else ""
+        because = f" · because of {chips} (by {widgets.md(row.explained_by)})" if chips else ""
         mark = " :green-badge[watched later]" if getattr(row, "held_out", False) else ""
         a.markdown(f"**{row.rank}. {widgets.md(row.title)}**{mark}  \n"
                    f":gray[{widgets.md(', '.join(row.genres))}{because}]")

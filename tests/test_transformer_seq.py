@@ -37,9 +37,11 @@ def planted(n_users: int = 80, n_items: int = 40, length: int = 12, seed: int = 
 
 @pytest.fixture(scope="module")
 def sample_split(sample_dataset):
-    """The first 100 users of the sample, BENCHMARK.md's temporal split, features from TRAIN only."""
+    """The first 200 users of the sample and items with ≥ 5 of their ratings (as tests/test_algorithms.py),
+    BENCHMARK.md's temporal split, features from TRAIN only."""
     frame = sample_dataset.interactions
-    frame = frame[frame["user"] < 100]
+    frame = frame[frame["user"] < 200]
+    frame = frame[frame.groupby("item")["item"].transform("size") >= 5]
     split = temporal_split(frame, sample_dataset.n_users, sample_dataset.n_items)
     times = interaction_matrix(split.train, split.n_users, split.n_items, "timestamp")
     return split, Features(interaction_times=times)
@@ -56,7 +58,7 @@ def test_learns_a_planted_next_item_pattern():
 def test_beats_popularity_on_the_sample_in_a_few_epochs(sample_split):
     split, features = sample_split
     # small batches: many steps per epoch, so a few epochs already learn what people take next
-    model = TransformerSeq(epochs=4, batch_size=16, lr=5e-3, **FAST).fit(split.train_matrix(), features)
+    model = TransformerSeq(epochs=6, batch_size=32, lr=5e-3, **FAST).fit(split.train_matrix(), features)
     popularity = make_algorithm("popularity").fit(split.train_matrix(), features)
     ndcg = evaluate(model.score, split, ks=(10,)).means["ndcg@10"]
     baseline = evaluate(popularity.score, split, ks=(10,)).means["ndcg@10"]

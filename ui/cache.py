@@ -26,8 +26,10 @@ def save_uploads(files: list[Any], in_use: Iterable[str | Path] = ()) -> list[Pa
     the new files, so no other session's pruning deletes them while this session lives."""
     from genre.hosting.uploads import save_uploads as store
 
+    in_use = [*in_use, *st.session_state.get("_last_saved", ())]  # saved on another widget, not yet applied
     paths = store(files, in_use=in_use, lease=_lease_id())
     st.session_state.setdefault("_own_uploads", set()).update(str(p.parent) for p in paths)
+    st.session_state["_last_saved"] = [*st.session_state.get("_last_saved", ()), *map(str, paths)][-8:]
     renew_upload_lease(in_use, force=True)
     return paths
 
@@ -38,16 +40,19 @@ def own_uploads() -> list[Path]:
 
 
 def renew_upload_lease(in_use: Iterable[str | Path] | None = None, *, force: bool = False) -> None:
-    """Renew this session's lease on its uploads (every page run; written at most once a minute
-    unless what is in use changed), so that other sessions' pruning keeps them."""
+    """Renew this session's lease on the uploads it uses (every page run; written at most once a
+    minute unless what is in use changed), so that other sessions' pruning keeps them: the files
+    its config names and its latest uploads not yet applied — not every file it ever uploaded,
+    so one session cannot pin the whole store."""
     from genre.hosting.uploads import lease_uploads
 
     if in_use is None and "config" not in st.session_state:
         return
-    names = sorted({*map(str, state.files_in_use() if in_use is None else in_use), *map(str, own_uploads())})
-    last = st.session_state.get("_lease_written")
-    if last is None and not own_uploads():  # a session that never uploaded holds no lease
+    if not own_uploads():  # a session that never uploaded holds no lease
         return
+    names = sorted({*map(str, state.files_in_use() if in_use is None else in_use),
+                    *st.session_state.get("_last_saved", ())})
+    last = st.session_state.get("_lease_written")
     if not names or (not force and last and last[1] == names and time.time() - last[0] < 60):
         return
     lease_uploads(_lease_id(), names)

@@ -30,9 +30,7 @@ def restore_net(model: Any, state: dict[str, Any]) -> Any:
     """Set the state and rebuild the net from its arrays (no training)."""
     import torch  # heavy optional: only a two-tower model needs it
 
-    from genre.algorithms._two_tower_nn import (
-        TwoTowerNet,  # heavy optional: imports torch
-    )
+    from genre.algorithms._two_tower_nn import TwoTowerNet  # heavy optional: imports torch
 
     tensors = {k[len(_PREFIX):]: v for k, v in state.items() if k.startswith(_PREFIX)}
     Recommender._restore(model, {k: v for k, v in state.items() if not k.startswith(_PREFIX)})

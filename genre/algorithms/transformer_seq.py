@@ -6,7 +6,8 @@ predicts the next item with a softmax over the whole catalog — all positions o
 one pass, never one copy per prefix. Item representations are a learned id embedding, a learned
 linear map of the items' content vectors (``features.item_vectors``; sparse TF-IDF is reduced
 once with TruncatedSVD), or their sum, and the output layer is tied to them: an item nobody has
-taken yet is still represented, and scored, by its content. Above ``SAMPLED_ABOVE`` items the
+taken yet is still represented, and scored, by its content. A per-item output bias starts at the
+log share of each item in training, so the first epochs start from popularity. Above ``SAMPLED_ABOVE`` items the
 full softmax gives way to a sampled softmax with log-Q correction. The number of epochs is chosen
 by early stopping on each user's last training item, held out inside ``fit`` (test data is never
 seen by ``fit``).
@@ -24,7 +25,7 @@ import logging
 import math
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -92,6 +93,17 @@ class TransformerSeq(Recommender):
     name = "transformer_seq"
     requires = ("interaction_times",)
     tune_grid = {"dropout": [0.2, 0.35, 0.5], "max_len": [50, 100, 200]}  # tuned in this order
+    fold_in_reason: ClassVar[str | None] = ("a new history would need the transformer network, which fit "
+                                            "does not keep (it keeps each user's state and the item table)")
+    #: Checked by ``Recommender.fit``; ``dim`` a multiple of ``n_heads`` and content for "content" /
+    #: "both" are checked in ``_fit``. Batch memory is bounded inside ``fit`` whatever the values.
+    _parameter_constraints: ClassVar[Constraints] = {
+        "dim": FACTORS, "n_blocks": Bound(1, 16, int), "n_heads": Bound(1, 64, int),
+        "max_len": Bound(1, 1000, int), "dropout": Bound(0.0, 1.0, high_open=True), "lr": LEARNING_RATE,
+        "batch_size": BATCH, "epochs": Bound(1, 1000, int), "patience": Bound(1, 1000, int),
+        "loss": OneOf(("auto", "full", "sampled")), "n_negatives": Bound(1, 100_000, int),
+        "item_repr": OneOf(("id", "content", "both")), "content_weight": Bound(0.0, 1e3),
+        "weight_decay": Bound(0.0, 10.0), "seed": SEED, "threads": THREADS}
 
     def __init__(self, dim: int = 64, n_blocks: int = 2, n_heads: int = 1, max_len: int = 50,
                  dropout: float = 0.3, lr: float = 1e-3, batch_size: int = 128, epochs: int = 200,
@@ -140,8 +152,6 @@ class TransformerSeq(Recommender):
                                              device)
 
     def _check_params(self, features: Any) -> None:
-        for name, constraint in self._parameter_constraints.items():
-            constraint.check(getattr(self, name), f"{self.name}.{name}")
         if int(self.dim) % int(self.n_heads):
             raise ConfigError(f"{self.name}: dim ({self.dim}) must be a multiple of n_heads ({self.n_heads}); "
                               f"e.g. dim {int(self.n_heads) * max(1, int(self.dim) // int(self.n_heads))}")
@@ -245,15 +255,6 @@ class TransformerSeq(Recommender):
             rows = users[begin:begin + _SCORE_BATCH]
             np.matmul(self.user_factors_[rows], self.item_factors_.T, out=out[begin:begin + len(rows)])
         return out
-
-
-TransformerSeq._parameter_constraints: Constraints = {
-    "dim": FACTORS, "n_blocks": Bound(1, 16, int), "n_heads": Bound(1, 64, int), "max_len": Bound(1, 1000, int),
-    "dropout": Bound(0.0, 1.0, high_open=True), "lr": LEARNING_RATE, "batch_size": BATCH,
-    "epochs": Bound(1, 1000, int), "patience": Bound(1, 1000, int), "loss": OneOf(("auto", "full", "sampled")),
-    "n_negatives": Bound(1, 100_000, int), "item_repr": OneOf(("id", "content", "both")),
-    "content_weight": Bound(0.0, 1e3), "weight_decay": Bound(0.0, 10.0), "seed": SEED, "threads": THREADS,
-}
 
 
 def _states(net: Any, windows: np.ndarray, device: Any) -> np.ndarray:

