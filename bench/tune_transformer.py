@@ -22,19 +22,21 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.results import provenance  # noqa: E402
-from genre.algorithms import make_algorithm  # noqa: E402
-from genre.config import load_config  # noqa: E402
-from genre.evaluate import evaluate  # noqa: E402
-from genre.run import load_from_config  # noqa: E402
-from genre.run.fitting import Fitter, Reporter  # noqa: E402
-from genre.split import split_interactions, validation_split  # noqa: E402
+from bench.results import provenance
+from genre.algorithms import make_algorithm
+from genre.config import load_config
+from genre.evaluate import evaluate
+from genre.run import load_from_config
+from genre.run.fitting import Fitter, Reporter
+from genre.split import split_interactions, validation_split
 
 OUT = ROOT / "bench" / "tune_transformer.json"
 #: One parameter at a time, in this order; each stage keeps the best value for the next.
@@ -71,27 +73,6 @@ def fit_and_score(params: dict, split, features, progress=None) -> dict:
             "fit_s": seconds}
 
 
-def search(data: dict, stages: list, base: dict, report) -> tuple[dict, list[dict]]:
-    """Coordinate search on VAL: (chosen parameters, every trial); ``report(message, trials)`` after each."""
-    chosen, trials, cache = dict(base), [], {}
-    for name, values in stages:
-        if name == "content_weight" and chosen.get("item_repr") == "id":
-            continue
-        results = {}
-        for value in values:
-            params = {**chosen, name: value}
-            key = json.dumps(params, sort_keys=True)
-            if key not in cache:
-                cache[key] = fit_and_score(params, data["val"], data["val_features"])
-                cache[key]["stage"] = name
-                trials.append(cache[key])
-                report(f"VAL {name}={value}: NDCG@10 {cache[key]['ndcg@10']:.4f} (epochs "
-                       f"{cache[key]['best_epoch']}/{cache[key]['epochs_run']}, {cache[key]['fit_s']:.0f} s)", trials)
-            results[value] = cache[key]["ndcg@10"]
-        chosen[name] = max(values, key=lambda v: (results[v], -values.index(v)))
-    return chosen, trials
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "transformer_seq.yaml"))
@@ -100,7 +81,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
     inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv", "tags.csv")}
-    record = {**provenance(ROOT, inputs, sys.argv), "config": str(Path(args.config).resolve().relative_to(ROOT))}
+    record = {**provenance(ROOT, inputs, sys.argv), "config": str(Path(args.config).resolve().relative_to(ROOT)),
+              "start": START, "stages": QUICK if args.quick else STAGES}
     began = time.perf_counter()
 
     def log(message: str) -> None:
@@ -112,19 +94,48 @@ def main() -> None:
 
     data = prepare(Path(args.config))
     log("features ready")
-    chosen, trials = search(data, QUICK if args.quick else STAGES, {**START, "threads": args.threads},
-                            lambda message, trials: (log(message), save(trials=trials)))
-    save(chosen=chosen, trials=trials)
-    tests = []
+    base = {**START, "threads": args.threads}
+
+    def epochs(what: str):
+        return lambda done, total, message: log(f"  {what} {message}")
+    trials, tests = [], []
+
+    def run_val(params: dict, stage: str) -> dict:
+        known = next((t for t in trials if t["params"] == params), None)
+        if known is None:
+            known = {**fit_and_score(params, data["val"], data["val_features"], epochs("VAL")), "stage": stage}
+            trials.append(known)
+            log(f"VAL {stage}: {params}: NDCG@10 {known['ndcg@10']:.4f} "
+                f"(epochs {known['best_epoch']}/{known['epochs_run']}, {known['fit_s']:.0f} s)")
+            save(trials=trials, test=tests)
+        return known
+
+    def run_test(params: dict, label: str) -> None:
+        row = {**fit_and_score(params, data["split"], data["features"], epochs("TEST")), "label": label,
+               "val_ndcg@10": run_val(params, label)["ndcg@10"]}
+        tests.append(row)
+        log(f"TEST {label}: NDCG@10 {row['ndcg@10']:.4f} Recall@10 {row['recall@10']:.4f} "
+            f"(epochs {row['best_epoch']}, {row['fit_s']:.0f} s)")
+        save(trials=trials, test=tests)
+
+    # Both item representations at the fixed starting point (parameters set before any TEST read) ...
+    for item_repr in ("id", "both"):
+        run_val({**base, "item_repr": item_repr}, "start")
+        run_test({**base, "item_repr": item_repr}, f"start, item_repr {item_repr}")
+    # ... then the search on VAL, one parameter at a time, and TEST once more for what it chose.
+    chosen = dict(base)
+    for name, values in (QUICK if args.quick else STAGES):
+        if name == "content_weight" and chosen.get("item_repr") == "id":
+            continue
+        scores = [run_val({**chosen, name: value}, name)["ndcg@10"] for value in values]
+        chosen[name] = values[int(np.argmax(scores))]
+        save(trials=trials, test=tests, chosen=chosen)
+        log(f"chose {name} = {chosen[name]}")
     for item_repr in ("id", "both"):
         params = {**chosen, "item_repr": item_repr}
-        val_row = next((t for t in trials if t["params"] == params), None)
-        row = fit_and_score(params, data["split"], data["features"])
-        row["val_ndcg@10"] = None if val_row is None else val_row["ndcg@10"]
-        tests.append(row)
-        log(f"TEST item_repr={item_repr}: NDCG@10 {row['ndcg@10']:.4f} Recall@10 {row['recall@10']:.4f} "
-            f"(epochs {row['best_epoch']}, {row['fit_s']:.0f} s)")
-        save(chosen=chosen, trials=trials, test=tests)
+        if all(t["params"] != params for t in tests):
+            run_test(params, f"chosen, item_repr {item_repr}")
+    save(trials=trials, test=tests, chosen=chosen, done=True)
 
 
 if __name__ == "__main__":

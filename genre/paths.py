@@ -2,7 +2,8 @@
 
 Kept (each under an environment variable an operator can point elsewhere):
 
-- ``data_home()``: ``$GENRE_HOME``, else ``$XDG_DATA_HOME/genre`` (~/.local/share/genre): the run registry.
+- ``data_home()``: ``$GENRE_HOME``, else ``$XDG_DATA_HOME/genre`` (~/.local/share/genre): the run registry,
+  and ``saved_models_dir()`` (trained runs saved with their models, one folder per owner).
 - ``cache_dir()``: ``$GENRE_CACHE_DIR``, else ~/.cache/genre — with ``embeddings/`` (encoder outputs),
   ``llm_cache_dir()`` (LLM outputs), ``uploads_dir()`` (the upload store), ``models_dir()`` (model
   folders named by name) and ``generated/`` (LLM-written files).
@@ -50,6 +51,12 @@ def data_home() -> Path:
 def registry_path() -> Path:
     """The run registry's SQLite file: ``data_home()/runs.sqlite``."""
     return data_home() / "runs.sqlite"
+
+
+def saved_models_dir() -> Path:
+    """``data_home()/saved-models``: trained runs saved with their models (``TrainedRun.save``), one
+    sub-folder per owner (``genre.runs``); kept, not a cache: a served run is read from here."""
+    return data_home() / "saved-models"
 
 
 def cache_dir() -> Path:

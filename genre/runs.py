@@ -6,6 +6,10 @@ leaves every committed run intact (each save is one transaction).
 Each run records its owner (the app's session, or an operator-set user name): a session lists
 and opens its own runs, others' only when the operator sets ``GENRE_SHARE_RUNS=1``.
 
+A run saved with its models (``save_with_models``) also records the folder ``TrainedRun.save``
+wrote, under the owner's own folder of ``genre.paths.saved_models_dir()``. Those folders hold the
+owner's data and models, so only their owner may open them, shared runs or not (``models_path``).
+
 Examples
 --------
 >>> reg = RunRegistry(":memory:", owner="session-1")      # doctest: +SKIP
@@ -15,8 +19,11 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -26,7 +33,7 @@ import pandas as pd
 
 from genre.config import dump_config, parse_config_text
 from genre.errors import GenreError
-from genre.paths import registry_path
+from genre.paths import registry_path, saved_models_dir
 from genre.sqlite_files import check_integrity, open_or_set_aside
 
 _SCHEMA = """
@@ -39,9 +46,13 @@ CREATE TABLE IF NOT EXISTS runs (
     weights TEXT NOT NULL,
     timings TEXT NOT NULL,
     per_user TEXT NOT NULL,
-    owner TEXT
+    owner TEXT,
+    models TEXT
 );
 """
+
+#: Columns added after the first release: (name, SQL type), added to an older registry on open.
+_ADDED_COLUMNS = (("owner", "TEXT"), ("models", "TEXT"))
 
 _SCOPES = ("own", "all")
 
@@ -68,13 +79,18 @@ class RunRegistry:
         Who saves and reads: the app passes its session (or an operator-set user name). With an
         owner, ``list`` shows that owner's runs and other owners' runs can be listed, loaded or
         compared only when ``GENRE_SHARE_RUNS=1``. Without one (the CLI), every run is visible.
+    models_root : str or path, optional
+        Where runs saved with their models go, one sub-folder per owner; default
+        ``genre.paths.saved_models_dir()``.
 
     A damaged registry file is moved aside (``runs.corrupt-<time>.sqlite``) and rebuilt empty.
     """
 
-    def __init__(self, path: str | Path | None = None, owner: str | None = None):
+    def __init__(self, path: str | Path | None = None, owner: str | None = None,
+                 models_root: str | Path | None = None):
         self.path = str(path) if path is not None else str(registry_path())
         self.owner = owner
+        self.models_root = Path(models_root) if models_root is not None else saved_models_dir()
         self._memory = sqlite3.connect(":memory:") if self.path == ":memory:" else None
         if self._memory is not None:
             self._prepare(self._memory)
@@ -96,12 +112,13 @@ class RunRegistry:
 
     @staticmethod
     def _prepare(db: sqlite3.Connection) -> None:
-        """Create the table; add the ``owner`` column to a registry from before it existed."""
+        """Create the table; add the columns a registry from before them lacks (nullable: old rows keep NULL)."""
         with db:
             db.executescript(_SCHEMA)
             columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            if "owner" not in columns:
-                db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+            for name, kind in _ADDED_COLUMNS:
+                if name not in columns:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory is not None:
@@ -137,22 +154,80 @@ class RunRegistry:
         finally:
             self._close(db)
 
+    def save_with_models(self, trained, name: str | None = None) -> tuple[int, dict[str, Any]]:
+        """Save a ``TrainedRun``'s result as a run *and* the run itself (``trained.save``) into this
+        owner's folder; returns the run id and the manifest (``["bytes"]``: size on disk).
+
+        If writing the folder fails, the registry row is removed again and the error raised.
+        """
+        run_id = self.save(trained.result_, name=name)
+        folder = self.models_folder(run_id)
+        try:
+            manifest = trained.save(folder)
+        except BaseException:
+            self._delete_row(run_id)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        db = self._connect()
+        try:
+            with db:
+                db.execute("UPDATE runs SET models = ? WHERE id = ?", (str(folder), run_id))
+        finally:
+            self._close(db)
+        return run_id, manifest
+
+    def owner_folder(self) -> Path:
+        """This owner's folder of saved models: a readable slug of the owner plus a hash of it, so
+        no owner name (``GENRE_USER`` may hold anything) can reach another's folder or climb out."""
+        if self.owner is None:
+            return self.models_root / "no-owner"
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", self.owner).strip("-")[:40] or "owner"
+        return self.models_root / f"{slug}-{hashlib.sha256(self.owner.encode('utf-8')).hexdigest()[:16]}"
+
+    def models_folder(self, run_id: int) -> Path:
+        """Where run ``run_id`` of this owner keeps its models."""
+        return self.owner_folder() / f"run-{int(run_id)}"
+
+    def models_path(self, run_id: int) -> Path:
+        """The folder of run ``run_id``'s saved models, for ``TrainedRun.load``.
+
+        Raises ``GenreError`` (one line) when the run does not exist, was saved without models, belongs
+        to another owner (always: the folder holds that owner's data, shared runs or not), or its
+        recorded folder lies outside this owner's folder or is gone.
+        """
+        rows = self._query("SELECT owner, models FROM runs WHERE id = ?", (int(run_id),))
+        if not rows:
+            raise GenreError(f"no saved run with id {run_id}")
+        owner, models = rows[0]
+        if self.owner is not None and owner != self.owner:
+            raise GenreError(f"run {run_id} was saved by another session; only its owner can open its models")
+        if not models:
+            raise GenreError(f"run {run_id} was saved without its models: train it again, then save it "
+                             f"with models to reopen or serve it")
+        root = (self.owner_folder() if self.owner is not None else self.models_root).resolve()
+        folder = Path(models).resolve()
+        if root not in folder.parents:
+            raise GenreError(f"run {run_id}'s models folder is outside this owner's saved models; refusing it")
+        if not folder.is_dir():
+            raise GenreError(f"run {run_id}'s models folder is gone ({folder}); save the run again")
+        return folder
+
     def list(self, scope: str | None = None) -> pd.DataFrame:
-        """One row per run: id, name, created, algorithms, owner and the mix's metrics.
+        """One row per run: id, name, created, algorithms, owner, models (saved with them) and the mix's metrics.
 
         ``scope``: ``"own"`` (default when the registry has an owner) or ``"all"`` (default
         without one; with an owner it needs ``GENRE_SHARE_RUNS=1``).
         """
-        sql, args = "SELECT id, name, created, metrics, weights, owner FROM runs", ()
+        sql, args = "SELECT id, name, created, metrics, weights, owner, models FROM runs", ()
         if self._scope(scope) == "own":
             sql, args = sql + " WHERE owner IS ?", (self.owner,)
         records = []
-        for run_id, name, created, metrics, weights, owner in self._query(sql + " ORDER BY id", args):
+        for run_id, name, created, metrics, weights, owner, models in self._query(sql + " ORDER BY id", args):
             mix = json.loads(metrics).get("mix", {})
             records.append({"id": run_id, "name": name,
                             "created": pd.Timestamp(created, unit="s").strftime("%Y-%m-%d %H:%M"),
                             "algorithms": ", ".join(f"{k} {v:g}" for k, v in json.loads(weights).items()),
-                            "owner": owner, **mix})
+                            "owner": owner, "models": bool(models), **mix})
         return pd.DataFrame(records)
 
     def load(self, run_id: int) -> dict[str, Any]:
@@ -180,10 +255,17 @@ class RunRegistry:
         return pd.DataFrame(columns)
 
     def delete(self, run_id: int) -> None:
-        """Delete one run (with an owner: only that owner's runs)."""
-        rows = self._query("SELECT owner FROM runs WHERE id = ?", (int(run_id),))
+        """Delete one run, and its saved models (with an owner: only that owner's runs)."""
+        rows = self._query("SELECT owner, models FROM runs WHERE id = ?", (int(run_id),))
         if rows and self.owner is not None and rows[0][0] != self.owner:
             raise GenreError(f"run {run_id} was saved by another session; only its owner can delete it")
+        if rows and rows[0][1]:
+            folder = Path(rows[0][1]).resolve()
+            if self.models_root.resolve() in folder.parents:  # never anything outside the saved models
+                shutil.rmtree(folder, ignore_errors=True)
+        self._delete_row(run_id)
+
+    def _delete_row(self, run_id: int) -> None:
         db = self._connect()
         try:
             with db:

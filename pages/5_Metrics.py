@@ -4,10 +4,12 @@ import numpy as np
 import streamlit as st
 
 from genre import viz
-from ui import state, widgets
+from ui import saved_runs, widgets
 
 widgets.header("Metrics", "How well the mix ranks each user's held-out items, compared with its parts "
                           "and with saved runs. Higher is better for every metric except popularity bias.")
+if st.session_state.get("trained_run") is None:  # nothing trained: a run saved with models reopens at once
+    saved_runs.section(None)
 widgets.need_training()
 trained_run, result = st.session_state["trained_run"], st.session_state["result"]
 metrics = result.metrics
@@ -41,41 +43,8 @@ right.dataframe(result.slices[["group", "n_users", slice_metric]], hide_index=Tr
 left.plotly_chart(viz.slices_figure(result.slices, slice_metric))
 
 st.subheader("Saved runs")
-with widgets.user_errors():  # a registry that cannot be opened costs this section, not the page
-    from genre.runs import RunRegistry, sharing_enabled
+saved_runs.section(result)
 
-    registry = RunRegistry(owner=state.owner())
-    with st.form("save_run", border=False):
-        left, right = st.columns([3, 1], vertical_alignment="bottom")
-        name = left.text_input("Run name", value=" + ".join(f"{k} {v:g}" for k, v in result.weights.items()),
-                               key="run_name")
-        if right.form_submit_button("Save this run", type="primary"):
-            with widgets.user_errors():
-                run_id = registry.save(result, name=name.strip() or None)
-                st.session_state["saved_runs"].append({"run_id": run_id, "name": name})
-                picked = st.session_state.get("compare_runs") or []
-                st.session_state["compare_runs"] = [*picked[-2:], run_id]  # show the new run at once
-                widgets.flash(f"Saved run #{run_id}.")
-                st.rerun()  # the sidebar's run count is drawn before this page: draw it again
-    shared = sharing_enabled() and st.toggle("Include runs of other sessions", key="runs_shared",
-                                             help="The operator shares saved runs (GENRE_SHARE_RUNS=1).")
-    runs = registry.list("all" if shared else "own")
-    if len(runs):
-        mine = state.owner()
-        labels = {int(r.id): f"#{r.id} {r.name}" + ("" if r.owner == mine else " (other session)")
-                  for r in runs.itertuples()}
-        if "compare_runs" not in st.session_state:  # a fresh session: only what it saved itself
-            st.session_state["compare_runs"] = [r["run_id"] for r in st.session_state["saved_runs"]][-3:]
-        st.session_state["compare_runs"] = [i for i in st.session_state["compare_runs"] if i in labels]
-        picked = st.multiselect("Compare", list(labels), format_func=labels.get, key="compare_runs")
-        if picked:
-            table = registry.compare(picked).T
-            metric = st.selectbox("Compare on", list(table.columns), key="compare_metric",
-                                  index=list(table.columns).index("ndcg@10") if "ndcg@10" in table.columns else 0)
-            st.plotly_chart(viz.comparison_bar(table.reset_index(names="run"), metric))
-            st.dataframe(table.style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8"))
-    else:
-        st.caption("No saved runs yet: save this one, change the mix, save again, and compare them here.")
 
 def validation():
     """The trained run's validation side (genre.run.validation_run: refitted on the carve tuning uses), built

@@ -4,7 +4,7 @@ import streamlit as st
 
 from genre import viz
 from genre.hosting.uploads import safe_file_name
-from ui import widgets
+from ui import saved_runs, widgets
 
 widgets.header("Recommendations", "Pick a user to see what they had and what the mix recommends — and why; "
                                   "or describe a taste in words.")
@@ -76,3 +76,6 @@ with right:
 
 if any(c.startswith("contrib_") for c in recs.columns):
     st.plotly_chart(viz.contributions_figure(recs))
+
+st.subheader("Serve this run")
+saved_runs.show_serving(user, k)

@@ -8,6 +8,8 @@ and without the memory the decoded table would take.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -249,9 +251,9 @@ def test_upload_tables_live_in_the_session_not_a_server_wide_cache():
 def test_an_encoder_model_path_is_answered_alike_whether_it_exists_or_not(tmp_path, monkeypatch):
     from genre import paths
     from genre.config import parse_config_text
+    from genre.encoders.sentence import resolve_model_dir
     from genre.errors import ConfigError, EncoderError
     from genre.hosting.confine import confine_config
-    from genre.encoders.sentence import resolve_model_dir
 
     monkeypatch.setattr(paths, "_PATHS_IN_DATA_CONFINED", True)
     monkeypatch.setenv("GENRE_CACHE_DIR", str(tmp_path / "cache"))
@@ -296,16 +298,13 @@ def test_a_config_naming_someone_elses_upload_cannot_tell_whether_it_exists(stor
     assert answer(mine) == "allowed"
 
 
-def _cli(*args: str, cwd: Path) -> "subprocess.CompletedProcess[str]":
-    import os
-    import subprocess
-
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parents[1]
     env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HOME": str(cwd),
            "GENRE_HOME": str(cwd / "home"), "GENRE_CACHE_DIR": str(cwd / "cache"),
            "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run([sys.executable, "-m", "genre", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env=env)
+                          timeout=600, env=env, check=False)
 
 
 def _one_line_error(out) -> str:

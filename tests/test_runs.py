@@ -144,3 +144,91 @@ def test_a_registry_that_cannot_be_opened_is_one_genre_error(tmp_path, where):
     with pytest.raises(GenreError, match="run registry.*cannot be opened"):
         RunRegistry(path)
     assert (tmp_path / "file").read_text() == "x" and (tmp_path / "folder").is_dir()
+
+
+# ---------------------------------------------------------------------------- runs saved with their models
+class _FakeTrained:
+    """What ``save_with_models`` asks of a TrainedRun: its result and ``save(folder)``."""
+
+    def __init__(self, fail: bool = False):
+        self.result_, self.fail = _result(0.2), fail
+
+    def save(self, path):
+        if self.fail:
+            raise GenreError("disk full")
+        path.mkdir(parents=True)
+        (path / "manifest.json").write_text("{}")
+        return {"bytes": 2, "config_sha256": "x"}
+
+
+def test_a_run_saved_with_models_records_its_folder_under_its_owner(tmp_path, private):
+    path, root = tmp_path / "runs.sqlite", tmp_path / "models"
+    alice, bob = RunRegistry(path, owner="alice", models_root=root), RunRegistry(path, owner="bob", models_root=root)
+    run_id, manifest = alice.save_with_models(_FakeTrained(), name="with models")
+    plain = alice.save(_result(0.1))
+    assert manifest["bytes"] == 2
+    folder = alice.models_path(run_id)
+    assert folder == alice.models_folder(run_id).resolve() and alice.owner_folder().resolve() in folder.parents
+    assert alice.list().set_index("id")["models"].to_dict() == {run_id: True, plain: False}
+    with pytest.raises(GenreError, match="without its models"):
+        alice.models_path(plain)
+    with pytest.raises(GenreError, match="only its owner can open its models"):
+        bob.models_path(run_id)
+    assert alice.owner_folder() != bob.owner_folder()
+    alice.delete(run_id)
+    assert not folder.exists() and list(alice.list()["id"]) == [plain]
+
+
+def test_models_of_another_owner_stay_closed_even_when_runs_are_shared(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENRE_SHARE_RUNS", "1")
+    path, root = tmp_path / "runs.sqlite", tmp_path / "models"
+    run_id, _ = RunRegistry(path, owner="alice", models_root=root).save_with_models(_FakeTrained())
+    bob = RunRegistry(path, owner="bob", models_root=root)
+    assert bob.list("all")["models"].tolist() == [True]  # listed and comparable when shared...
+    with pytest.raises(GenreError, match="only its owner"):  # ...but the folder holds alice's data
+        bob.models_path(run_id)
+
+
+@pytest.mark.parametrize("owner", ["../../etc", "a/b", "..", "session-1\x00", "ü" * 80])
+def test_an_owner_name_never_leaves_the_saved_models_folder(tmp_path, owner):
+    registry = RunRegistry(tmp_path / "runs.sqlite", owner=owner, models_root=tmp_path / "models")
+    folder = registry.models_folder(7)
+    assert folder.parent.parent == tmp_path / "models" and "/" not in folder.parent.name
+    assert folder.parent.name not in (".", "..")
+
+
+def test_a_failed_model_save_leaves_no_run_and_a_moved_folder_is_refused(tmp_path, private):
+    import sqlite3
+
+    path, root = tmp_path / "runs.sqlite", tmp_path / "models"
+    registry = RunRegistry(path, owner="alice", models_root=root)
+    with pytest.raises(GenreError, match="disk full"):
+        registry.save_with_models(_FakeTrained(fail=True))
+    assert len(registry.list()) == 0
+    run_id, _ = registry.save_with_models(_FakeTrained())
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    with sqlite3.connect(path) as db:  # a registry row edited to point outside the owner's folder
+        db.execute("UPDATE runs SET models = ? WHERE id = ?", (str(outside), run_id))
+    db.close()
+    with pytest.raises(GenreError, match="outside this owner's saved models"):
+        registry.models_path(run_id)
+
+
+def test_a_registry_from_before_saved_models_opens_and_gains_the_column(tmp_path, private):
+    import sqlite3
+
+    path = tmp_path / "runs.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
+                   "created REAL NOT NULL, config TEXT NOT NULL, metrics TEXT NOT NULL, weights TEXT NOT NULL, "
+                   "timings TEXT NOT NULL, per_user TEXT NOT NULL, owner TEXT)")
+        db.execute("INSERT INTO runs (name, created, config, metrics, weights, timings, per_user, owner) VALUES "
+                   "('old', 0, 'name: old', '{\"mix\": {\"ndcg@10\": 0.3}}', '{\"ease\": 1.0}', '{}', "
+                   "'{\"index\": [], \"columns\": [], \"data\": []}', 's1')")
+    db.close()
+    registry = RunRegistry(path, owner="s1", models_root=tmp_path / "models")
+    assert registry.list()[["name", "models"]].values.tolist() == [["old", False]]
+    assert registry.load(1)["name"] == "old"
+    with pytest.raises(GenreError, match="without its models"):
+        registry.models_path(1)

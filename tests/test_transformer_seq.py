@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from genre.algorithms import make_algorithm
 from genre.algorithms import _transformer_data as td
+from genre.algorithms import make_algorithm
 from genre.algorithms.transformer_seq import TransformerSeq
 from genre.data import interaction_matrix
 from genre.errors import ConfigError

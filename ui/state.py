@@ -43,6 +43,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "result": lambda: None,         # its latest RunResult (after the last weight change)
     "trained_from": lambda: None,   # RunConfig: a copy of the setup the run was trained from (to spot edits)
     "saved_runs": list,             # [{"run_id", "name"}] saved in this session
+    "models_saved": lambda: None,   # {"run_id", "path", "run", "config_sha256"}: where trained_run is saved (ui.saved_runs)
     "feedback": dict,               # raw user id (str) -> {"liked": [...], "disliked": [...]}
     "enrichment": lambda: None,     # DataFrame item_id, text written by the LLM this session
     "owner": lambda: operator_owner() or f"session-{uuid.uuid4().hex}",  # whose runs (genre.runs)
@@ -113,6 +114,7 @@ def forget_training() -> None:
     st.session_state["trained_run"] = None
     st.session_state["result"] = None
     st.session_state["trained_from"] = None
+    st.session_state["models_saved"] = None
 
 
 def set_trained(trained_run: TrainedRun, trained_from: RunConfig) -> None:
@@ -122,6 +124,7 @@ def set_trained(trained_run: TrainedRun, trained_from: RunConfig) -> None:
     st.session_state["result"] = trained_run.result_
     st.session_state["trained_from"] = trained_from.copy()  # the pages edit the config in place
     st.session_state["feedback"] = {}
+    st.session_state["models_saved"] = None  # a new model: not saved yet (ui.saved_runs sets it after)
     for key in ("sweep", "grid", "what_if_matches", "validation_run"):  # results of the previous model
         st.session_state.pop(key, None)
     reset_widgets(WEIGHT_SLIDERS)  # the weight sliders restart from the new result

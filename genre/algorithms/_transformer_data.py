@@ -8,8 +8,9 @@ every position; the first item's input is the padding / start token (index ``n_i
 
 from __future__ import annotations
 
+import itertools
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,7 +55,7 @@ def time_ordered(train: sp.csr_matrix, times: sp.spmatrix) -> tuple[np.ndarray, 
 
 
 def carve_last(starts: np.ndarray, sequence: np.ndarray, n_items: int, length: int
-               ) -> tuple[tuple[np.ndarray, np.ndarray], "Validation"]:
+               ) -> tuple[tuple[np.ndarray, np.ndarray], Validation]:
     """Hold out the latest item of every user with ≥ ``MIN_ITEMS_FOR_VALIDATION``: (rest, validation)."""
     lengths = np.diff(starts)
     held = lengths >= MIN_ITEMS_FOR_VALIDATION
@@ -125,7 +126,7 @@ def epoch_windows(starts: np.ndarray, length: int, rng: np.random.Generator) -> 
         if region > 0:
             cuts = np.arange(region - int(shift[user]), 0, -length)
             bounds = np.unique(np.r_[0, cuts, region])
-            windows.extend((user, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]))
+            windows.extend((user, int(a), int(b)) for a, b in itertools.pairwise(bounds))
     table = np.asarray(windows, dtype=np.int64).reshape(-1, 3)
     return table[rng.permutation(len(table))]
 

@@ -24,17 +24,34 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from genre.algorithms._transformer_data import (Validation, batch_rows, carve_last, epoch_windows,
-                                               last_windows, sampler, time_ordered)
+from genre.algorithms._transformer_data import (
+    Validation,
+    batch_rows,
+    carve_last,
+    epoch_windows,
+    last_windows,
+    sampler,
+    time_ordered,
+)
 from genre.algorithms.base import Progress, Recommender
 from genre.algorithms.two_tower import _content_matrix
-from genre.constraints import (BATCH, FACTORS, LEARNING_RATE, SEED, THREADS, Bound, Constraints, OneOf)
+from genre.constraints import (
+    BATCH,
+    FACTORS,
+    LEARNING_RATE,
+    SEED,
+    THREADS,
+    Bound,
+    Constraints,
+    OneOf,
+)
 from genre.errors import ConfigError
 
 logger = logging.getLogger("genre")
@@ -92,7 +109,7 @@ class TransformerSeq(Recommender):
 
     name = "transformer_seq"
     requires = ("interaction_times",)
-    tune_grid = {"dropout": [0.2, 0.35, 0.5], "max_len": [50, 100, 200]}  # tuned in this order
+    tune_grid: ClassVar[dict[str, list]] = {"dropout": [0.2, 0.35, 0.5], "max_len": [50, 100, 200]}  # in order
     fold_in_reason: ClassVar[str | None] = ("a new history would need the transformer network, which fit "
                                             "does not keep (it keeps each user's state and the item table)")
     #: Checked by ``Recommender.fit``; ``dim`` a multiple of ``n_heads`` and content for "content" /
@@ -138,7 +155,9 @@ class TransformerSeq(Recommender):
             content = _centred(_content_matrix(features.item_vectors, n_items, self.seed))
         self.loss_ = ("sampled" if n_items > SAMPLED_ABOVE else "full") if self.loss == "auto" else self.loss
         with _torch_session(self.seed, self.threads) as (torch, device):
-            from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
+            from genre.algorithms._transformer_nn import (
+                SequenceNet,  # lazy: imports torch
+            )
 
             counts = np.bincount(sub_sequence, minlength=n_items)
             net = SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
@@ -213,7 +232,10 @@ class TransformerSeq(Recommender):
         """Accumulate one batch's gradient over memory-bounded micro-batches: (summed loss, targets)."""
         import torch  # lazy: torch is a slow import
 
-        from genre.algorithms._transformer_nn import full_softmax_backward, sampled_softmax_loss  # lazy: torch
+        from genre.algorithms._transformer_nn import (  # lazy: torch
+            full_softmax_backward,
+            sampled_softmax_loss,
+        )
 
         n_valid = int((targets >= 0).sum())
         if not n_valid:

@@ -58,7 +58,7 @@ class Limits:
     decoded_bytes: int = DEFAULT_MAX_DECODED_MB * 2**20
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         return cls(_env_int("GENRE_MAX_ROWS", DEFAULT_MAX_ROWS),
                    _env_int("GENRE_MAX_COLUMNS", DEFAULT_MAX_COLUMNS),
                    _env_int("GENRE_MAX_CELL_BYTES", DEFAULT_MAX_CELL_BYTES),

@@ -65,12 +65,12 @@ class _Checker:
 
     def __call__(self, path: str | os.PathLike[str], *, what: str) -> Path:
         resolved = confine_path(path, what=what)
-        if self.own is not None and (resolved == self.store or self.store in resolved.parents):
-            if not any(resolved == own or own in resolved.parents for own in self.own):
-                raise ConfigError(f"{what}: {os.fspath(path)!r} is outside the folders this app may read; a "
-                                  f"config imported here may only name files uploaded in this session or "
-                                  f"files under the operator's data roots (GENRE_DATA_ROOTS) — upload the "
-                                  f"file on the Data page instead")
+        in_store = resolved == self.store or self.store in resolved.parents
+        if self.own is not None and in_store and not any(resolved == o or o in resolved.parents for o in self.own):
+            raise ConfigError(f"{what}: {os.fspath(path)!r} is outside the folders this app may read; a "
+                              f"config imported here may only name files uploaded in this session or "
+                              f"files under the operator's data roots (GENRE_DATA_ROOTS) — upload the "
+                              f"file on the Data page instead")
         return resolved
 
 

@@ -93,7 +93,7 @@ class OutputCache:
             raise
         return db
 
-    def for_owner(self, owner: str | None) -> "OutputCache":
+    def for_owner(self, owner: str | None) -> OutputCache:
         """The same file and connection, reading and writing only ``owner``'s rows."""
         view = copy.copy(self)
         view.owner = owner or ""
