@@ -56,11 +56,29 @@ _ADDED_COLUMNS = (("owner", "TEXT"), ("models", "TEXT"))
 
 _SCOPES = ("own", "all")
 
+#: Default total size of every owner's saved models together (``GENRE_SAVED_MODELS_QUOTA_MB``).
+DEFAULT_SAVED_MODELS_QUOTA_MB = 4096
+
 
 def operator_owner() -> str | None:
     """The operator-set owner name (``GENRE_USER``): the app's sessions and ``genre run`` save under it, so a
     run from the command line — on Spark too — sits in the app's Saved runs beside the browser's."""
     return os.environ.get("GENRE_USER", "").strip() or None
+
+
+def saved_models_quota() -> int:
+    """Bytes every owner's saved models may take together: ``GENRE_SAVED_MODELS_QUOTA_MB`` (default 4096).
+    A hosted app's strangers each save as a new owner, so the bound is on the whole folder."""
+    raw = os.environ.get("GENRE_SAVED_MODELS_QUOTA_MB", "").strip()
+    try:
+        megabytes = float(raw) if raw else DEFAULT_SAVED_MODELS_QUOTA_MB
+    except ValueError:
+        raise GenreError(f"GENRE_SAVED_MODELS_QUOTA_MB must be a number of megabytes, got {raw!r}") from None
+    return int(max(megabytes, 0) * 2**20)
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
 
 
 def sharing_enabled() -> bool:
@@ -158,12 +176,21 @@ class RunRegistry:
         """Save a ``TrainedRun``'s result as a run *and* the run itself (``trained.save``) into this
         owner's folder; returns the run id and the manifest (``["bytes"]``: size on disk).
 
-        If writing the folder fails, the registry row is removed again and the error raised.
+        If writing the folder fails, or it takes every owner's saved models together over
+        ``saved_models_quota()``, the folder and the registry row are removed again and a
+        ``GenreError`` says so.
         """
+        quota = saved_models_quota()
         run_id = self.save(trained.result_, name=name)
         folder = self.models_folder(run_id)
         try:
             manifest = trained.save(folder)
+            total = _folder_bytes(self.models_root)
+            if total > quota:
+                raise GenreError(f"saving this run's models ({manifest.get('bytes', 0) / 2**20:,.1f} MB) would take "
+                                 f"the saved models over their {quota / 2**20:,.0f} MB quota "
+                                 f"(GENRE_SAVED_MODELS_QUOTA_MB); delete saved runs, save a run with fewer "
+                                 f"or smaller models, or ask the operator to raise the quota")
         except BaseException:
             self._delete_row(run_id)
             shutil.rmtree(folder, ignore_errors=True)

@@ -5,6 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_helpers import APP, TIMEOUT, app, button, check, plain, train, upload_slice  # noqa: F401
 from genre.errors import GenreError
+from genre.paths import saved_models_dir
 from genre.runs import RunRegistry
 
 
@@ -39,7 +40,7 @@ def saved(app):
 def test_a_run_saved_with_models_reopens_without_refitting_and_serves(saved, monkeypatch):
     at, run_id, before = saved
     folder = RunRegistry(owner=at.session_state["owner"]).models_path(run_id)
-    assert (folder / "manifest.json").is_file()
+    assert (folder / "manifest.json").is_file() and saved_models_dir().resolve() in folder.parents
 
     def no_refit(*args, **kwargs):
         raise AssertionError("a model was fitted again")
@@ -64,8 +65,14 @@ def test_a_run_saved_with_models_reopens_without_refitting_and_serves(saved, mon
     lines = at.code[-1].value
     assert f"python -m genre serve {folder}" in lines
     assert f"curl -s 'http://127.0.0.1:8000/users/{user}/recommendations?k=10'" in lines
+    assert not any("changed since it was saved" in c.value for c in at.caption)
     at.switch_page("pages/4_Embeddings.py").run()
     check(at)
+    at.switch_page("pages/3_Train.py").run()
+    at.slider(key="live_popularity").set_value(0.0).run()  # re-mixes the store: still no fit
+    at.switch_page("pages/6_Recommendations.py").run()
+    check(at)
+    assert any("changed since it was saved" in c.value for c in at.caption)  # the folder serves the saved mix
 
 
 def test_another_session_can_neither_list_nor_open_the_saved_models(saved, monkeypatch):
@@ -79,7 +86,7 @@ def test_another_session_can_neither_list_nor_open_the_saved_models(saved, monke
     other.toggle(key="runs_shared").set_value(True).run()
     check(other)
     assert other.session_state["owner"] != at.session_state["owner"]
-    assert run_id in other.multiselect(key="compare_runs").options or True  # listed for comparison only
+    assert f"#{run_id} served (other session)" in other.multiselect(key="compare_runs").options  # compare only
     assert not [b for b in other.button if b.key == "open_run"]
     with pytest.raises(GenreError, match="only its owner"):
         RunRegistry(owner=other.session_state["owner"]).models_path(run_id)

@@ -169,7 +169,7 @@ def test_what_needs_time():
     assert (has_time(timeless), has_time(timed)) == (False, True)
     assert (time_free("temporal", timeless), time_free("temporal", timed)) == ("random", "temporal")
     assert time_free("cold_items", timeless) == "cold_items"
-    assert "temporal, leave_last_out and sequential need time" in time_note()
+    assert "temporal, leave_last_out, sequential and transformer_seq need time" in time_note()
     assert TIME_ALGORITHMS == tuple(n for n in ALGORITHM_NAMES
                                    if "interaction_times" in algorithm_class(n).requires)
 

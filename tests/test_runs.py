@@ -232,3 +232,15 @@ def test_a_registry_from_before_saved_models_opens_and_gains_the_column(tmp_path
     assert registry.load(1)["name"] == "old"
     with pytest.raises(GenreError, match="without its models"):
         registry.models_path(1)
+
+
+def test_saved_models_stay_under_their_quota(tmp_path, private, monkeypatch):
+    registry = RunRegistry(tmp_path / "runs.sqlite", owner="alice", models_root=tmp_path / "models")
+    registry.save_with_models(_FakeTrained())  # 2 bytes
+    monkeypatch.setenv("GENRE_SAVED_MODELS_QUOTA_MB", str(3 / 2**20))
+    with pytest.raises(GenreError, match="over their 0 MB quota"):
+        registry.save_with_models(_FakeTrained())
+    assert len(registry.list()) == 1 and len(list(registry.owner_folder().iterdir())) == 1
+    monkeypatch.setenv("GENRE_SAVED_MODELS_QUOTA_MB", "lots")
+    with pytest.raises(GenreError, match="GENRE_SAVED_MODELS_QUOTA_MB must be a number"):
+        registry.save_with_models(_FakeTrained())

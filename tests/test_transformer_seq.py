@@ -116,9 +116,9 @@ def test_epoch_choice_does_not_depend_on_test_data(sample_dataset):
     np.testing.assert_array_equal(fits[0].score([0, 1]), fits[1].score([0, 1]))
 
 
-def test_early_stopping_keeps_the_best_validation_epoch(sample_split):
-    split, features = sample_split
-    model = TransformerSeq(epochs=30, patience=2, lr=0.05, **FAST).fit(split.train_matrix(), features)
+def test_early_stopping_keeps_the_best_validation_epoch():
+    train, times, _ = planted()
+    model = TransformerSeq(epochs=30, patience=2, lr=0.02, **FAST).fit(train, Features(interaction_times=times))
     values = [row["val_ndcg"] for row in model.epoch_stats_]
     assert len(values) < 30 and model.best_epoch_ == int(np.argmax(values)) + 1
     assert len(values) - model.best_epoch_ == 2

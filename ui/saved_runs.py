@@ -60,7 +60,7 @@ def _save_form(reg: RunRegistry, result: Any) -> None:
     if not (plain or with_models):
         return
     name = name.strip() or None
-    with st.spinner("Saving…"):
+    with widgets.user_errors(), st.spinner("Saving…"):  # a refused save: one line, the runs stay listed
         if with_models:
             widgets.flash(save_with_models(name))
             run_id = st.session_state["saved_runs"][-1]["run_id"]
@@ -68,9 +68,9 @@ def _save_form(reg: RunRegistry, result: Any) -> None:
             run_id = reg.save(result, name=name)
             st.session_state["saved_runs"].append({"run_id": run_id, "name": name})
             widgets.flash(f"Saved run #{run_id}.")
-    picked = st.session_state.get("compare_runs") or []
-    st.session_state["compare_runs"] = [*picked[-2:], run_id]  # show the new run at once
-    st.rerun()  # the sidebar's run count is drawn before this page: draw it again
+        picked = st.session_state.get("compare_runs") or []
+        st.session_state["compare_runs"] = [*picked[-2:], run_id]  # show the new run at once
+        st.rerun()  # the sidebar's run count is drawn before this page: draw it again
 
 
 def _compare(reg: RunRegistry, labels: dict[int, str]) -> None:
@@ -145,7 +145,7 @@ def show_serving(user_id: object, k: int) -> None:
     changed = " The mix changed since it was saved: the server answers with the saved mix." \
         if weights_changed_since_saved() else ""
     st.caption(f"Run #{st.session_state['models_saved']['run_id']} as saved, without likes or dislikes.{changed} "
-               "Set GENRE_API_KEY before serving to require a key.")
+               "With GENRE_API_KEY set for the server, add -H \"X-API-Key: $GENRE_API_KEY\" to the curl.")
 
 
 def weights_changed_since_saved() -> bool:

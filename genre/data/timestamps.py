@@ -14,7 +14,7 @@ TIME_SPLITS = ("temporal", "leave_last_out")
 #: Algorithms that need interaction times (those whose ``requires`` names ``interaction_times``;
 #: kept here, below the algorithms, so the data layer can say what needs time; a test checks it
 #: against the classes).
-TIME_ALGORITHMS = ("sequential",)
+TIME_ALGORITHMS = ("sequential", "transformer_seq")
 #: What a split or algorithm falls back to on data without timestamps.
 TIMELESS_SPLIT = "random"
 
