@@ -50,6 +50,11 @@ RUN_CONFIG_BOUNDS: dict[str, Constraints] = {
     "spark": {"shuffle_partitions": Bound(1, 100_000, int), "knn_history": Bound(2, 100_000, int)},
 }
 
+#: The longest list a config key accepts (keyed by the list's own name, wherever it sits):
+#: each entry multiplies the work (4 EASE entries hold four n² matrices; 1000 cut-offs evaluate
+#: for minutes), so lengths are bounded like numbers. Checked as the config is read.
+MAX_LIST_LENGTHS: dict[str, int] = {"algorithms": 32, "modalities": 16, "ks": 10, "fields": 64}
+
 _ENCODER = "encoder:"
 
 
@@ -89,6 +94,14 @@ def check(value: Any, bound: Constraint, where: str) -> Any:
     """``value`` (normalised, e.g. ``1.0e3`` → ``1000`` for an integer) if ``bound`` allows it,
     else a one-line ConfigError naming ``where``."""
     return bound.check(value, where)
+
+
+def check_length(value: list, where: str) -> list:
+    """``value`` unless it is longer than ``MAX_LIST_LENGTHS`` allows for ``where``'s last name."""
+    limit = MAX_LIST_LENGTHS.get(where.rsplit(".", 1)[-1])
+    if limit is not None and len(value) > limit:
+        raise ConfigError(f"{where} lists {len(value)} entries; at most {limit} are allowed")
+    return value
 
 
 def check_params(section: str, params: dict[str, Any], where: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from genre.algorithms import ALGORITHM_NAMES
-from genre.bounds import bounds_for, check, check_params
+from genre.bounds import bounds_for, check, check_length, check_params
 from genre.errors import ConfigError, check_known_keys
 from genre.evaluate import RANKING_METRICS
 from genre.safe_yaml import MAX_CONFIG_BYTES, bounded_safe_load
@@ -385,7 +385,7 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where} must be a list, got {type(value).__name__} {value!r}")
-        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(check_length(value, where))]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a mapping, got {type(value).__name__} {value!r}")

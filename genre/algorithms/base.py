@@ -66,6 +66,21 @@ class Recommender:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    #: The parameter(s) to lower when ``peak_bytes`` is over the run's memory budget ("": none
+    #: does; the memory follows the data, and the message says to switch the algorithm off).
+    memory_hint: ClassVar[str] = ""
+
+    # ------------------------------------------------------------------ memory
+    def peak_bytes(self, n_users: int, n_items: int, n_interactions: int, n_features: int) -> int:
+        """About the most memory ``fit`` (and the learned state it keeps) takes, from this
+        instance's parameters and the data's shape; read before fitting (genre.run.fitting).
+
+        Default, for models that stay sparse: a few float32 CSR copies of the training matrix
+        (12 bytes per interaction each) and a few per-item vectors. Overridden beside every
+        algorithm whose memory grows with its parameters.
+        """
+        return 3 * 12 * n_interactions + 8 * (n_users + n_items) * 4
+
     # ------------------------------------------------------------------ fit / score
     def fit(self, train: sp.csr_matrix, features: Features | None = None,
             progress: Progress | None = None) -> "Recommender":

@@ -69,6 +69,12 @@ class ContentBased(Recommender):
         self.ann_min_items = ann_min_items
         self.ann_candidates = ann_candidates
 
+    def peak_bytes(self, n_users: int, n_items: int, n_interactions: int, n_features: int) -> int:
+        # dominated by the (dense) item vectors: the unit copy kept, and the ANN index's own copy
+        copies = 2 + (self.ann_min_items is not None and n_items >= int(self.ann_min_items))
+        return copies * 4 * n_items * n_features + super().peak_bytes(n_users, n_items, n_interactions,
+                                                                       n_features)
+
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
         vectors = features.item_vectors
         if vectors.ndim != 2 or vectors.shape[0] != train.shape[1]:

@@ -101,6 +101,17 @@ class ContentToCF(Recommender):
         self.batch_size = batch_size
         self.seed = seed
 
+    memory_hint = "batch_size, neighbours or factors"
+
+    def peak_bytes(self, n_users: int, n_items: int, n_interactions: int, n_features: int) -> int:
+        # dominated by a batch's dense blocks over the catalog (logits, exp, probabilities, observed,
+        # gradient, product: about six batch × n_items float32), then the factors with Adam's two
+        # moments, the dense content and the neighbour graph (12 bytes per pair, built about 3 times)
+        batch = min(int(self.batch_size), max(n_users, 1))
+        return (6 * 4 * batch * n_items + 3 * 4 * int(self.factors) * (n_users + n_features)
+                + 2 * 4 * n_items * n_features + 3 * 12 * n_items * int(self.neighbours)
+                + super().peak_bytes(n_users, n_items, n_interactions, n_features))
+
     # ------------------------------------------------------------------ fit
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
         content = _check_content(features.item_vectors, train.shape[1])

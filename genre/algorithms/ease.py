@@ -49,6 +49,10 @@ class EASE(Recommender):
         self.l2 = l2
         self.max_items = max_items
 
+    def peak_bytes(self, n_users: int, n_items: int, n_interactions: int, n_features: int) -> int:
+        # dominated by the dense item × item Gram matrix inverted in place beside LAPACK's workspace
+        return 2 * 4 * n_items**2 + super().peak_bytes(n_users, n_items, n_interactions, n_features)
+
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
         n_items = train.shape[1]
         _check_memory(n_items, int(self.max_items))

@@ -31,6 +31,15 @@ class _ImplicitMF(Recommender):
         """Constructor arguments of the ``implicit`` model."""
         raise NotImplementedError
 
+    memory_hint = "factors"
+
+    def peak_bytes(self, n_users: int, n_items: int, n_interactions: int, n_features: int) -> int:
+        # dominated by the user and item factors (float32), held by implicit, copied out, and a
+        # third time in the solver's per-thread work (ALS) or the scoring block
+        factors = int(self.factors) + 1  # implicit pads BPR's factors by one (the item bias)
+        return 3 * 4 * factors * (n_users + n_items) + super().peak_bytes(n_users, n_items, n_interactions,
+                                                                          n_features)
+
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
         total = int(self.iterations)
 

@@ -62,6 +62,15 @@ class ItemKNN(Recommender):
         self.shrink = shrink
         self.num_threads = num_threads
 
+    memory_hint = "k"
+
+    def peak_bytes(self, n_users: int, n_items: int, n_interactions: int, n_features: int) -> int:
+        # dominated by all_pairs_knn's (k + 1) neighbours per item (float64 value + int32 index),
+        # copied about three times (COO, the off-diagonal cut, the transposed CSR); more with shrink
+        candidates = min(max(n_items - 1, 1), int(self.k) * (_SHRINK_CANDIDATES if self.shrink > 0 else 1))
+        return 3 * 12 * n_items * (candidates + 1) + super().peak_bytes(n_users, n_items, n_interactions,
+                                                                          n_features)
+
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
         self.similarity_ = top_k_similarity(train, int(self.k), float(self.shrink), int(self.num_threads))
         if progress is not None:

@@ -55,6 +55,14 @@ class SequentialKNN(Recommender):
         self.decay = decay
         self.seed = seed
 
+    memory_hint = "window"
+
+    def peak_bytes(self, n_users: int, n_items: int, n_interactions: int, n_features: int) -> int:
+        # dominated by the co-occurrence graph: up to 2 × window pairs per interaction (both directions),
+        # at most n_items², 8 bytes each, about twice while the running sum adds a distance
+        pairs = min(2 * int(self.window) * n_interactions, n_items**2)
+        return 2 * 8 * pairs + super().peak_bytes(n_users, n_items, n_interactions, n_features)
+
     def _fit(self, train: sp.csr_matrix, features: Features, progress: Progress | None) -> None:
         users, items, from_end = _time_ordered(train, features.interaction_times, self.seed)
         graph = _cooccurrence(users, items, train.shape[1], int(self.window))

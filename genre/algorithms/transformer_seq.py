@@ -155,9 +155,7 @@ class TransformerSeq(Recommender):
             content = _centred(_content_matrix(features.item_vectors, n_items, self.seed))
         self.loss_ = ("sampled" if n_items > SAMPLED_ABOVE else "full") if self.loss == "auto" else self.loss
         with _torch_session(self.seed, self.threads) as (torch, device):
-            from genre.algorithms._transformer_nn import (
-                SequenceNet,  # lazy: imports torch
-            )
+            from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
 
             counts = np.bincount(sub_sequence, minlength=n_items)
             net = SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),

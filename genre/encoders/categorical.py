@@ -48,6 +48,8 @@ class MultiHotEncoder:
     """
 
     cacheable = False
+    #: What to lower when ``peak_bytes`` is over the run's memory budget.
+    memory_hint = "max_dense"
 
     _parameter_constraints: ClassVar[Constraints] = {
         "separators": Text(max_chars=32), "max_dense": Bound(0, 65_536, int)}
@@ -56,6 +58,16 @@ class MultiHotEncoder:
         self.separators = separators
         self.max_dense = max_dense
         self.last_report: dict[str, Any] = {}
+
+    def dense_width(self, n_items: int) -> int:
+        """At most how many columns a dense output has (categories seldom outnumber items; above
+        ``max_dense`` the output stays sparse)."""
+        return min(int(self.max_dense), n_items)
+
+    def peak_bytes(self, n_items: int) -> int:
+        """Before encoding (genre.run): dominated by the dense n_items × categories float32 output,
+        made from the CSR rows (``toarray``) beside the normalized copy: about twice that block."""
+        return 2 * 4 * n_items * self.dense_width(n_items) + 3 * 12 * n_items * 16
 
     def fit(self, corpus: Sequence[Any]) -> "MultiHotEncoder":
         """Learn the category names (columns) of ``corpus``."""

@@ -47,6 +47,8 @@ class TfidfEncoder:
     """
 
     cacheable = False
+    #: What to lower when ``peak_bytes`` is over the run's memory budget.
+    memory_hint = "max_features or ngram_range"
 
     _parameter_constraints: ClassVar[Constraints] = {
         "ngram_range": Pair(Bound(1, 5, int)),  # [1, 10**6] would enumerate every phrase of every text
@@ -60,6 +62,18 @@ class TfidfEncoder:
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.last_report: dict[str, Any] = {}
+
+    def dense_width(self, n_items: int) -> int:
+        """The output is sparse; the widest dense copy an algorithm makes of it is two-tower's SVD (256)."""
+        return min(256, int(self.max_features or 256), n_items)
+
+    def peak_bytes(self, n_items: int) -> int:
+        """Before encoding (genre.run): CSR rows of at most ``max_features`` terms, taken as 64
+        distinct n-grams a text per n-gram length (item texts are short; the readers bound a
+        cell), 12 bytes each, about twice (counts, then weights)."""
+        low, high = self.ngram_range
+        per_item = min(int(self.max_features or 10**9), 64 * (int(high) - int(low) + 1))
+        return 2 * 12 * n_items * per_item
 
     def fit(self, corpus: Sequence[Any]) -> "TfidfEncoder":
         """Learn the vocabulary and IDF weights of ``corpus``."""

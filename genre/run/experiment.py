@@ -99,6 +99,7 @@ def tune_and_fit(fitter: Fitter, split: Split, notes: Notes, report: Reporter
         with Timer(fitter.timings, "tune"):
             tuning, curves = tune_on_validation(fitter, split, notes, report)
         return (tuning, curves, *fitter.fit_all(split))
+    fitter.check_memory(split, copies=2)  # both sets of fits at once: refused before either starts
     features = fitter.features(split)
     final = Fitter(fitter.dataset, config, fitter.cache_dir, {}, Reporter(None))  # silent: not the UI thread
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="genre-fit") as pool:

@@ -24,6 +24,7 @@ from genre.config import RunConfig
 from genre.data import Dataset
 from genre.evaluate import evaluate_store, sample_users
 from genre.features import Features
+from genre.run.budget import check_run_memory
 from genre.run.encoding import build_features, profile_features
 from genre.split import Split
 from genre.store import CandidateStore, build_store
@@ -116,12 +117,26 @@ class Fitter:
         self.dataset, self.config, self.cache_dir = dataset, config, cache_dir
         self.timings, self.report = timings, report
         self.feature_report = None
+        self._memory_checked: set[tuple[int, ...]] = set()
 
     @property
     def enabled(self):
         return [a for a in self.config.algorithms if a.enabled]
 
+    def check_memory(self, split: Split, copies: int = 1) -> None:
+        """Refuse the run (ConfigError) when its estimated memory is over the budget, before
+        anything is encoded or fitted (genre.run.budget); ``copies``: sets of fits running at once.
+        Each split shape is checked (and logged) once."""
+        key = (split.n_users, split.n_items, len(split.train), copies)
+        if key in self._memory_checked:
+            return
+        estimates = check_run_memory(self.config, *key)
+        self._memory_checked.add(key)
+        log.info("memory estimate: %.2f GB × %d (%s)", sum(n for n, _ in estimates.values()) / 1e9, copies,
+                 ", ".join(f"{name} {n / 1e9:.2f}" for name, (n, _) in estimates.items()))
+
     def features(self, split: Split, stage: str = "") -> Features:
+        self.check_memory(split)
         with Timer(self.timings, f"{stage}features"):
             self.report(f"{stage}building item features")
             features, self.feature_report = build_features(
@@ -133,6 +148,7 @@ class Fitter:
     def fit_all(self, split: Split, stage: str = "", features: Features | None = None
                 ) -> tuple[dict[str, Recommender], Features]:
         """Fit every enabled algorithm on ``split.train`` (features built unless given)."""
+        self.check_memory(split)
         features = self.features(split, stage) if features is None else features
         train = split.train_matrix()
         models = {}
