@@ -1,7 +1,6 @@
 """Choose transformer_seq's hyper-parameters on the validation carve; measure the choice once on TEST.
 
-Run: ``nice -n 10 .venv/bin/python bench/tune_transformer.py [--config configs/transformer_seq.yaml]
-[--threads 2] [--quick]``
+Run: ``nice -n 10 .venv/bin/python bench/tune_transformer.py [--threads 2] [--quick]``
 
 docs/benchmark.md protocol: the temporal split of the sample gives TRAIN / TEST; the same split applied
 to TRAIN gives TRAIN_SUB / VAL. Every candidate is fitted on TRAIN_SUB (its epochs chosen by early
@@ -9,7 +8,8 @@ stopping on each user's last TRAIN_SUB item, inside ``fit``) and scored by NDCG@
 search goes one parameter at a time (``STAGES``, the best value kept before the next). TEST is read
 once per item representation, after the choice: the chosen parameters are refitted on TRAIN with
 ``item_repr`` "id" and "both". Features are the config's (leak-free: tags on held-out items are
-dropped by GENRE's encoder stage). Every number goes into bench/tune_transformer.json with argv,
+dropped by GENRE's encoder stage): ``RUN`` below, MiniLM on title | genres | tags, so the "both"
+rows do not depend on what configs/transformer_seq.yaml ships. Every number goes into bench/tune_transformer.json with argv,
 commit, date and input hashes; configs/transformer_seq.yaml cites it.
 """
 
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.results import provenance
 from genre.algorithms import make_algorithm
-from genre.config import load_config
+from genre.config import RunConfig
 from genre.evaluate import evaluate
 from genre.run import load_from_config
 from genre.run.fitting import Fitter, Reporter
@@ -49,9 +49,15 @@ START = {"dim": 64, "n_blocks": 2, "n_heads": 1, "max_len": 50, "dropout": 0.3, 
          "epochs": 200, "patience": 5, "seed": 0}
 
 
-def prepare(config_path: Path) -> dict:
-    """The split, the validation carve and the config's features for both (TEST never scored here)."""
-    config = load_config(config_path)
+#: The run the search measures on: the sample, BENCHMARK.md's temporal split, MiniLM item text.
+RUN = {"name": "tune_transformer", "data": {"source": str(ROOT / "sample_data")}, "split": {"method": "temporal"},
+       "features": {"modalities": [{"name": "text", "fields": ["title", "genres", "tags"], "encoder": "minilm"}]},
+       "algorithms": [{"name": "transformer_seq"}]}
+
+
+def prepare() -> dict:
+    """The split, the validation carve and ``RUN``'s features for both (TEST never scored here)."""
+    config = RunConfig.from_dict(RUN)
     dataset = load_from_config(config)
     split = split_interactions(dataset.interactions, dataset.n_users, dataset.n_items, config.split.method,
                                **{"seed": config.seed, **config.split.params})
@@ -75,14 +81,13 @@ def fit_and_score(params: dict, split, features, progress=None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(ROOT / "configs" / "transformer_seq.yaml"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a short search (item_repr, dropout)")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
     inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv", "tags.csv")}
-    record = {**provenance(ROOT, inputs, sys.argv), "config": str(Path(args.config).resolve().relative_to(ROOT)),
-              "start": START, "stages": QUICK if args.quick else STAGES}
+    record = {**provenance(ROOT, inputs, sys.argv), "run": RUN, "start": START,
+              "stages": QUICK if args.quick else STAGES}
     began = time.perf_counter()
 
     def log(message: str) -> None:
@@ -92,7 +97,7 @@ def main() -> None:
         record.update(parts, seconds=time.perf_counter() - began)
         Path(args.out).write_text(json.dumps(record, indent=1, default=float) + "\n")
 
-    data = prepare(Path(args.config))
+    data = prepare()
     log("features ready")
     base = {**START, "threads": args.threads}
 
