@@ -1,6 +1,9 @@
 """Choose transformer_seq's hyper-parameters on the validation carve; measure the choice once on TEST.
 
-Run: ``nice -n 10 .venv/bin/python bench/tune_transformer.py [--threads 2] [--quick]``
+Run: ``nice -n 10 .venv/bin/python bench/tune_transformer.py [--threads 2] [--quick] [--fresh]``
+
+Fits already in the output JSON (same ``START`` and ``RUN``) are reused, so an interrupted search
+resumes where it stopped.
 
 docs/benchmark.md protocol: the temporal split of the sample gives TRAIN / TEST; the same split applied
 to TRAIN gives TRAIN_SUB / VAL. Every candidate is fitted on TRAIN_SUB (its epochs chosen by early
@@ -84,6 +87,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a short search (item_repr, dropout)")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--fresh", action="store_true", help="refit everything (default: reuse the fits "
+                        "already in --out when START and RUN are unchanged)")
     args = parser.parse_args()
     inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv", "tags.csv")}
     record = {**provenance(ROOT, inputs, sys.argv), "run": RUN, "start": START,
@@ -104,6 +109,11 @@ def main() -> None:
     def epochs(what: str):
         return lambda done, total, message: log(f"  {what} {message}")
     trials, tests = [], []
+    previous = json.loads(Path(args.out).read_text()) if Path(args.out).exists() and not args.fresh else {}
+    if previous.get("start") == START and previous.get("run") == RUN:  # resume: reuse finished fits
+        trials, tests = previous.get("trials", []), previous.get("test", [])
+        record["resumed_from"] = {k: previous.get(k) for k in ("date", "commit", "argv", "resumed_from")}
+        log(f"resuming: {len(trials)} validation and {len(tests)} test fits from {args.out}")
 
     def run_val(params: dict, stage: str) -> dict:
         known = next((t for t in trials if t["params"] == params), None)
@@ -116,6 +126,8 @@ def main() -> None:
         return known
 
     def run_test(params: dict, label: str) -> None:
+        if any(t["params"] == params for t in tests):  # measured already (a resumed search)
+            return
         row = {**fit_and_score(params, data["split"], data["features"], epochs("TEST")), "label": label,
                "val_ndcg@10": run_val(params, label)["ndcg@10"]}
         tests.append(row)
@@ -132,6 +144,9 @@ def main() -> None:
     for name, values in (QUICK if args.quick else STAGES):
         if name == "content_weight" and chosen.get("item_repr") == "id":
             continue
+        if name in chosen and chosen[name] not in values:  # the current value competes too
+            values = sorted([*values, chosen[name]], key=str) if isinstance(chosen[name], str) \
+                else sorted([*values, chosen[name]])
         scores = [run_val({**chosen, name: value}, name)["ndcg@10"] for value in values]
         chosen[name] = values[int(np.argmax(scores))]
         save(trials=trials, test=tests, chosen=chosen)
