@@ -29,6 +29,11 @@ class LLMError(GenreError):
     """A language model client failed (server down, timeout, malformed reply)."""
 
 
+class Cancelled(GenreError):
+    """Long work stopped because the person asked (the app's Cancel): a ``progress`` callback may
+    raise it to stop a run, a tuning or a sweep; nothing the work would have produced is kept."""
+
+
 def check_known_keys(data: dict, valid: list[str], where: str) -> None:
     """ConfigError naming ``where`` when ``data`` has keys outside ``valid`` (listing the valid ones).
 

@@ -82,9 +82,10 @@ with (st.expander("Training setup — hold-out and algorithms", expanded=trained
 
 if train:
     with widgets.user_errors():
-        training.train(training_setup(cfg, split_method=method, share=share, algorithms=chosen,
-                                      normalization=norm, tune=tune, live_weights=state.carried_weights()))
-        st.rerun()
+        if training.train(training_setup(cfg, split_method=method, share=share, algorithms=chosen,
+                                         normalization=norm, tune=tune, live_weights=state.carried_weights())):
+            st.rerun()  # the sidebar shows the job at once
+widgets.job_note("train", "auto_tune")
 
 if trained_run is None:
     st.stop()
@@ -99,8 +100,8 @@ for n, c in zip(names, cols):
     c.slider(n, 0.0, 1.0, step=0.0001, format="%.4f", key=training.slider_key(n), on_change=training.remix)
 if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on a validation split (not the test)."):
     with widgets.user_errors():
-        training.auto_tune()
-        st.rerun()
+        if training.auto_tune():
+            st.rerun()
 result = st.session_state["result"]
 
 from genre import viz  # noqa: E402

@@ -1,10 +1,9 @@
 """Metrics: the current mix against each algorithm, slices, saved runs side by side, weight sweeps."""
 
-import numpy as np
 import streamlit as st
 
 from genre import viz
-from ui import saved_runs, widgets
+from ui import saved_runs, sweeps, widgets
 
 widgets.header("Metrics", "How well the mix ranks each user's held-out items, compared with its parts "
                           "and with saved runs. Higher is better for every metric except popularity bias.")
@@ -46,21 +45,6 @@ st.subheader("Saved runs")
 saved_runs.section(result)
 
 
-def validation():
-    """The trained run's validation side (genre.run.validation_run: refitted on the carve tuning uses), built
-    once per trained run and carrying the live weights."""
-    from genre.run.validation_run import validation_run
-
-    held = st.session_state.get("validation_run")
-    if held is None or held[0] is not trained_run:
-        progress = widgets.StageProgress(3 + len(result.weights), "Fitting each algorithm on the validation carve…")
-        held = (trained_run, validation_run(trained_run, progress=progress))
-        st.session_state["validation_run"] = held
-    if held[1].weights_ != trained_run.weights_:
-        held[1].set_weights(dict(trained_run.weights_))
-    return held[1]
-
-
 st.subheader("Weight sweep — on validation")
 st.caption("Computed on the validation carve of the training data — what Auto-tune uses — never on test. The "
            "first sweep or heat map fits each algorithm once on that carve.")
@@ -69,8 +53,10 @@ left, right = st.columns([1, 1])
 swept = left.selectbox("Vary the weight of", names, key="sweep_algo")
 sweep_metric = right.selectbox("Metric", preferred or available, key="sweep_metric")
 if st.button("Run sweep", key="run_sweep", help="Evaluates the mix at 11 weights; nothing is retrained."):
-    with widgets.user_errors(), st.spinner("Re-ranking at each weight…"):
-        st.session_state["sweep"] = (swept, validation().weight_sweep(swept, np.linspace(0, 1, 11)))
+    with widgets.user_errors():
+        if sweeps.sweep(swept):
+            st.rerun()  # the sidebar shows the job at once
+widgets.job_note("sweep", "grid")
 sweep = st.session_state.get("sweep")
 if sweep and sweep[0] == swept and sweep[1] is not None:
     st.plotly_chart(viz.sweep_figure(sweep[1], sweep_metric, x="weight", current=result.weights.get(swept),
@@ -82,8 +68,9 @@ if len(names) >= 2:
     x = left.selectbox("Across", names, index=0, key="grid_x")
     y = right.selectbox("Up", [n for n in names if n != x], key="grid_y")
     if st.button("Run heat map (6 × 6 mixes)", key="run_grid", help="36 re-rankings; nothing is retrained."):
-        with widgets.user_errors(), st.spinner("Re-ranking 36 mixes…"):
-            st.session_state["grid"] = (x, y, validation().weight_grid(x, y, np.linspace(0, 1, 6)))
+        with widgets.user_errors():
+            if sweeps.grid(x, y):
+                st.rerun()
     grid = st.session_state.get("grid")
     if grid and grid[:2] == (x, y):
         st.plotly_chart(viz.heatmap_figure(grid[2], x, y, sweep_metric, on="validation"))

@@ -104,7 +104,20 @@ def train(at: AppTest, algorithms: tuple[str, ...] = ("popularity", "item_knn"),
         at.number_input(key=key).set_value(value)
     button(at, "Train").click().run()
     check(at)
+    finish_job(at)
     assert at.session_state["trained_run"] is not None
+    return at
+
+
+def finish_job(at: AppTest, timeout: float = TIMEOUT) -> AppTest:
+    """Wait for the session's background job (``ui.jobs``) to end, then rerun: the page collects it
+    as the sidebar does in the browser (a run, a sweep, a tuning installed; its notice flashed)."""
+    job = at.session_state["job"] if "job" in at.session_state else None
+    assert job is not None, "no job running"
+    assert job.wait(timeout), f"{job.label} still running after {timeout} s"
+    at.run()
+    check(at)
+    assert "job" not in at.session_state, "the ended job was not collected"
     return at
 
 

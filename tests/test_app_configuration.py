@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from app_helpers import app, button, check, train, upload_slice  # noqa: F401
+from app_helpers import app, button, check, finish_job, train, upload_slice  # noqa: F401
 from genre import cli
 from genre.config import load_config
 
@@ -78,6 +78,7 @@ def test_auto_tuned_weights_replay_as_explicit_weights(app, tmp_path, capsys):
     train(app, ("popularity", "item_knn"), p_item_knn_k=50)
     app.button(key="auto_tune").click().run()
     check(app)
+    finish_job(app)
     app.switch_page("pages/7_Configuration.py").run()
     exported = load_config(app.code[0].value)
     assert exported.tuning.enabled is False

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app_helpers import app, array, button, check, plotly_specs, train, upload_slice  # noqa: F401
+from app_helpers import app, array, button, check, finish_job, plotly_specs, train, upload_slice  # noqa: F401
 
 
 @pytest.fixture
@@ -58,6 +58,7 @@ def test_weight_sweep_draws_the_curve_without_retraining(metrics_page):
     at.selectbox(key="sweep_algo").set_value("popularity")
     at.button(key="run_sweep").click().run()
     check(at)
+    finish_job(at)
     title = "ndcg@10 as weight varies (on validation)"
     sweep = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == title)
     assert array(sweep["data"][0]["x"]) == pytest.approx([i / 10 for i in range(11)])
@@ -75,6 +76,7 @@ def test_heat_map_over_two_weights_keeps_the_current_mix(metrics_page):
     before = at.session_state["trained_run"].weights_
     at.button(key="run_grid").click().run()
     check(at)
+    finish_job(at)
     heat = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 over two weights (on validation)")
     grid = at.session_state["grid"][2]
     assert len(grid) == 35 and set(grid["popularity"]) == set(grid["item_knn"])  # all-zero mix left out

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app_helpers import app, button, check, plain, plotly_specs, train, upload_slice  # noqa: F401
+from app_helpers import app, button, check, finish_job, plain, plotly_specs, train, upload_slice  # noqa: F401
 
 
 @pytest.fixture
@@ -62,6 +62,7 @@ def test_weight_slider_reranks_without_refitting(trained):
 def test_auto_tune_sets_the_sliders_and_shows_the_curve(trained):
     trained.button(key="auto_tune").click().run()
     check(trained)
+    finish_job(trained)
     tuning = trained.session_state["trained_run"].tuning_
     for name, weight in tuning.weights.items():  # exactly the tuned weights, and the metrics are that mix's
         assert trained.slider(key=f"live_{name}").value == pytest.approx(weight, abs=1e-12)

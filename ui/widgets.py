@@ -10,7 +10,7 @@ import streamlit as st
 
 from genre.errors import GenreError
 from genre.safe_text import escape_markdown as md  # every label or message that quotes data goes through it
-from ui import state
+from ui import jobs, state
 from ui.cache import renew_upload_lease
 
 #: Page files, in navigation order (app.py registers them; page_link uses them).
@@ -26,9 +26,12 @@ def header(title: str, intro: str) -> None:
     st.title(title)
     st.caption(intro)
     _renew_upload_lease()
-    message = st.session_state.pop("_flash", None)
-    if message:
-        st.success(md(message), icon=DONE)
+    collect_job()  # a job that ended since the sidebar was drawn (AppTest may run a page alone)
+    notice = st.session_state.pop("_flash", None)
+    if notice:
+        kind, message = notice
+        show = {"success": st.success, "warning": st.warning, "error": st.error}[kind]
+        show(md(message), icon={"success": DONE, "warning": ":material/warning:"}.get(kind, ":material/error:"))
 
 
 def _renew_upload_lease() -> None:
@@ -62,16 +65,60 @@ def image_source(value: object) -> str | None:
     return str(path) if path.is_file() else None
 
 
-def flash(message: str) -> None:
-    """Show ``message`` at the top of the page after the coming ``st.rerun()``."""
-    st.session_state["_flash"] = message
+def flash(message: str, kind: str = "success") -> None:
+    """Show ``message`` at the top of the page after the coming ``st.rerun()``; ``kind`` is
+    "success", "warning" or "error"."""
+    st.session_state["_flash"] = (kind, message)
+
+
+def collect_job() -> None:
+    """Install the result of the session's job if it ended (``ui.jobs.collect``) and flash its notice."""
+    notice = jobs.collect()
+    if notice is not None:
+        flash(notice[1], notice[0])
+
+
+def job_panel() -> None:
+    """The session's running job in the sidebar: label, progress with counts and time left, Cancel;
+    redrawn every second on its own (a fragment) while the page stays as it is."""
+    if jobs.current() is not None:
+        st.fragment(run_every=1.0)(_job_progress)()
+
+
+def job_note(*kinds: str) -> None:
+    """On the page that starts jobs of these ``kinds``, while one runs: where its progress is, and
+    that leaving the page is fine."""
+    job = jobs.current()
+    if job is not None and job.running and job.kind in kinds:
+        st.info(f"**{md(job.label)}** runs in the background: its progress is in the sidebar, on every page. "
+                "You may leave this page meanwhile; only Cancel stops it.", icon=":material/hourglass_top:")
+
+
+def _job_progress() -> None:
+    job = jobs.current()
+    if job is None:
+        return
+    if not job.running:  # ended since: the whole page reruns, collects it and shows the result
+        st.rerun()
+    shown = job.snapshot()
+    with st.container(border=True):
+        st.markdown(f":material/hourglass_top: **{md(shown.label)}**")
+        st.progress(shown.fraction, text=md(shown.stage))
+        counted = f"{shown.done:,} of {shown.total:,} · " if shown.total else ""
+        left = f" · about {jobs.duration(shown.eta)} left" if shown.eta is not None else ""
+        st.caption(f"{counted}{jobs.duration(shown.elapsed)} so far{left}  \n"
+                   "Runs on while you visit other pages.")
+        st.button("Cancelling…" if shown.cancelling else "Cancel", key="job_cancel", on_click=jobs.cancel,
+                  disabled=shown.cancelling, icon=":material/cancel:", help="Stop it; what is there now stays.")
 
 
 def sidebar_status() -> None:
     """Where the session stands, in the sidebar of every page."""
     ss = st.session_state
+    collect_job()
     with st.sidebar:
         st.subheader("This session")
+        job_panel()
         dataset = ss.get("dataset")
         if dataset is None:
             st.markdown(f":gray[{TODO} no data loaded]")

@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
 
-from genre.errors import ConfigError, LLMError
+from genre.errors import Cancelled, ConfigError, LLMError
 from genre.llm.embedded import EmbeddedClient
 from genre.llm.http import HTTPClient
 from genre.llm.parse import ParseReport, parse_reply
@@ -47,7 +47,7 @@ class LLMClient(Protocol):
         ...
 
 
-class LLMCancelled(LLMError):
+class LLMCancelled(LLMError, Cancelled):
     """``should_stop`` asked a batch to stop; the outputs finished so far are cached."""
 
 

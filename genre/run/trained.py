@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,15 @@ from genre.run.persist import read_run, save_run
 from genre.run.tuning import tune_on_validation
 from genre.split import Split
 from genre.store import CandidateStore, build_store
+
+
+@dataclass
+class WeightSearch:
+    """What ``TrainedRun.find_weights`` found: the tuning (weights, curve), its notes and timings."""
+
+    tuning: Any
+    notes: list[str]
+    timings: dict[str, float]
 
 
 class TrainedRun:
@@ -174,14 +184,25 @@ class TrainedRun:
 
         Hyper-parameters stay as trained: the models serving the test users are not refitted.
         """
+        self.adopt_weights(self.find_weights(progress))
+        return self.tuning_
+
+    def find_weights(self, progress: Progress | None = None) -> WeightSearch:
+        """``tune_weights``' search alone: this run is read, never changed, so it may go on serving
+        (re-mixes, recommendations) in another thread meanwhile; ``adopt_weights`` applies the result."""
         config = self.config
         config.tuning.hyperparameters = False
-        report, notes = Reporter(progress), Notes()
-        fitter = Fitter(self.dataset_, config, self.cache_dir, self.timings, report)
-        self.tuning_, _ = tune_on_validation(fitter, self.split_, notes, report)
-        self.notes_.extend(m for m in notes.messages if m not in self.notes_)
-        self.set_weights(self.tuning_.weights)
-        return self.tuning_
+        report, notes, timings = Reporter(progress), Notes(), {}
+        tuning, _ = tune_on_validation(Fitter(self.dataset_, config, self.cache_dir, timings, report),
+                                       self.split_, notes, report)
+        return WeightSearch(tuning, notes.messages, timings)
+
+    def adopt_weights(self, search: WeightSearch) -> RunResult:
+        """Apply what ``find_weights`` found: its weights, tuning curve, notes and timings; re-evaluate."""
+        self.tuning_ = search.tuning
+        self.timings.update(search.timings)
+        self.notes_.extend(m for m in search.notes if m not in self.notes_)
+        return self.set_weights(search.tuning.weights)
 
     # ------------------------------------------------------------------ per-user use
     def _user_parts(self, user: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -218,15 +239,21 @@ class TrainedRun:
         """Top-k for a history of raw item ids (oldest first, or ordered by ``timestamps``) that the
         run was not trained on: each algorithm that can folds it in (no refit), mixed with the live
         weights; ``frame.attrs["skipped"]`` names the algorithms that cannot, and why."""
+        top, total, parts, skipped = self.rank_history(items, k, timestamps)
+        return history_frame(self.dataset_, top, parts, total, skipped)
+
+    def rank_history(self, items: list | np.ndarray, k: int = 10, timestamps: list | np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, str]]:
+        """``recommend_for_history`` as arrays (what a server answers from, without a table): the top-k
+        item indices, the mixed score of every item, each algorithm's weighted part, the skipped ones."""
         index = self.dataset_.item_index(list(items))
         stamps = None if timestamps is None else np.asarray(timestamps, dtype=np.float64)
-        fusion_config = self._config.fusion
         parts, candidate, skipped = folded_parts(
             self.models_, self.weights_, index, stamps, self.dataset_.n_items, self.split_.candidate_items,
-            fusion_config, candidates_of(self._config), self._config.seed)
+            self._config.fusion, candidates_of(self._config), self._config.seed)
         total = sum(parts.values())
         top = rank(total, candidate, excluded_items(self.dataset_.n_items, index, self.split_.candidate_items), k)
-        return history_frame(self.dataset_, top, parts, total, skipped)
+        return top, total, parts, skipped
 
     # ------------------------------------------------------------------ on disk
     def save(self, path: str | Path) -> dict[str, Any]:
