@@ -22,16 +22,17 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json",
          "speed": ROOT / "bench" / "speed_results.json", "scale": ROOT / "bench" / "scale_results.json",
-         "spark": ROOT / "bench" / "spark_results.json"}
+         "spark": ROOT / "bench" / "spark_results.json", "serve": ROOT / "bench" / "serve_results.json"}
 #: Fields each JSON must carry for its README / docs block and RESULTS.md section (older JSONs lack some).
 REQUIRED = {"quality": ("rows", "mix", "features", "config", "argv", "commit", "date"),
             "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit"),
-            "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",), "spark": ()}
+            "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",), "spark": (),
+            "serve": ("targets",)}
 #: The page each block is rendered into: the headline figures in the README, the operators' figures in docs/.
 TARGETS = {"quality": README, "coldstart": README, "speed": DOCS / "performance.md",
-           "scale": DOCS / "performance.md", "spark": DOCS / "spark.md"}
+           "scale": DOCS / "performance.md", "spark": DOCS / "spark.md", "serve": DOCS / "serving.md"}
 SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py", "speed": "bench/speed.py",
-           "scale": "bench/scale.py", "spark": "bench/spark.py"}
+           "scale": "bench/scale.py", "spark": "bench/spark.py", "serve": "bench/serve.py"}
 #: The speed rows docs/performance.md quotes: (section, row name prefix, label).
 SPEED_ROWS = [("refuse", "re-fuse", "re-mix 5 algorithms + top-10 for all users after a weight change"),
               ("encode", "encode again", "second encoding of 9.7k texts (on-disk cache)"),
@@ -307,8 +308,17 @@ def spark_crossover(results: dict) -> str:
     return "\n\n".join(text)
 
 
+def serve_block(results: dict) -> str:
+    """docs/serving.md's load-test table (rendered by bench/serve.py, which owns its goals and labels)."""
+    from bench.serve import render
+
+    require(results, "serve")
+    return render(results)
+
+
 BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block,
-                                            "speed": speed_block, "scale": scale_block, "spark": spark_block}
+                                            "speed": speed_block, "scale": scale_block, "spark": spark_block,
+                                            "serve": serve_block}
 
 
 def markers(key: str) -> tuple[str, str]:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -139,6 +139,29 @@ def score_batch(model: Recommender, batch: np.ndarray, seen: sp.csr_matrix, rank
                                  ).astype(np.float32)
 
 
+#: Up to this many users (a fold-in, the app's one-user look-up) the models score in the calling
+#: thread: starting the pool's threads costs more than scoring them.
+_INLINE_USERS = 8
+
+
+class _Inline:
+    """The part of ``ThreadPoolExecutor`` ``StoreBuilder.score`` uses, running each task at once."""
+
+    def __enter__(self) -> "_Inline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, task: Callable, *args) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(task(*args))
+        except BaseException as error:  # re-raised by .result(), as the pool would
+            done.set_exception(error)
+        return done
+
+
 class StoreBuilder:
     """Scores user batches with every model and keeps each batch's candidates."""
 
@@ -190,8 +213,10 @@ class StoreBuilder:
             self.seconds[name] += time.perf_counter() - began
             return result
 
-        with ThreadPoolExecutor(max_workers=max(1, min(len(models), os.cpu_count() or 1)),
-                                thread_name_prefix="genre-score") as pool:
+        workers = max(1, min(len(models), os.cpu_count() or 1))
+        parallel = workers > 1 and len(self.users) > _INLINE_USERS
+        with (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genre-score") if parallel
+              else _Inline()) as pool:
             for start in range(0, len(self.users), step):
                 batch = self.users[start:start + step]
                 seen = train[batch]                           # once per batch, shared by every model

@@ -14,6 +14,7 @@ import pytest
 from genre.config import RunConfig
 from genre.run import Experiment
 from genre.serving import curl_command, serve_command
+from genre.serving.queries import MAX_K, UserLists, user_recommendations
 from tests.servers import free_port, process_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +67,23 @@ def test_the_server_gives_the_trained_runs_top10(server, trained_and_path):
         assert status == 200
         expected = trained.recommend(user, k=10, explain=False)["item_id"].tolist()
         assert [item["item_id"] for item in body["items"]] == expected
+
+
+def test_known_users_lists_ranked_at_startup_equal_recommend(trained_and_path):
+    """The server's precomputed lists answer exactly what ``TrainedRun.recommend`` ranks, scores too."""
+    trained, _ = trained_and_path
+    lists = UserLists.of(trained)
+    assert lists.complete.any()
+    for user in trained.user_ids_evaluated[:60]:
+        for k in (10, MAX_K):
+            fast = user_recommendations(trained, str(user), k, lists)["items"]
+            slow = user_recommendations(trained, str(user), k)["items"]
+            assert [i["item_id"] for i in fast] == [i["item_id"] for i in slow]
+            assert [i["title"] for i in fast] == [i["title"] for i in slow]
+            assert [i["score"] for i in fast] == pytest.approx([i["score"] for i in slow], rel=1e-6, abs=1e-7)
+    short = lists.users[~lists.complete]  # users with fewer candidates than MAX_K: answered by recommend
+    for user in short[:5]:
+        assert lists.row(int(user)) is None
 
 
 def test_a_posted_history_is_folded_in(server, trained_and_path):

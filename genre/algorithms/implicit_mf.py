@@ -124,12 +124,20 @@ class ALS(_ImplicitMF):
 
     def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
         """implicit's ``recalculate_user`` on the history (the item factors as trained)."""
-        model_class = self._implicit_class()
-        with threadpool_limits(1, "blas"):
-            model = model_class(**self._implicit_params())
-            model.item_factors, model.user_factors = self.item_factors_, self.user_factors_[:1]
-            vector = model.recalculate_user(0, self.history_row(items))
+        vector = self._fold_in_model().recalculate_user(0, self.history_row(items))
         return np.asarray(self.item_factors_ @ np.asarray(vector, dtype=np.float32).ravel())
+
+    def _fold_in_model(self) -> Any:
+        """implicit's ALS over the trained item factors, one solver thread, its YᵀY computed once
+        (a server folds in many histories; ``recalculate_user`` only reads it)."""
+        model = getattr(self, "_fold_in_als", None)
+        if model is None or model.item_factors is not self.item_factors_:
+            model = self._implicit_class()(**{**self._implicit_params(), "num_threads": 1})
+            model.item_factors, model.user_factors = self.item_factors_, self.user_factors_[:1]
+            with threadpool_limits(1, "blas"):
+                model.YtY  # noqa: B018 - computed and cached by implicit on first access
+            self._fold_in_als = model
+        return model
 
 
 class BPR(_ImplicitMF):

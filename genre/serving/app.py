@@ -25,6 +25,7 @@ from genre.serving.queries import (
     MAX_HISTORY,
     MAX_K,
     UnknownId,
+    UserLists,
     history_recommendations,
     run_info,
     similar_items,
@@ -57,6 +58,7 @@ def create_app(trained: TrainedRun, api_key: str | None = None) -> Any:
     from fastapi.responses import JSONResponse  # heavy optional: comes with fastapi
 
     key = api_key if api_key is not None else os.environ.get("GENRE_API_KEY") or None
+    lists = UserLists.of(trained)  # known users' lists ranked once: the weights never change here
     app = FastAPI(title="GENRE trained run", version=__version__,
                   description="Recommendations from a saved GENRE run (read-only).")
 
@@ -93,12 +95,13 @@ def create_app(trained: TrainedRun, api_key: str | None = None) -> Any:
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "users": int(trained.dataset_.n_users), "items": int(trained.dataset_.n_items)}
+        return {"status": "ok", "users": int(trained.dataset_.n_users), "items": int(trained.dataset_.n_items),
+                "ranked_at_start": int(lists.complete.sum())}
 
     @app.get("/users/{user_id}/recommendations")
     def recommendations(user_id: str, k: int = 10) -> dict:
         """Top-k for a user of the training data (seen items excluded)."""
-        return user_recommendations(trained, user_id, k)
+        return user_recommendations(trained, user_id, k, lists)
 
     @app.post("/recommendations", openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": _HISTORY_SCHEMA}}}})

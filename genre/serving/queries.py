@@ -7,6 +7,7 @@ the app only maps errors to status codes.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,25 +37,76 @@ def check_k(k: Any) -> int:
 
 
 def _records(frame, columns=("rank", "item_id", "title", "score")) -> list[dict[str, Any]]:
-    out = []
-    for row in frame[list(columns)].itertuples(index=False):
-        record = {}
-        for name, value in zip(columns, row):
-            value = value.item() if isinstance(value, np.generic) else value
-            record[name] = None if isinstance(value, float) and not math.isfinite(value) else value
-        out.append(record)
-    return out
+    return [{name: _cell(value) for name, value in zip(columns, row)}
+            for row in frame[list(columns)].itertuples(index=False)]
 
 
-def user_recommendations(trained: TrainedRun, user_id: str, k: int) -> dict[str, Any]:
-    """The run's top-k for a training user (raw id), as ``TrainedRun.recommend`` ranks them."""
+def _cell(value: Any) -> Any:
+    """A plain JSON value: numpy scalars unwrapped, NaN / infinity as null."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+@dataclass(frozen=True)
+class UserLists:
+    """Every stored user's best ``MAX_K`` items of the run's mix, ranked once when serving starts.
+
+    A served run never changes its weights, so a known user's answer is a slice of this table:
+    no per-request scoring. Rows whose user has fewer than ``MAX_K`` candidates are marked
+    incomplete and answered by ``TrainedRun.recommend`` (which fills them the same way).
+    """
+
+    users: np.ndarray       # stored user indices, sorted (the store's order)
+    top: np.ndarray         # (users, MAX_K) item indices, best first
+    scores: np.ndarray      # (users, MAX_K) their mixed scores
+    complete: np.ndarray    # (users,) True when every listed item is a candidate
+
+    @classmethod
+    def of(cls, trained: TrainedRun) -> "UserLists":
+        store, weights = trained.store_, trained.weights_
+        counts = np.diff(store.indptr)
+        top = store.top_k(weights, MAX_K)
+        mixed = store.mix(weights)
+        # the mixed score of each listed candidate, found in its user's candidate row (a loop over
+        # stored users, once at startup: the rows are ragged)
+        scores = np.full(top.shape, np.nan, dtype=np.float64)
+        complete = counts >= MAX_K
+        for row in np.flatnonzero(complete):
+            lo, hi = store.indptr[row], store.indptr[row + 1]
+            order = np.argsort(store.items[lo:hi], kind="stable")
+            where = order[np.searchsorted(store.items[lo:hi], top[row], sorter=order)]
+            scores[row] = mixed[lo + where]
+        return cls(store.users, top, scores, complete)
+
+    def row(self, user: int) -> int | None:
+        row = int(np.searchsorted(self.users, user))
+        found = row < len(self.users) and self.users[row] == user and self.complete[row]
+        return row if found else None
+
+
+def user_recommendations(trained: TrainedRun, user_id: str, k: int, lists: UserLists | None = None
+                         ) -> dict[str, Any]:
+    """The run's top-k for a training user (raw id), as ``TrainedRun.recommend`` ranks them
+    (read from ``lists`` when given and it holds the user)."""
     k = check_k(k)
+    dataset = trained.dataset_
     try:
-        raw = trained.dataset_.user_ids[int(trained.dataset_.user_index(user_id)[0])]
+        user = int(dataset.user_index(user_id)[0])
     except DataError:
         raise UnknownId(f"unknown user id {user_id!r}") from None
-    frame = trained.recommend(raw, k=k, explain=False)
-    return {"user_id": _plain(raw), "k": k, "items": _records(frame)}
+    raw = dataset.user_ids[user]
+    row = None if lists is None else lists.row(user)
+    if row is None:
+        return {"user_id": _cell(raw), "k": k, "items": _records(trained.recommend(raw, k=k, explain=False))}
+    return {"user_id": _cell(raw), "k": k, "items": _listed(trained, lists.top[row, :k], lists.scores[row, :k])}
+
+
+def _listed(trained: TrainedRun, top: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
+    """The answer's items (rank, item id, title, score) straight from arrays: no table per request."""
+    dataset = trained.dataset_
+    titles, ids = dataset.items["title"].to_numpy(), dataset.item_ids
+    return [{"rank": r + 1, "item_id": _cell(ids[i]), "title": _cell(titles[i]), "score": _cell(float(score))}
+            for r, (i, score) in enumerate(zip(top, scores))]
 
 
 def history_recommendations(trained: TrainedRun, body: Any) -> dict[str, Any]:
@@ -76,8 +128,8 @@ def history_recommendations(trained: TrainedRun, body: Any) -> dict[str, Any]:
         trained.dataset_.item_index(items)
     except DataError as error:
         raise UnknownId(str(error)) from None
-    frame = trained.recommend_for_history(items, k=k, timestamps=stamps)
-    return {"k": k, "items": _records(frame), "skipped": frame.attrs.get("skipped", {})}
+    top, total, _, skipped = trained.rank_history(items, k=k, timestamps=stamps)
+    return {"k": k, "items": _listed(trained, top, total[top]), "skipped": skipped}
 
 
 def similar_items(trained: TrainedRun, item_id: str, k: int) -> dict[str, Any]:
@@ -99,8 +151,8 @@ def similar_items(trained: TrainedRun, item_id: str, k: int) -> dict[str, Any]:
     top = np.lexsort((np.arange(len(sims)), -sims))[:k]
     top = top[np.isfinite(sims[top])]
     titles = dataset.items["title"].to_numpy()
-    return {"item_id": _plain(dataset.item_ids[item]), "k": k,
-            "items": [{"rank": r + 1, "item_id": _plain(dataset.item_ids[i]), "title": str(titles[i]),
+    return {"item_id": _cell(dataset.item_ids[item]), "k": k,
+            "items": [{"rank": r + 1, "item_id": _cell(dataset.item_ids[i]), "title": str(titles[i]),
                        "similarity": float(sims[i])} for r, i in enumerate(top)]}
 
 
@@ -116,10 +168,6 @@ def run_info(trained: TrainedRun) -> dict[str, Any]:
             "bytes": manifest.get("bytes")}
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_HISTORY",
@@ -127,6 +175,7 @@ __all__ = [
     "BadInput",
     "GenreError",
     "UnknownId",
+    "UserLists",
     "check_k",
     "history_recommendations",
     "run_info",
