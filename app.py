@@ -60,6 +60,7 @@ navigation = st.navigation([
     st.Page(METRICS, title="Metrics", icon=":material/leaderboard:"),
     st.Page(RECOMMEND, title="Recommendations", icon=":material/recommend:"),
     st.Page(CONFIG, title="Configuration", icon=":material/settings:"),
+    st.Page("pages/8_Present.py", title="Present", icon=":material/slideshow:", url_path="present"),
 ])
 widgets.sidebar_status()
 navigation.run()
