@@ -383,3 +383,80 @@ def test_generated_upload_trains_the_five_algorithm_mix_and_every_page_renders(s
     for name, page in seen["pages"].items():
         assert page["exceptions"] == 0, (name, page["first_exception"])
     assert seen["pages"]["Embeddings"]["points_drawn"], seen["pages"]["Embeddings"]
+
+
+def _script_runs_within(page, seconds: float) -> int:
+    """How many script runs (the page's or a fragment's) start within ``seconds``, watched in the page."""
+    return page.evaluate("""seconds => new Promise(done => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        let runs = 0, last = app.dataset.testScriptState;
+        const watch = new MutationObserver(() => {
+            const now = app.dataset.testScriptState;
+            if (now === 'running' && last !== 'running') runs++;
+            last = now; });
+        watch.observe(app, {attributes: true});
+        setTimeout(() => { watch.disconnect(); done(runs); }, seconds * 1000); })""", seconds)
+
+
+def test_training_goes_on_while_another_page_is_open(server):
+    """Issue 21: a training outlives the page it started on. On the sample, Train with three fast
+    algorithms, open Metrics while it runs: the sidebar shows the job's progress there (refreshed on
+    its own) and the page says it fills in when done; it does, without a click, with a notice once;
+    back on Train the run is there."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_steps import set_toggle
+    from genre.algorithms import ALGORITHM_NAMES
+
+    url, _ = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    chosen = ("popularity", "item_knn", "ease")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(url)
+            page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
+            settle(page)
+            page.get_by_role("button", name="Load sample data (MovieLens)").click()
+            settle(page)
+            open_page(page, "Train")
+            for name in ALGORITHM_NAMES:
+                if page.locator(f".st-key-on_{name} input").is_enabled():
+                    set_toggle(page, f"on_{name}", name in chosen)
+            page.get_by_role("button", name="Train", exact=True).click()
+            panel = page.get_by_test_id("stSidebarUserContent")
+            panel.get_by_text("Training popularity, item_knn, ease").wait_for(timeout=60_000)
+            page.get_by_text("runs in the background").first.wait_for()
+            _shot(page, "9_job_started_on_train")
+
+            open_page(page, "Metrics")  # leaving Train: the training goes on
+            page.get_by_text("this page fills in when it is done").wait_for()
+            bar = panel.locator('[data-testid="stProgress"] [role="progressbar"]')
+            first = float(bar.first.get_attribute("aria-valuenow"))
+            page.wait_for_function(  # the sidebar redraws itself: the bar moves with no click
+                """first => { const b = document.querySelector('[data-testid="stSidebarUserContent"] '
+                    + '[data-testid="stProgress"] [role="progressbar"]');
+                    return !b || Number(b.getAttribute('aria-valuenow')) > first; }""", arg=first, timeout=120_000)
+            if bar.count():
+                status = panel.inner_text()
+                assert "so far" in status and "Runs on while you visit other pages" in status, status
+                assert panel.get_by_role("button", name="Cancel").count() == 1
+                _shot(page, "9_job_progress_on_metrics")
+
+            page.get_by_text("Metrics per algorithm and for the mix").first.wait_for(timeout=300_000)
+            settle(page)
+            main = page.get_by_test_id("stMain").inner_text()
+            assert "Trained popularity, item_knn, ease in" in main, main[:400]
+            assert _listed_after(panel.inner_text(), "trained: ") == set(chosen), panel.inner_text()
+            assert panel.get_by_role("button", name="Cancel").count() == 0
+            assert _script_runs_within(page, 3.0) == 0  # no job: the sidebar stops redrawing itself
+            _shot(page, "9_job_done_on_metrics")
+
+            open_page(page, "Train")
+            page.get_by_text("Mix weights — live").wait_for()
+            assert "Trained popularity" not in page.get_by_test_id("stMain").inner_text()  # the notice was once
+            assert {page.locator(f".st-key-live_{n}").count() for n in chosen} == {1}
+            _shot(page, "9_job_run_on_train")
+        finally:
+            browser.close()

@@ -209,3 +209,25 @@ def duration(seconds: float) -> str:
     """``seconds`` for a person: "8 s", "2 min 5 s"."""
     seconds = max(int(round(seconds)), 0)
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
+
+
+def time_left(seconds: float) -> str:
+    """An estimate of the time left, no more precise than it is (the pace of stages varies)."""
+    if seconds < 10:
+        return "a few seconds left"
+    if seconds < 60:
+        return f"about {5 * round(seconds / 5):.0f} s left"
+    return f"about {max(round(seconds / 60), 1):.0f} min left"
+
+
+def counted(shown: Snapshot) -> str:
+    """The current stage's counted work as the sidebar says it: its own message (without the stage
+    it repeats) and the count when the message does not already give it; "" when it counts nothing."""
+    if not shown.total:
+        return ""
+    step = shown.step.removeprefix(f"{shown.stage}: ") if shown.step else ""
+    count = f"{shown.done:,} of {shown.total:,}"
+    if not step:
+        return count
+    says_count = any(f"{n} of" in step or f"{n}/" in step for n in (shown.done, f"{shown.done:,}"))
+    return step if says_count else f"{step} ({count})"

@@ -104,9 +104,9 @@ def _job_progress() -> None:
     with st.container(border=True):
         st.markdown(f":material/hourglass_top: **{md(shown.label)}**")
         st.progress(shown.fraction, text=md(shown.stage))
-        counted = f"{shown.done:,} of {shown.total:,} · " if shown.total else ""
-        left = f" · about {jobs.duration(shown.eta)} left" if shown.eta is not None else ""
-        st.caption(f"{counted}{jobs.duration(shown.elapsed)} so far{left}  \n"
+        left = f" · {jobs.time_left(shown.eta)}" if shown.eta is not None else ""
+        counted = jobs.counted(shown)
+        st.caption((f"{md(counted)}  \n" if counted else "") + f"{jobs.duration(shown.elapsed)} so far{left}  \n"
                    "Runs on while you visit other pages.")
         st.button("Cancelling…" if shown.cancelling else "Cancel", key="job_cancel", on_click=jobs.cancel,
                   disabled=shown.cancelling, icon=":material/cancel:", help="Stop it; what is there now stays.")
@@ -157,6 +157,11 @@ def need_training() -> None:
     """Stop the page with a pointer to the Train page when nothing is trained."""
     need_data()
     if st.session_state.get("trained_run") is None:
+        job = jobs.current()
+        if job is not None and job.running and job.kind == "train":
+            st.info(f"**{md(job.label)}** is running: its progress is in the sidebar, and this page fills in "
+                    "when it is done.", icon=":material/hourglass_top:")
+            st.stop()
         st.info("Nothing trained yet: pick algorithms and press Train first.", icon=":material/info:")
         st.page_link(TRAIN, label="Go to Train", icon=":material/model_training:")
         st.stop()

@@ -1,0 +1,113 @@
+"""Background jobs (ui/jobs.py): training runs in a worker thread owned by the session, shows its
+progress and a Cancel button in the sidebar, installs its run when it ends, and a failure or a
+cancel leaves the earlier run in place. Real training on the bundled sample, no mocks.
+
+AppTest draws the shared sidebar on the entry page only, so the tests look at the sidebar (and
+press Cancel) on Home; in the browser it is on every page (tests/test_browser.py).
+"""
+
+import pytest
+
+from app_helpers import app, button, check, finish_job, plain, train, upload_slice  # noqa: F401
+
+#: Enough work on the whole sample (fits twice, tuning trials) that a job is still running when the
+#: test looks at it a fraction of a second later.
+SLOW = ("popularity", "item_knn", "als")
+
+
+def _load_sample(at):
+    button(at, "Load sample data (MovieLens)").click().run()
+    check(at)
+    assert at.session_state["dataset"].n_users == 610
+    return at
+
+
+def _start_training(at, algorithms=SLOW, tune=True):
+    """Press Train with ``algorithms`` switched on, without waiting for the job."""
+    at.switch_page("pages/3_Train.py").run()
+    for toggle in at.toggle:
+        if toggle.key and toggle.key.startswith("on_") and not toggle.disabled:
+            toggle.set_value(toggle.key[3:] in algorithms)
+    at.checkbox(key="tune_on_train").set_value(tune)
+    button(at, "Train").click().run()
+    check(at)
+    return at.session_state["job"]
+
+
+def _sidebar_text(at):
+    return " ".join(plain(m.value) for m in [*at.sidebar.markdown, *at.sidebar.caption])
+
+
+def test_a_training_job_runs_in_the_background_and_installs_its_run(app):
+    upload_slice(app, n_users=60)
+    job = _start_training(app, ("popularity", "item_knn"), tune=False)
+    assert job.label == "Training popularity, item_knn"
+    assert any("runs in the background" in plain(i.value) for i in app.info)  # where to look, on Train
+    finish_job(app)
+    trained_run = app.session_state["trained_run"]
+    assert trained_run is not None and list(trained_run.weights_) == ["popularity", "item_knn"]
+    assert app.session_state["result"] is trained_run.result_
+    assert app.session_state["trained_from"].algorithm("item_knn") is not None
+    notices = [plain(s.value) for s in app.success]
+    assert len(notices) == 1 and notices[0].startswith("Trained popularity, item_knn in ")
+    assert [m.label for m in app.metric][:1] == ["mix ndcg@10"]  # the page shows the new run
+    app.run()
+    assert not app.success  # the notice is shown once
+    app.switch_page("app.py").run()
+    text = _sidebar_text(app)
+    assert "trained: popularity, item_knn" in text and "Cancel" not in [b.label for b in app.sidebar.button]
+
+
+def test_cancel_stops_a_running_job_and_keeps_the_earlier_run(app):
+    _load_sample(app)
+    earlier = train(app, ("popularity",)).session_state["trained_run"]
+    job = _start_training(app)
+    app.switch_page("app.py").run()  # leaving Train does not stop it; Home shows it in the sidebar
+    assert job.running, "the job ended before the test could cancel it"
+    text = _sidebar_text(app)
+    assert "Training popularity, item_knn, als" in text and "so far" in text
+    assert app.sidebar.get("progress")
+    app.button(key="job_cancel").click().run()
+    check(app)
+    assert job.wait(60) and job.state == "cancelled"
+    app.run()
+    check(app)
+    assert "job" not in app.session_state
+    assert app.session_state["trained_run"] is earlier  # nothing was installed
+    assert list(app.session_state["result"].weights) == ["popularity"]
+    assert any("cancelled" in plain(w.value) and "nothing changed" in plain(w.value) for w in app.warning)
+    assert "trained: popularity" in _sidebar_text(app)
+
+
+def test_a_failing_job_shows_its_one_line_error_and_loses_nothing(app, monkeypatch):
+    upload_slice(app, n_users=60)
+    earlier = train(app, ("popularity", "item_knn")).session_state["trained_run"]
+    result = app.session_state["result"]
+    monkeypatch.setenv("GENRE_RUN_MEMORY_MB", "0.001")  # the worker's memory check refuses the run
+    job = _start_training(app, ("popularity", "item_knn", "ease"), tune=False)
+    assert job.wait(60) and job.state == "failed"
+    assert "\n" not in job.error and "budget" in job.error
+    app.run()
+    errors = [plain(e.value) for e in app.error]
+    assert len(errors) == 1 and errors[0].startswith("Training popularity, item_knn, ease failed: this run needs")
+    assert "Nothing changed." in errors[0]
+    assert app.session_state["trained_run"] is earlier and app.session_state["result"] is result
+    assert [m.label for m in app.metric][:1] == ["mix ndcg@10"]  # the earlier run's page, intact
+    app.run()
+    assert not app.error  # shown once
+
+
+def test_a_second_start_while_one_runs_is_refused(app):
+    _load_sample(app)
+    job = _start_training(app)
+    button(app, "Train").click().run()  # again, while it runs
+    check(app)
+    assert job.running, "the job ended before the test could start a second one"
+    refusals = [plain(w.value) for w in app.warning]
+    assert any("is still running" in w and "Nothing new was started" in w for w in refusals), refusals
+    assert app.session_state["job"] is job
+    job.cancel()  # no need to wait for the whole training
+    assert job.wait(60)
+    app.run()
+    check(app)
+    assert app.session_state["trained_run"] is None
