@@ -9,7 +9,7 @@ import streamlit as st
 
 from genre import viz
 from genre.run import spaces
-from ui import cache, widgets
+from ui import cache, projections, widgets
 
 widgets.header("Embeddings", "Each dot is an item placed by its vector: similar items sit together. Users (▲) "
                "are drawn in the same projection where the space has user vectors. Hover for titles, search "
@@ -32,7 +32,7 @@ source = c1.selectbox("Vectors", list(vector_spaces), format_func=lambda k: vect
 space = vector_spaces[source]
 method = c2.radio("Projection", ["pca", "umap"], horizontal=True, key="emb_method",
                   format_func={"pca": "PCA (instant)", "umap": "UMAP (slower, cached)"}.get,
-                  help="UMAP keeps neighbourhoods better; its first run takes up to a minute.")
+                  help="UMAP keeps neighbourhoods better; its first layout takes up to a minute, in the background.")
 color = c3.selectbox("Colour by", ["genre", "popularity", "cluster"], key="emb_color")
 show_users = c4.toggle("Users", value=True, key="emb_users", disabled=not space.has_users,
                        help="Draw the users of this space in the same projection as the items.")
@@ -50,7 +50,10 @@ elif not space.has_users:
 key = json.dumps({"run": trained_from.to_dict(), "source": source, "n": dataset.n_items,
                   "users": None if users is None else len(users)}, sort_keys=True, default=str)
 with widgets.user_errors():
-    coords = cache.projection(key, space.stacked(users), method, trained_from.seed)
+    coords, placed = projections.coordinates(key, space.stacked(users), method, trained_from.seed)
+    if placed != method:
+        st.info("UMAP is laying this map out in the background (progress in the sidebar); PCA is shown "
+                "meanwhile, and the map switches when it is ready.", icon=":material/hourglass_top:")
     points = pd.DataFrame({"x": coords[:dataset.n_items, 0], "y": coords[:dataset.n_items, 1],
                            "title": dataset.items["title"]})
     if color == "genre":
@@ -60,7 +63,7 @@ with widgets.user_errors():
         points["popularity"] = np.log10(counts + 1)
     else:
         points["cluster"] = [f"cluster {c + 1}" for c in
-                             cache.map_clusters(f"{key}|{method}", coords[:dataset.n_items], trained_from.seed)]
+                             cache.map_clusters(f"{key}|{placed}", coords[:dataset.n_items], trained_from.seed)]
     c1, c2 = st.columns(2)
     query = c1.text_input("Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars")
     user = c2.selectbox("Overlay a user", ["(none)", *trained_run.user_ids_evaluated], key="emb_user")
@@ -68,7 +71,7 @@ with widgets.user_errors():
     overlays = spaces.user_overlay(trained_run, user) if user != "(none)" else {}
     label = "log₁₀ interactions" if color == "popularity" else color
     title = (f"{dataset.n_items:,} items" + (f" and {len(users):,} users" if users is not None else "")
-             + f" — {space.label}, {method.upper()}")
+             + f" — {space.label}, {placed.upper()}")
     points = points.rename(columns={"popularity": label})
     if users is None:
         fig = viz.embedding_figure(points, color=label, highlight=highlight, overlays=overlays, title=title)

@@ -8,7 +8,7 @@ press Cancel) on Home; in the browser it is on every page (tests/test_browser.py
 
 import pytest
 
-from app_helpers import app, button, check, finish_job, plain, train, upload_slice  # noqa: F401
+from app_helpers import app, button, check, finish_job, plain, plotly_specs, train, upload_slice  # noqa: F401
 
 #: Enough work on the whole sample (fits twice, tuning trials) that a job is still running when the
 #: test looks at it a fraction of a second later.
@@ -111,3 +111,22 @@ def test_a_second_start_while_one_runs_is_refused(app):
     app.run()
     check(app)
     assert app.session_state["trained_run"] is None
+
+
+def test_umap_lays_the_map_out_in_the_background_with_pca_meanwhile(app):
+    upload_slice(app, n_users=60)
+    train(app, ("popularity", "item_knn"))
+    app.switch_page("pages/4_Embeddings.py").run()
+    app.toggle(key="emb_users").set_value(False)
+    app.radio(key="emb_method").set_value("umap").run()
+    check(app)
+    job = app.session_state["job"]
+    assert job.kind == "umap" and job.label.startswith("UMAP map of ")
+    title = plotly_specs(app)[0]["layout"]["title"]["text"]
+    assert title.endswith(", PCA") and any("in the background" in plain(i.value) for i in app.info), title
+    finish_job(app, timeout=300)  # the first UMAP compiles its numba code
+    assert plotly_specs(app)[0]["layout"]["title"]["text"].endswith(", UMAP")
+    assert any("UMAP map" in plain(s.value) and "ready" in plain(s.value) for s in app.success)
+    app.radio(key="emb_method").set_value("pca").run()
+    app.radio(key="emb_method").set_value("umap").run()  # kept: no second job
+    assert "job" not in app.session_state and plotly_specs(app)[0]["layout"]["title"]["text"].endswith(", UMAP")
