@@ -7,7 +7,7 @@ its progress into the ``Job`` (a plain, thread-safe object the session keeps und
 through genre's ``progress(done, total, message)`` callback, which raises ``genre.errors.Cancelled``
 once Cancel was pressed. The script thread — the sidebar of every page (``ui.widgets``) — draws the
 progress and, once the work ended, ``collect`` hands the result to the job's ``install`` (which
-puts it into the session) and returns the notice to show once.
+puts it into the session) and leaves the notice the page shows once.
 
 One job at a time per session: a second start while one runs is refused with a message.
 
@@ -34,8 +34,10 @@ from genre.safe_text import escape_markdown as md
 #: The session key holding the session's job (running, or ended and not collected yet).
 KEY = "job"
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
-#: A notice: (kind, message), kind one of "success", "warning", "error" (``ui.widgets.flash``).
+#: A notice: (kind, message), kind one of "success", "warning", "error"; the session keeps the
+#: latest under ``NOTICE`` until a page header shows it (``ui.widgets.header``).
 Notice = tuple[str, str]
+NOTICE = "_job_notice"
 log = logging.getLogger("genre")
 
 
@@ -183,14 +185,18 @@ def cancel() -> None:
         job.cancel()
 
 
-def collect() -> Notice | None:
-    """Once the session's job ended: forget it, install its result (done) and return the notice to
-    show once; None while it runs or when there is none. The earlier state stays as it was when the
+def collect() -> None:
+    """Once the session's job ended: forget it, install its result (done) and leave the notice to
+    show once under ``NOTICE`` (the page header pops it). The earlier state stays as it was when the
     job failed or was cancelled (nothing was installed)."""
     job = current()
     if job is None or job.running:
-        return None
+        return
     del st.session_state[KEY]
+    st.session_state[NOTICE] = _outcome(job)
+
+
+def _outcome(job: Job) -> Notice:
     shown = job.snapshot()
     took = f"{shown.elapsed:.1f} s"
     if job.state == CANCELLED:

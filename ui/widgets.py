@@ -22,14 +22,17 @@ DONE, TODO = ":material/check_circle:", ":material/radio_button_unchecked:"
 
 
 def header(title: str, intro: str) -> None:
-    """Page title, a one-line explanation of what the page is for, and any message left by ``flash``."""
+    """Page title, a one-line explanation of what the page is for, any message left by ``flash`` and
+    the notice of a background job that ended (``ui.jobs``), each once."""
     st.title(title)
     st.caption(intro)
     _renew_upload_lease()
-    collect_job()  # a job that ended since the sidebar was drawn (AppTest may run a page alone)
-    notice = st.session_state.pop("_flash", None)
-    if notice:
-        kind, message = notice
+    jobs.collect()  # a job that ended since the sidebar was drawn (AppTest may run a page alone)
+    message = st.session_state.pop("_flash", None)
+    if message:
+        st.success(md(message), icon=DONE)
+    kind, message = st.session_state.pop(jobs.NOTICE, (None, None))  # how the session's last job ended
+    if message:
         show = {"success": st.success, "warning": st.warning, "error": st.error}[kind]
         show(md(message), icon={"success": DONE, "warning": ":material/warning:"}.get(kind, ":material/error:"))
 
@@ -65,17 +68,9 @@ def image_source(value: object) -> str | None:
     return str(path) if path.is_file() else None
 
 
-def flash(message: str, kind: str = "success") -> None:
-    """Show ``message`` at the top of the page after the coming ``st.rerun()``; ``kind`` is
-    "success", "warning" or "error"."""
-    st.session_state["_flash"] = (kind, message)
-
-
-def collect_job() -> None:
-    """Install the result of the session's job if it ended (``ui.jobs.collect``) and flash its notice."""
-    notice = jobs.collect()
-    if notice is not None:
-        flash(notice[1], notice[0])
+def flash(message: str) -> None:
+    """Show ``message`` at the top of the page after the coming ``st.rerun()``."""
+    st.session_state["_flash"] = message
 
 
 def job_panel() -> None:
@@ -115,7 +110,7 @@ def _job_progress() -> None:
 def sidebar_status() -> None:
     """Where the session stands, in the sidebar of every page."""
     ss = st.session_state
-    collect_job()
+    jobs.collect()  # a job that ended: its result is in the session before anything is drawn
     with st.sidebar:
         st.subheader("This session")
         job_panel()
