@@ -272,7 +272,7 @@ def descriptions(dataset: Dataset, item_ids: list, enrichment: pd.DataFrame | No
     if enrichment is not None and len(enrichment) and {"item_id", "text"} <= set(enrichment.columns):
         written = dict(zip(enrichment["item_id"].astype(str), enrichment["text"]))
         own = [text or clean_text(written.get(str(i)), DESCRIPTION_CHARS) for text, i in zip(own, item_ids)]
-    return own
+    return [text + "…" if text and text[-1].isalnum() else text for text in own]  # text cut off mid-sentence
 
 
 def cards(dataset: Dataset, recs: pd.DataFrame, enrichment: pd.DataFrame | None = None,

@@ -47,7 +47,7 @@ if not options:
     st.stop()
 user = pick.selectbox(f"User — {len(options)} shown of {people.n_users:,}, most active first", list(options),
                       format_func=options.get, key=present.USER)
-st.subheader(f"User {widgets.md(user)}")
+st.subheader(f"User {widgets.md(user)}", anchor=False)
 present.show_persona(people, run_a, user)
 
 with widgets.user_errors():

@@ -133,7 +133,7 @@ def test_descriptions_fall_back_to_llm_text():
     frame = pd.DataFrame({"user": [1, 1], "item": [1, 2]})
     dataset = Dataset.from_frame(frame, pd.DataFrame({"item_id": [1, 2], "description": ["Own words.", ""]}))
     written = pd.DataFrame({"item_id": [1, 2], "text": ["LLM one", "LLM two"]})
-    assert personas.descriptions(dataset, [1, 2], written) == ["Own words.", "LLM two"]
+    assert personas.descriptions(dataset, [1, 2], written) == ["Own words.", "LLM two…"]  # cut off: marked
     assert personas.descriptions(dataset, [2, 1]) == ["", "Own words."]
 
 

@@ -32,6 +32,12 @@ RUN, VS, USER, SEARCH, VIEW = "present_run", "present_vs", "present_user", "pres
 NONE = "none"
 PARAMS = ("user", "run", "mix", "vs", "vsmix", "view")
 K = 10
+#: What each algorithm's reason is called for people who do not know the algorithms' names.
+SOURCES = {"popularity": "popular overall", "item_knn": "people with the same items", "ease": "people with the same items",
+           "sequential": "what people took next", "transformer_seq": "what people took next",
+           "als": "taste profile", "bpr": "taste profile", "two_tower": "taste profile",
+           "content": "similar content", "content_to_cf": "similar content", "genre_pref": "favourite genres",
+           "profile": "the language model's profile"}
 
 
 # ----------------------------------------------------------------------------- runs
@@ -281,14 +287,17 @@ def _card(card: Any, held_out: str | None, shared: str | None) -> None:
 
 def why(card: Any) -> str:
     """The why-chips of one card: the history items behind it, else the genres it shares."""
-    model = widgets.md(card.explained_by) if card.explained_by else ""
+    name = str(card.explained_by or "")
+    model = f":gray[— {widgets.md(SOURCES.get(name, name))}]" if name else ""
     if card.because:
         chips = " ".join(f":violet-badge[{widgets.md(title)}]" for title in card.because)
-        return f"Because they liked {chips} :gray[({model})]"
+        return f"Because they liked {chips} {model}"
     if len(card.shared_genres):
         chips = " ".join(f":orange-badge[{widgets.md(g)}]" for g in card.shared_genres)
-        return f"Matches their taste for {chips} :gray[({model})]"
-    return f":gray[Popular right now ({model})]" if model else ""
+        return f"Matches their taste for {chips} {model}"
+    if name == "popularity":
+        return ":gray[Popular with everyone]"
+    return f":gray[From {widgets.md(SOURCES.get(name, name))}]" if name else ""
 
 
 def show_persona(people: personas.Personas, trained: Any, user: Any) -> None:
