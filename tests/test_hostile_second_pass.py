@@ -370,3 +370,7 @@ def test_streamlit_config_turns_off_the_external_ip_lookup_and_costly_metrics():
     # a manually set browser.serverAddress makes the startup banner skip net_util.get_external_ip
     assert config["browser"]["serverAddress"]
     assert config["server"]["enableExpensiveMemoryStats"] is False
+    # no agent API; the cross-session data cache bounded; a closed session's memory freed
+    assert config["server"]["enableAgentApi"] is False
+    assert config["server"]["maxCacheDataSize"] == "1gb"
+    assert 0 < config["server"]["disconnectedSessionTTL"] <= 600
