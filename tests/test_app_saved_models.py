@@ -103,3 +103,42 @@ def test_a_tampered_folder_is_refused_in_one_line(saved):
     assert not at.exception
     assert len(at.error) == 1 and "changed after saving" in plain(at.error[0].value)
     assert "\n" not in plain(at.error[0].value).strip()
+
+
+#: ``python -m genre serve`` in a fresh process whose every ``fit`` raises: the served run is loaded, never refitted.
+_SERVE_WITHOUT_FIT = (
+    "import sys\n"
+    "import genre.algorithms.base as base\n"
+    "def refit(*args, **kwargs):\n"
+    "    raise SystemExit('a model was fitted again')\n"
+    "base.Recommender.fit = refit\n"
+    "from genre.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n")
+
+
+def test_a_run_saved_from_the_app_is_served_by_a_fresh_process_with_the_same_top10(saved):
+    """The issue's done-when: trained in the app, saved with models, served by a real uvicorn process that
+    never fits, and a real HTTP client gets the session's top-10 for every user (50 of the slice's 60)."""
+    import json
+    import sys
+    import time
+    import urllib.request
+
+    from servers import free_port, process_server
+
+    at, run_id, _ = saved
+    folder = RunRegistry(owner=at.session_state["owner"]).models_path(run_id)
+    trained_run = at.session_state["trained_run"]
+    port = free_port()
+    started = time.perf_counter()
+    command = [sys.executable, "-c", _SERVE_WITHOUT_FIT, "serve", str(folder), "--port", str(port)]
+    with process_server(command, f"http://127.0.0.1:{port}/health", timeout=120,
+                        env={"OPENBLAS_NUM_THREADS": "1", "GENRE_API_KEY": ""}):
+        print(f"served after {time.perf_counter() - started:.1f} s")
+        users = trained_run.dataset_.user_ids[:50]
+        for user in users:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/users/{user}/recommendations?k=10",
+                                        timeout=60) as reply:
+                served = [item["item_id"] for item in json.loads(reply.read())["items"]]
+            assert served == trained_run.recommend(user, k=10, explain=False)["item_id"].tolist(), user
+    assert len(users) == 50
