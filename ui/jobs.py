@@ -221,7 +221,7 @@ def time_left(seconds: float) -> str:
     """An estimate of the time left, no more precise than it is (the pace of stages varies)."""
     if seconds < 10:
         return "a few seconds left"
-    if seconds < 60:
+    if seconds < 57.5:
         return f"about {5 * round(seconds / 5):.0f} s left"
     return f"about {max(round(seconds / 60), 1):.0f} min left"
 
