@@ -29,7 +29,7 @@ present.settle(choices)
 if not read_only:
     left, right, switch = st.columns([3, 3, 1], vertical_alignment="bottom")
     left.selectbox("Run", list(choices), format_func=choices.get, key=present.RUN)
-    right.selectbox("Side by side with", [present.NONE, *choices], key=present.VS,
+    right.selectbox("Side by side with", present.other_choices(choices), key=present.VS,
                     format_func=lambda key: "— nothing —" if key == present.NONE else choices[key])
     switch.toggle("Presenting", key=present.VIEW, help="Hide the controls and the sidebar; the link opens this view.")
 run_a, run_b, problems = present.chosen_runs()
@@ -42,6 +42,8 @@ people = present.personas_of(run_a.dataset_)
 find, pick = st.columns([1, 3], vertical_alignment="bottom")
 query = find.text_input("Find a user", key=present.SEARCH, placeholder="a genre, a tag or an id")
 options = present.user_options(people, query)
+if note := st.session_state.pop("_present_note", None):
+    st.warning(widgets.md(note), icon=":material/person_off:")
 if not options:
     st.info("No user matches that search: try a genre such as Comedy, or clear the box.", icon=":material/search:")
     st.stop()

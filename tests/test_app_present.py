@@ -191,3 +191,16 @@ def test_posters_from_the_data_roots_and_llm_descriptions_on_the_cards(app, tmp_
     app.text_input(key="present_search").set_value("no such genre or user").run()
     check(app)
     assert len(app.selectbox(key="present_user").options) == 1  # only the chosen user stays
+
+
+def test_a_malformed_link_is_refused_in_one_line_each(present):
+    at = present
+    at.query_params.update({"run": "9" * 40, "user": "<img src=x> nobody", "mix": "popularity:nan"})
+    at.switch_page(PAGE).run()
+    assert not at.exception and len(at.error) == 1 and "is not a saved run id" in plain(at.error[0].value)
+    assert len(at.warning) == 1 and "is not in this run's data" in plain(at.warning[0].value)
+    assert _titles(at)  # the current run is shown instead
+    at.query_params.clear()
+    at.query_params.update({"run": "current", "mix": "popularity:-1,item_knn:1"})
+    at.run()
+    assert len(at.error) == 1 and "weights ≥ 0" in plain(at.error[0].value) and _titles(at)

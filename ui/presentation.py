@@ -16,6 +16,8 @@ only from files ``genre.personas.item_images`` found inside the data roots.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -67,8 +69,8 @@ def run_of(key: str) -> Any:
             raise GenreError("this link shows a run that was never saved: the presenter must save it with "
                              "models (Metrics page) to share it")
         return trained
-    if not str(key).isdigit():
-        raise GenreError(f"the link's run {key!r} is not a saved run id")
+    if not re.fullmatch(r"[0-9]{1,12}", str(key)):
+        raise GenreError(f"the link's run {str(key)[:40]!r} is not a saved run id")
     opened = st.session_state.setdefault("_present_runs", {})
     if int(key) not in opened:
         from genre.run import TrainedRun  # the run core loads when a saved run is shown, not on first view
@@ -92,7 +94,9 @@ def parse_mix(text: str | None) -> dict[str, float] | None:
         try:
             weights[name.strip()] = float(value)
         except ValueError:
-            raise ConfigError(f"the link's mix {text!r} is not name:weight,name:weight") from None
+            weights[name.strip()] = float("nan")
+        if not math.isfinite(weights[name.strip()]) or weights[name.strip()] < 0:
+            raise ConfigError(f"the link's mix {str(text)[:80]!r} is not name:weight,… with weights ≥ 0")
     return weights
 
 
@@ -144,8 +148,13 @@ def settle(choices: dict[str, str]) -> None:
     """Make the run widgets' values valid options before they are drawn."""
     if st.session_state.get(RUN) not in choices:
         st.session_state[RUN] = next(iter(choices))
-    if st.session_state.get(VS, NONE) not in (NONE, *choices):
+    if st.session_state.get(VS, NONE) not in (NONE, *choices) or st.session_state.get(VS) == st.session_state[RUN]:
         st.session_state[VS] = NONE
+
+
+def other_choices(choices: dict[str, str]) -> list[str]:
+    """What the run on the right may be: nothing, or any run but the one on the left."""
+    return [NONE, *(key for key in choices if key != st.session_state.get(RUN))]
 
 
 # ----------------------------------------------------------------------------- the URL
@@ -156,21 +165,22 @@ def adopt_url() -> str | None:
         return st.session_state.get("_present_refusal")
     st.session_state["_present_url"] = params
     refusal = None
-    choices = run_choices()
     for key, param, mix, slot in ((RUN, "run", "mix", "a"), (VS, "vs", "vsmix", "b")):
         value = params.get(param)
         if value is None:
             continue
         try:
             run_of(value)  # owner and folder checked here
-            st.session_state[key] = value
-            if value not in choices:
-                choices = run_choices()
-            weights = parse_mix(params.get(mix))
-            if weights:
-                st.session_state.setdefault("_present_mix", {})[slot] = weights
         except GenreError as error:
-            refusal = refusal or f"The link's run {value} is not opened: {error}."
+            refusal = refusal or f"The link's run {value[:40]} is not opened: {error}."
+            continue
+        st.session_state[key] = value
+        try:
+            weights = parse_mix(params.get(mix))
+        except ConfigError as error:
+            refusal, weights = refusal or f"{error}; showing the run's own mix.", None
+        if weights:
+            st.session_state.setdefault("_present_mix", {})[slot] = weights
     if params.get("user"):
         st.session_state["_present_user_raw"] = params["user"]
     st.session_state[VIEW] = params.get("view") == "present"
@@ -216,6 +226,8 @@ def user_options(people: personas.Personas, query: str) -> dict[str, str]:
     raw = st.session_state.pop("_present_user_raw", None)
     if raw is not None and personas.find_user(people, raw) is not None:
         st.session_state[USER] = str(raw)
+    elif raw is not None:
+        st.session_state["_present_note"] = f"The link's user {str(raw)[:40]} is not in this run's data."
     shown = list(personas.search(people, query, limit=50))
     chosen = personas.find_user(people, st.session_state.get(USER, ""))
     if chosen is not None and chosen not in shown:
@@ -253,7 +265,7 @@ def card_frame(trained: Any, recs: pd.DataFrame, marked: list | tuple = ()) -> p
 def held_out_label(trained: Any, user: Any) -> str | None:
     """The badge for items the user took in TEST, or None when the user has no TEST items."""
     index = int(trained.dataset_.user_index(user)[0])
-    if trained.split_.test_matrix()[index].nnz == 0:
+    if not (trained.split_.test["user"].to_numpy() == index).any():
         return None
     return personas.held_out_badge(trained.config.split.method, trained.dataset_.interactions)
 
