@@ -23,7 +23,7 @@ from genre.encoders.base import Progress, Vectors, l2_normalize
 from genre.encoders.cache import EmbeddingCache, encode_with_report
 from genre.encoders.categorical import split_categories
 from genre.encoders.image import images_from_folder, images_from_zip
-from genre.encoders.registry import ENCODER_NAMES, input_kind, make_encoder
+from genre.encoders.registry import ENCODER_NAMES, input_kind, make_encoder, needs_interactions
 from genre.errors import ConfigError, DataError
 from genre.paths import path_in_data
 
@@ -188,13 +188,18 @@ def _image_inputs(dataset: Any, modality: Modality) -> list[Any]:
 
 
 def _encode_modality(dataset: Any, modality: Modality, cache: EmbeddingCache | bool,
-                     progress: Progress | None,
-                     item_text_override: dict[str, list[str]] | None) -> tuple[Vectors, dict[str, Any]]:
+                     progress: Progress | None, item_text_override: dict[str, list[str]] | None,
+                     interactions: Any = None) -> tuple[Vectors, dict[str, Any]]:
     """One modality's unweighted part and its report."""
     began = time.perf_counter()
     params = {k: v for k, v in modality.params.items() if k not in _SOURCE_PARAMS}
     encoder = make_encoder(modality.encoder, **params)
     inputs = modality_inputs(dataset, modality, item_text_override)
+    if needs_interactions(modality.encoder):
+        if interactions is None:
+            raise ConfigError(f"modality {modality.name!r}: encoder {modality.encoder!r} learns from the "
+                              f"training interactions, so it is built when a run trains, not on its own")
+        encoder.use_interactions(interactions, inputs)
 
     def step(done: int, total: int, message: str) -> None:
         if progress is not None:
@@ -220,13 +225,15 @@ def build_item_vectors(
     cache: EmbeddingCache | None | bool = None,
     progress: Progress | None = None,
     item_text_override: dict[str, list[str]] | None = None,
+    interactions: Any = None,
 ) -> ItemVectors:
     """Encode every modality of every item and concatenate the weighted parts.
 
     Each part is scaled by ``sqrt(weight)`` (see the module docstring); modalities with
     weight 0 are skipped. ``cache``: an ``EmbeddingCache``, None for the default one, False
     for none. ``item_text_override``: field → one text per item, replacing that field (the
-    pipeline passes leak-free ``tags`` here).
+    pipeline passes leak-free ``tags`` here). ``interactions``: the TRAINING frame (user, item,
+    timestamp) for encoders that learn from it (``minilm-adapted``); the run core passes each fit's own.
 
     Examples
     --------
@@ -251,7 +258,7 @@ def build_item_vectors(
     start = 0
     for modality in active:
         vectors, report[modality.name] = _encode_modality(dataset, modality, cache, progress,
-                                                          item_text_override)
+                                                          item_text_override, interactions)
         blocks.append(vectors * np.float32(math.sqrt(modality.weight)))
         parts[modality.name] = slice(start, start + vectors.shape[1])
         start += vectors.shape[1]

@@ -14,6 +14,7 @@ from genre.errors import ConfigError
 _REGISTRY: dict[str, tuple[str, str, str]] = {
     "minilm": ("sentence", "SentenceTransformerEncoder", "text"),
     "sentence-transformers": ("sentence", "SentenceTransformerEncoder", "text"),
+    "minilm-adapted": ("adapted", "AdaptedTextEncoder", "text"),
     "transformers": ("hf_pooling", "TransformersEncoder", "text"),
     "use-multilingual": ("multilingual", "MultilingualUSEEncoder", "text"),
     "openai-embeddings": ("openai_embeddings", "OpenAIEmbeddingsEncoder", "text"),
@@ -42,6 +43,11 @@ def input_kind(name: str) -> str:
     """What the encoder ``name`` consumes: ``text``, ``categories``, ``image`` or ``item_id``."""
     _check_name(name)
     return _REGISTRY[name][2]
+
+
+def needs_interactions(name: str) -> bool:
+    """Whether the encoder ``name`` learns from the training interactions (``minilm-adapted``)."""
+    return bool(getattr(encoder_class(name), "needs_interactions", False))
 
 
 def encoder_class(name: str) -> type:

@@ -42,7 +42,7 @@ def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame 
     def space(part: FeaturesConfig) -> tuple[object, dict]:
         key = repr((part.modalities, part.enrichment))  # what the item vectors depend on
         if key not in built:
-            built[key] = encode_items(dataset, heldout, part, cache_dir, progress)
+            built[key] = encode_items(dataset, heldout, part, cache_dir, progress, train=train)
         return built[key]
 
     item_vectors, report = space(config)
@@ -60,8 +60,13 @@ def build_features(dataset: Dataset, train: pd.DataFrame, heldout: pd.DataFrame 
 
 
 def encode_items(dataset: Dataset, heldout: pd.DataFrame | None, config: FeaturesConfig,
-                 cache_dir: str | Path | None, progress: Progress | None) -> tuple[object, dict]:
-    """One item-vector space (None without modalities) and its encoding report."""
+                 cache_dir: str | Path | None, progress: Progress | None, *,
+                 train: pd.DataFrame | None = None) -> tuple[object, dict]:
+    """One item-vector space (None without modalities) and its encoding report.
+
+    ``train`` is this fit's training frame: encoders that learn from interactions
+    (``minilm-adapted``) see it and nothing else, so TEST (or a tuning run's VAL) stays unseen.
+    """
     if not config.modalities:
         return None, {}
     cache = EmbeddingCache(cache_dir or None)
@@ -70,7 +75,7 @@ def encode_items(dataset: Dataset, heldout: pd.DataFrame | None, config: Feature
     modalities = [Modality(name=m.name, fields=list(m.fields), encoder=m.encoder,
                            params=dict(m.params), weight=m.weight) for m in config.modalities]
     built = build_item_vectors(dataset, modalities, cache=cache, progress=progress,
-                               item_text_override=overrides)
+                               item_text_override=overrides, interactions=train)
     return built.vectors, built.report
 
 
