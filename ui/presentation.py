@@ -27,6 +27,7 @@ import streamlit as st
 from genre import personas
 from genre.errors import ConfigError, GenreError
 from ui import state, widgets
+from ui.saved_runs import registry
 
 CURRENT = "current"
 #: Widget keys of the page (the URL's parameters map onto them).
@@ -45,8 +46,6 @@ SOURCES = {"popularity": "popular overall", "item_knn": "people with the same it
 # ----------------------------------------------------------------------------- runs
 def run_choices() -> dict[str, str]:
     """Runs this session may present: key ("current" or a saved id) → label."""
-    from ui.saved_runs import registry
-
     choices = {}
     trained = st.session_state.get("trained_run")
     if trained is not None:
@@ -75,7 +74,6 @@ def run_of(key: str) -> Any:
     if int(key) not in opened:
         from genre.run import TrainedRun  # the run core loads when a saved run is shown, not on first view
 
-        from ui.saved_runs import registry
         opened[int(key)] = TrainedRun.load(registry().models_path(int(key)))
     return opened[int(key)]
 
@@ -213,12 +211,13 @@ def share_link(params: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------- personas
 def personas_of(dataset: Any) -> personas.Personas:
-    """The personas of ``dataset``, computed once per session and dataset (vectorised)."""
-    memo = st.session_state.get("_present_personas")
-    if memo is None or memo[0] is not dataset:
-        memo = (dataset, personas.summarise(dataset))
-        st.session_state["_present_personas"] = memo
-    return memo[1]
+    """The personas of ``dataset``, computed once per session and dataset (vectorised; the last two
+    datasets kept, so switching between a current and a saved run does not recompute them)."""
+    memo = [entry for entry in st.session_state.get("_present_personas", []) if entry[0] is not dataset]
+    found = next((entry for entry in st.session_state.get("_present_personas", []) if entry[0] is dataset), None)
+    found = found or (dataset, personas.summarise(dataset))
+    st.session_state["_present_personas"] = [found, *memo[:1]]
+    return found[1]
 
 
 def user_options(people: personas.Personas, query: str) -> dict[str, str]:
