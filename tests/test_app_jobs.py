@@ -130,3 +130,25 @@ def test_umap_lays_the_map_out_in_the_background_with_pca_meanwhile(app):
     app.radio(key="emb_method").set_value("pca").run()
     app.radio(key="emb_method").set_value("umap").run()  # kept: no second job
     assert "job" not in app.session_state and plotly_specs(app)[0]["layout"]["title"]["text"].endswith(", UMAP")
+
+
+def test_auto_tune_only_reads_the_live_run_and_its_weights_apply_when_collected(app):
+    upload_slice(app, n_users=60)
+    trained_run = train(app, ("popularity", "item_knn")).session_state["trained_run"]
+    app.button(key="auto_tune").click().run()
+    check(app)
+    job = app.session_state["job"]
+    assert job.kind == "auto_tune"
+    app.slider(key="live_popularity").set_value(0.0).run()  # the sliders stay live while it searches
+    check(app)
+    assert trained_run.weights_["popularity"] == 0.0
+    assert job.wait(120) and job.state == "done"
+    # ended, not collected: the worker changed nothing of the run the pages read
+    assert trained_run.tuning_ is None and trained_run.weights_["popularity"] == 0.0
+    assert not any(stage.startswith("validation") for stage in trained_run.timings)
+    finish_job(app)
+    tuned = trained_run.tuning_.weights
+    assert app.session_state["trained_run"] is trained_run and trained_run.weights_ == pytest.approx(tuned)
+    assert app.slider(key="live_popularity").value == pytest.approx(tuned["popularity"], abs=1e-12)
+    assert any(stage.startswith("validation") for stage in trained_run.timings)
+    assert any(plain(s.value).startswith("Auto-tuned the weights on validation") for s in app.success)

@@ -402,7 +402,7 @@ def test_training_goes_on_while_another_page_is_open(server):
     """Issue 21: a training outlives the page it started on. On the sample, Train with three fast
     algorithms, open Metrics while it runs: the sidebar shows the job's progress there (refreshed on
     its own) and the page says it fills in when done; it does, without a click, with a notice once;
-    back on Train the run is there."""
+    back on Train the run is there. An Auto-tune cancelled from the sidebar leaves the weights as they were."""
     from playwright.sync_api import sync_playwright
 
     from browser_steps import set_toggle
@@ -458,5 +458,16 @@ def test_training_goes_on_while_another_page_is_open(server):
             assert "Trained popularity" not in page.get_by_test_id("stMain").inner_text()  # the notice was once
             assert {page.locator(f".st-key-live_{n}").count() for n in chosen} == {1}
             _shot(page, "9_job_run_on_train")
+            weights = page.locator(".st-key-live_ease").get_by_role("slider").get_attribute("aria-valuenow")
+
+            page.get_by_role("button", name="Auto-tune weights").click()  # then changed one's mind: Cancel
+            panel.get_by_role("button", name="Cancel").click()
+            panel.get_by_role("button", name="Cancelling…").wait_for(timeout=60_000)
+            _shot(page, "9_job_cancelling")
+            page.get_by_text("Auto-tuning weights cancelled after").wait_for(timeout=300_000)
+            settle(page)
+            assert page.locator(".st-key-live_ease").get_by_role("slider").get_attribute("aria-valuenow") == weights
+            assert panel.get_by_role("button", name="Cancel").count() == 0
+            _shot(page, "9_job_cancelled")
         finally:
             browser.close()
