@@ -1,9 +1,7 @@
-"""The two-tower model's torch network as plain arrays (its ``state_dict``) and back, and its fold-in.
+"""The two-tower model's network rebuilt from its saved arrays (``genre.algorithms._torch_state``),
+its fold-in and its memory estimate.
 
-Used as ``TwoTower._state`` / ``_restore`` / ``_fold_in``: saving keeps every tensor of the net as
-a numpy array (``net_@torch.<name>``), restoring rebuilds the same architecture from the model's
-hyper-parameters and loads them (strict: a missing or extra tensor is refused). torch is imported
-inside the functions.
+Used as ``TwoTower._restore`` / ``_fold_in``; torch is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -12,39 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from genre.algorithms.base import Recommender
-from genre.errors import PersistError
-
-_PREFIX = "net_@torch."
-
-
-def net_state(model: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The learned state with the net's tensors as arrays."""
-    state = Recommender._state(model, skip=(*skip, "net_"))
-    state.update({_PREFIX + name: tensor.detach().cpu().numpy().copy()
-                  for name, tensor in model.net_.state_dict().items()})
-    return state
-
+from genre.algorithms._torch_state import load_net, restore_plain
 
 def restore_net(model: Any, state: dict[str, Any]) -> Any:
     """Set the state and rebuild the net from its arrays (no training)."""
-    import torch  # heavy optional: only a two-tower model needs it
-
     from genre.algorithms._two_tower_nn import TwoTowerNet  # heavy optional: imports torch
 
-    tensors = {k[len(_PREFIX):]: v for k, v in state.items() if k.startswith(_PREFIX)}
-    Recommender._restore(model, {k: v for k, v in state.items() if not k.startswith(_PREFIX)})
+    tensors = restore_plain(model, state)
     n_items, dims = int(model.n_items_), int(model.content_dims_)
     content = np.zeros((n_items, dims), dtype=np.float32) if dims else None
     net = TwoTowerNet(n_items, int(model.dim), int(model.hidden), int(model.max_history), model.pooling, content)
-    try:
-        net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()}, strict=True)
-    except RuntimeError as error:
-        raise PersistError(f"two_tower: the saved network does not fit its parameters: "
-                           f"{' '.join(str(error).split())[:300]}") from None
-    net.eval()
-    model.net_ = net
-    return model
+    return load_net(model, net, tensors)
 
 
 def fold_in_history(model: Any, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:

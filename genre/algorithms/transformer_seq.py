@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from genre.algorithms._torch_state import load_net, restore_plain, state_with_net
 from genre.algorithms._transformer_data import (
     Validation,
     batch_rows,
@@ -110,8 +111,7 @@ class TransformerSeq(Recommender):
     name = "transformer_seq"
     requires = ("interaction_times",)
     tune_grid: ClassVar[dict[str, list]] = {"dropout": [0.2, 0.35, 0.5], "max_len": [50, 100, 200]}  # in order
-    fold_in_reason: ClassVar[str | None] = ("a new history would need the transformer network, which fit "
-                                            "does not keep (it keeps each user's state and the item table)")
+    fold_in_reason = None  # the network reads any history; it saves as its state_dict arrays
     #: Checked by ``Recommender.fit``; ``dim`` a multiple of ``n_heads`` and content for "content" /
     #: "both" are checked in ``_fit``. Batch memory is bounded inside ``fit`` whatever the values.
     _parameter_constraints: ClassVar[Constraints] = {
@@ -167,6 +167,7 @@ class TransformerSeq(Recommender):
                 self.item_factors_ = net.output(net.items()).cpu().numpy().astype(np.float32)
                 self.user_factors_ = _states(net, last_windows(starts, sequence, int(self.max_len), n_items),
                                              device)
+            self.net_ = net.cpu().eval()  # kept for fold-in (a new history's state) and saved with the run
 
     def _check_params(self, features: Any) -> None:
         if int(self.dim) % int(self.n_heads):
@@ -267,6 +268,34 @@ class TransformerSeq(Recommender):
         per_block = 16 * length * dim + 3 * int(self.n_heads) * length * length
         logits = 3 * length * (int(self.n_negatives) + 1) if self.loss_ == "sampled" else 0
         return int(self.n_blocks) * per_block + logits + 4 * length * dim
+
+    # ------------------------------------------------------------------ persistence & fold-in
+    def _state(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        return state_with_net(self, skip)
+
+    def _restore(self, state: dict[str, Any]) -> "TransformerSeq":
+        """Set the state and rebuild the network from its arrays (no training)."""
+        from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
+
+        tensors = restore_plain(self, state)
+        n_items = int(self.n_items_)
+        content = tensors.get("content")  # a buffer: its saved values replace these zeros
+        net = SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
+                          float(self.dropout), self.item_repr, None if content is None else np.zeros_like(content),
+                          float(self.content_weight), np.ones(n_items, bool), np.zeros(n_items))
+        return load_net(self, net, tensors)
+
+    def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+        """The network's state after the history's latest ``max_len`` distinct items (each at its
+        latest place, as a training sequence holds it), times the item table."""
+        import torch  # lazy: torch is a slow import
+
+        latest_first = items[::-1]
+        _, first = np.unique(latest_first, return_index=True)
+        recent = latest_first[np.sort(first)][: int(self.max_len)][::-1]
+        window = np.full((1, int(self.max_len)), int(self.n_items_), dtype=np.int64)
+        window[0, window.shape[1] - len(recent):] = recent
+        return self.item_factors_ @ _states(self.net_, window, torch.device("cpu"))[0]
 
     # ------------------------------------------------------------------ score
     def _score(self, users: np.ndarray) -> np.ndarray:

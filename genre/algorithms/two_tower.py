@@ -20,7 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 
-from genre.algorithms._two_tower_state import fold_in_history, net_state, restore_net, two_tower_peak_bytes
+from genre.algorithms._torch_state import state_with_net
+from genre.algorithms._two_tower_state import fold_in_history, restore_net, two_tower_peak_bytes
 from genre.algorithms.base import Progress, Recommender
 from genre.constraints import BATCH, FACTORS, LEARNING_RATE, SEED, THREADS, Bound, Constraints, OneOf
 from genre.errors import ConfigError, DataError
@@ -220,7 +221,7 @@ class TwoTower(Recommender):
                                     torch.from_numpy(log_q))
 
     fold_in_reason = None  # the user tower reads any history; the net saves as its state_dict arrays
-    _state, _restore, _fold_in = net_state, restore_net, fold_in_history
+    _state, _restore, _fold_in = state_with_net, restore_net, fold_in_history
     peak_bytes, memory_hint = two_tower_peak_bytes, "batch_size, max_history or dim"
 
     # ------------------------------------------------------------------ score
