@@ -43,7 +43,12 @@ def test_a_training_job_runs_in_the_background_and_installs_its_run(app):
     job = _start_training(app, ("popularity", "item_knn"), tune=False)
     assert job.label == "Training popularity, item_knn"
     assert any("runs in the background" in plain(i.value) for i in app.info)  # where to look, on Train
+    trained_with = app.session_state["config"].fusion.normalization
+    app.session_state["config"].fusion.normalization = "rank"  # the pages edit the setup meanwhile
     finish_job(app)
+    assert app.session_state["trained_from"].fusion.normalization == trained_with != "rank"  # what was trained
+    assert app.session_state["trained_run"].config.fusion.normalization == trained_with
+    app.session_state["config"].fusion.normalization = trained_with
     trained_run = app.session_state["trained_run"]
     assert trained_run is not None and list(trained_run.weights_) == ["popularity", "item_knn"]
     assert app.session_state["result"] is trained_run.result_

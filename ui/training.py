@@ -29,26 +29,28 @@ def train(setup: RunConfig) -> bool:
     from genre.run import Experiment  # the run core loads on the first Train, not on the page's first view
 
     ss = st.session_state
-    setup, dataset = setup.copy(), ss["dataset"]  # the pages edit the session's config in place meanwhile
-    names = [a.name for a in setup.algorithms if a.enabled]
+    trained, dataset = setup.copy(), ss["dataset"]  # ``setup`` becomes the session's config, edited in place
+    names = [a.name for a in trained.algorithms if a.enabled]
     # stages: split, features, each fit (twice when tuning), scoring, the mix
-    stages = 4 + len(names) * (2 if setup.tuning.enabled else 1)
+    stages = 4 + len(names) * (2 if trained.tuning.enabled else 1)
 
     def work(progress: Callable) -> tuple[Any, float]:
         started = time.perf_counter()
-        return Experiment(setup, dataset=dataset).train(progress=progress), time.perf_counter() - started
+        return Experiment(trained, dataset=dataset).train(progress=progress), time.perf_counter() - started
 
     def install(done: tuple[Any, float]) -> str | jobs.Notice:
         trained_run, seconds = done
         if ss.get("dataset") is not dataset:
             return "warning", "Training finished, but other data was loaded meanwhile: its run is not kept."
-        state.set_trained(trained_run, trained_from=setup)
+        state.set_trained(trained_run, trained_from=trained)
         return f"Trained {', '.join(trained_run.weights_)} in {seconds:.1f} s."
 
     started = jobs.start("train", f"Training {', '.join(names) or 'nothing'}", stages, work, install)
     if started:
         ss["config"] = setup
     return started
+
+
 def seed_sliders() -> list[str]:
     """Start each weight slider from the trained run's live weight unless the user holds it; the
     algorithms mixed, in order. (Seeded through the session, so the sliders pass no default.)"""
