@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install.sh
 export OPENBLAS_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec .venv/bin/python -m streamlit run app.py --browser.gatherUsageStats false \
+exec .venv/bin/python -m streamlit run hosted.py --browser.gatherUsageStats false \
   --server.address "${GENRE_ADDRESS:-127.0.0.1}" "$@"

@@ -25,13 +25,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 @contextmanager
 def app_server(home: Path, timeout: float = 60) -> Iterator[tuple[str, int, float, Any]]:
-    """``streamlit run app.py`` with its own GENRE_HOME and cache under ``home``; yields
+    """``streamlit run hosted.py`` (as run.sh: app.py behind the hosting guard) with its own GENRE_HOME
+    and cache under ``home``; yields
     (url, port, seconds until healthy, the server's Popen). No ``--server.address``: the
     committed config binds it."""
     port = free_port()
     env = {"GENRE_HOME": str(home / "home"), "GENRE_CACHE_DIR": str(home / "cache"),
            "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", "hosted.py", "--server.headless", "true",
                "--server.port", str(port), "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]
     url = f"http://127.0.0.1:{port}"
