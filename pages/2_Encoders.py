@@ -11,7 +11,8 @@ from ui import cache, llm, state, widgets
 ENCODERS = {"tfidf": "TF-IDF words (fast)", "minilm": "MiniLM sentences (384-d, ~45 s / 10k items, cached)",
             "use-multilingual": "Multilingual USE (512-d)", "multi-hot": "Categories as flags (genres, tags)",
             "image": "Images (EfficientNet)", "precomputed": "Your own vectors (Parquet)",
-            "openai-embeddings": "LLM server embeddings (/v1/embeddings)"}
+            "openai-embeddings": "LLM server embeddings (/v1/embeddings)",
+            "minilm-adapted": "MiniLM adapted to this data (learns from training interactions)"}
 widgets.header("Encoders & LLM", "Turn item content into vectors for the content-aware algorithms, and let a "
                                  "language model write extra item text or user profiles.")
 widgets.need_data()
@@ -28,6 +29,19 @@ with tab_enc:
     extra = {"image": None, "precomputed": None, "openai-embeddings": None}
     with st.expander("Embedding server (optional: Ollama, vLLM, text-embeddings-inference…)"), widgets.user_errors():
         extra["openai-embeddings"] = llm.embedding_server_widget()
+    with st.expander("MiniLM adapted to this data"):
+        st.caption("Fine-tunes MiniLM's top layer so that items users consume one after the other end up close "
+                   "(contrastive loss on consecutive pairs of each user's training history). It trains when a run "
+                   "trains, on that run's training interactions only, keeps the step best on held-out pairs from "
+                   "the end of training, and is cached.")
+        now = next((m.params for m in features.modalities if m.encoder == "minilm-adapted"), {})
+        c = st.columns(3)
+        extra["minilm-adapted"] = {
+            "budget_s": c[0].number_input("Training budget (s)", 10.0, 3600.0, float(now.get("budget_s", 180.0)),
+                                          30.0, key="adapt_budget"),
+            "lr": c[1].number_input("Learning rate", 1e-6, 1e-2, float(now.get("lr", 3e-4)), format="%.0e",
+                                    key="adapt_lr"),
+            "layers": c[2].number_input("Top layers trained", 1, 4, int(now.get("layers", 1)), key="adapt_layers")}
     with widgets.user_errors():
         kept = state.files_in_use()
         extra.update({"image": {"images": str(cache.save_uploads([images], in_use=kept)[0])} if images else None,
@@ -59,10 +73,14 @@ with tab_enc:
         with widgets.user_errors():
             from genre.encoders import Modality, build_item_vectors
 
-            parts = [Modality(m.name, list(m.fields), m.encoder, dict(m.params), m.weight) for m in features.modalities]
-            built = build_item_vectors(dataset, parts, cache=cache.embedding_cache(),
-                                       progress=widgets.StageProgress(1, "Encoding…"))
-            st.dataframe(pd.DataFrame(built.report).T.drop(columns=["flagged_items"], errors="ignore"))
+            parts = [Modality(m.name, list(m.fields), m.encoder, dict(m.params), m.weight) for m in features.modalities
+                     if m.encoder != "minilm-adapted"]
+            if len(parts) < len(features.modalities):
+                st.caption("MiniLM adapted to this data is trained with the run (Train page), not here.")
+            if parts:
+                built = build_item_vectors(dataset, parts, cache=cache.embedding_cache(),
+                                           progress=widgets.StageProgress(1, "Encoding…"))
+                st.dataframe(pd.DataFrame(built.report).T.drop(columns=["flagged_items"], errors="ignore"))
     with st.expander("Cache status"):
         info = pd.DataFrame(cache.embedding_cache().info())
         st.dataframe(info.assign(MB=info["bytes"] / 1e6).drop(columns="bytes") if len(info) else info, hide_index=True)

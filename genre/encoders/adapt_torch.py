@@ -30,6 +30,9 @@ from genre.errors import EncoderError
 
 #: Items per forward pass when encoding without gradients (validation, final vectors).
 _ENCODE_BATCH = 256
+#: Steps of linear learning-rate warm-up: the first full-rate steps knock the pretrained layer about
+#: (validation MRR fell before it rose in a probe on the sample at lr 5e-4).
+_WARMUP = 20
 
 
 @dataclass
@@ -243,6 +246,7 @@ def adapt(base: Base, states: TokenStates, pairs: np.ndarray, val_pairs: np.ndar
         try:
             top = copy.deepcopy(base.top).requires_grad_(True).train()
             optimizer = torch.optim.AdamW(top.parameters(), lr=lr, weight_decay=0.01)
+            warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda done: min(1.0, (done + 1) / _WARMUP))
             rng = np.random.default_rng(seed)
             order, position, step, losses = rng.permutation(len(pairs)), 0, 0, []
             checks = [{"step": 0, "seconds": 0.0, **validate(encode_states(base, top, states), val_pairs)}]
@@ -262,6 +266,7 @@ def adapt(base: Base, states: TokenStates, pairs: np.ndarray, val_pairs: np.ndar
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
                 optimizer.step()
+                warmup.step()
                 step += 1
                 losses.append(float(loss.detach()))
                 if step % val_every == 0 or step == max_steps:

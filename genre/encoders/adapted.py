@@ -32,6 +32,11 @@ from genre.encoders.base import Progress, report_progress
 from genre.encoders.sentence import MINILM_NAME, folder_fingerprint, minilm_path, resolve_model_dir
 from genre.errors import DataError, EncoderError
 
+#: Validation draws from each user's last this-many consecutive pairs (one alone is a noisy few hundred).
+VAL_TAIL = 3
+#: ... and holds at most one pair in this many.
+VAL_SHARE = 5
+
 #: The frozen lower layers' output of the last catalog, kept for the next fit on the same texts.
 _STATES: dict[tuple, Any] = {}
 
@@ -41,8 +46,9 @@ def consecutive_pairs(interactions: pd.DataFrame, usable: np.ndarray, val_pairs:
     """(training pairs, validation pairs) of items consumed one after the other by the same user.
 
     Each user's rows are ordered by time (ties and missing times by row order); a pair joins two
-    different items with text. Validation holds a seeded sample of ``val_pairs`` users' LAST pair
-    (the end of what is given, i.e. of TRAIN); training gets every other pair.
+    different items with text. Validation holds a seeded sample of ``val_pairs`` (at most one pair in
+    ``VAL_SHARE``) of the users' last ``VAL_TAIL`` pairs (the end of what is given, i.e. of TRAIN);
+    training gets every other pair.
     """
     frame = interactions.reset_index(drop=True)
     keys = [frame["user"].to_numpy(dtype=np.int64)]
@@ -55,8 +61,13 @@ def consecutive_pairs(interactions: pd.DataFrame, usable: np.ndarray, val_pairs:
     owners = users[1:][same]
     keep = (pairs[:, 0] != pairs[:, 1]) & usable[pairs[:, 0]] & usable[pairs[:, 1]]
     pairs, owners = pairs[keep], owners[keep]
-    last = np.flatnonzero(np.r_[owners[1:] != owners[:-1], True]) if len(owners) else np.zeros(0, np.int64)
-    chosen = np.random.default_rng(seed).permutation(last)[:val_pairs] if len(last) > 1 else last[:0]
+    from_end = np.zeros(len(owners), dtype=np.int64)  # 0 = the user's last pair, 1 = the one before...
+    if len(owners):
+        ends = np.flatnonzero(np.r_[owners[1:] != owners[:-1], True])
+        from_end = np.repeat(ends, np.diff(np.r_[-1, ends])) - np.arange(len(owners))
+    tail = np.flatnonzero(from_end < VAL_TAIL)
+    limit = min(val_pairs, len(pairs) // VAL_SHARE)  # training keeps most pairs even on tiny data
+    chosen = np.random.default_rng(seed).permutation(tail)[:limit]
     held = np.zeros(len(pairs), dtype=bool)
     held[chosen] = True
     return pairs[~held], pairs[np.sort(chosen)]
@@ -97,7 +108,7 @@ class AdaptedTextEncoder:
     lr, temperature : float
         AdamW learning rate; InfoNCE temperature (cosines / temperature are the logits).
     val_pairs, val_every, patience : int
-        Held-out pairs (each a user's last TRAIN pair); validate every ``val_every`` steps; stop
+        Held-out pairs (from each user's last ``VAL_TAIL`` TRAIN pairs); validate every ``val_every`` steps; stop
         after ``patience`` checks without a better validation MRR.
     seed : int
         Pairs' order, validation sample, dropout.
@@ -119,8 +130,8 @@ class AdaptedTextEncoder:
         "patience": Bound(1, 1000, int), "seed": SEED, "batch_size": ENCODER_BATCH, "threads": THREADS}
 
     def __init__(self, model: str | os.PathLike[str] | None = None, layers: int = 1, max_tokens: int = 32,
-                 budget_s: float = 180.0, max_steps: int = 2000, batch_pairs: int = 128, lr: float = 1e-4,
-                 temperature: float = 0.05, val_pairs: int = 1000, val_every: int = 25, patience: int = 4,
+                 budget_s: float = 180.0, max_steps: int = 2000, batch_pairs: int = 128, lr: float = 3e-4,
+                 temperature: float = 0.05, val_pairs: int = 2000, val_every: int = 25, patience: int = 6,
                  seed: int = 0, batch_size: int = 64, threads: int = 2) -> None:
         self.model, self.layers, self.max_tokens = model, layers, max_tokens
         self.budget_s, self.max_steps, self.batch_pairs = budget_s, max_steps, batch_pairs
