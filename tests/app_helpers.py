@@ -94,6 +94,22 @@ def upload_slice(at: AppTest, n_users: int = 60, items: bool = True) -> AppTest:
     return at
 
 
+def upload_with_posters(at: AppTest, folder: Path, n_users: int = 60) -> pd.DataFrame:
+    """Data page: the slice's ratings and an item table whose ``image`` column names one poster PNG
+    in ``folder`` (no data root unless GENRE_DATA_ROOTS says so); returns that item table."""
+    from PIL import Image
+
+    poster = folder / "poster.png"
+    Image.new("RGB", (40, 60), (200, 30, 30)).save(poster)
+    movies = pd.read_csv(io.BytesIO(sample_slice(n_users)["movies.csv"]))
+    catalog = movies.rename(columns={"movieId": "item_id"}).assign(image=str(poster))
+    at.switch_page("pages/1_Data.py").run()
+    at.radio(key="data_source").set_value("Upload files").run()
+    at.file_uploader(key="upload_interactions").upload("ratings.csv", sample_slice(n_users)["ratings.csv"], "text/csv")
+    at.file_uploader(key="upload_items").upload("catalog.csv", catalog.to_csv(index=False).encode(), "text/csv").run()
+    return catalog
+
+
 def train(at: AppTest, algorithms: tuple[str, ...] = ("popularity", "item_knn"), **params) -> AppTest:
     """Switch exactly ``algorithms`` on in the Train form, set parameters, press Train."""
     at.switch_page("pages/3_Train.py").run()

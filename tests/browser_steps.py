@@ -41,6 +41,17 @@ def app_server(home: Path, timeout: float = 60) -> Iterator[tuple[str, int, floa
         yield url, port, time.perf_counter() - started, process
 
 
+def sample_loaded(browser: Any, url: str) -> Any:
+    """A new page (a new session) on ``url`` with the bundled sample loaded from Home."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_role("button", name="Load sample data (MovieLens)").click()
+    settle(page)
+    return page
+
+
 def settle(page: Any, timeout: float = 300_000, allow_exceptions: bool = False) -> list[str]:
     """Wait until the script run the last action started is over; the texts of any exceptions shown
     (an AssertionError with the first one unless ``allow_exceptions``)."""

@@ -161,21 +161,11 @@ def test_hostile_titles_ids_and_posters_render_as_text(app):
 
 
 def test_posters_from_the_data_roots_and_llm_descriptions_on_the_cards(app, tmp_path, monkeypatch):
-    import io
-
     import pandas as pd
-    from PIL import Image
 
-    from app_helpers import sample_slice
+    from app_helpers import upload_with_posters
 
-    poster = tmp_path / "poster.png"
-    Image.new("RGB", (40, 60), (200, 30, 30)).save(poster)
-    movies = pd.read_csv(io.BytesIO(sample_slice(60)["movies.csv"]))
-    catalog = movies.rename(columns={"movieId": "item_id"}).assign(image=str(poster))
-    app.switch_page("pages/1_Data.py").run()
-    app.radio(key="data_source").set_value("Upload files").run()
-    app.file_uploader(key="upload_interactions").upload("ratings.csv", sample_slice(60)["ratings.csv"], "text/csv")
-    app.file_uploader(key="upload_items").upload("catalog.csv", catalog.to_csv(index=False).encode(), "text/csv").run()
+    catalog = upload_with_posters(app, tmp_path)
     button(app, "Load data").click().run()
     train(app, ("popularity",))
     app.session_state["enrichment"] = pd.DataFrame({"item_id": catalog["item_id"],

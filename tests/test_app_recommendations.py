@@ -68,21 +68,9 @@ def test_a_taste_in_words_finds_matching_items(app):
 
 
 def test_item_images_are_shown_beside_the_recommendations(app, tmp_path, monkeypatch):
-    import io
+    from app_helpers import button, upload_with_posters
 
-    import pandas as pd
-    from PIL import Image
-
-    from app_helpers import button, sample_slice
-
-    poster = tmp_path / "poster.png"
-    Image.new("RGB", (40, 60), (200, 30, 30)).save(poster)
-    movies = pd.read_csv(io.BytesIO(sample_slice(60)["movies.csv"]))
-    catalog = movies.rename(columns={"movieId": "item_id"}).assign(image=str(poster))
-    app.switch_page("pages/1_Data.py").run()
-    app.radio(key="data_source").set_value("Upload files").run()
-    app.file_uploader(key="upload_interactions").upload("ratings.csv", sample_slice(60)["ratings.csv"], "text/csv")
-    app.file_uploader(key="upload_items").upload("catalog.csv", catalog.to_csv(index=False).encode(), "text/csv").run()
+    upload_with_posters(app, tmp_path)
     assert app.selectbox(key="map_image").value == "image"
     button(app, "Load data").click().run()
     check(app)

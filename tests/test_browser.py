@@ -22,7 +22,7 @@ import pytest
 
 from bench import app_scale, synth
 from app_helpers import ROOT, hostile_dataset, hostile_texts, sample_slice
-from browser_steps import ARGS, CHROMIUM, app_server, open_page, settle, shot, upload
+from browser_steps import ARGS, CHROMIUM, app_server, open_page, sample_loaded, settle, shot, upload
 from ui.state import default_config
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -335,12 +335,7 @@ def test_load_sample_and_train_with_defaults_gives_the_tuned_mix(server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(url)
-            page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
-            settle(page)
-            page.get_by_role("button", name="Load sample data (MovieLens)").click()
-            settle(page)
+            page = sample_loaded(browser, url)
             open_page(page, "Train")
             start = time.perf_counter()
             page.get_by_role("button", name="Train", exact=True).click()
@@ -414,12 +409,7 @@ def test_training_goes_on_while_another_page_is_open(server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(url)
-            page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
-            settle(page)
-            page.get_by_role("button", name="Load sample data (MovieLens)").click()
-            settle(page)
+            page = sample_loaded(browser, url)
             open_page(page, "Train")
             for name in ALGORITHM_NAMES:
                 if page.locator(f".st-key-on_{name} input").is_enabled():

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from app_helpers import ROOT
-from browser_steps import ARGS, CHROMIUM, app_server, choose_algorithms, move_weight, open_page, settle, shot
+from browser_steps import (ARGS, CHROMIUM, app_server, choose_algorithms, move_weight, open_page, sample_loaded, settle,
+                           shot)
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -39,12 +40,7 @@ def test_present_cards_side_by_side_and_a_shared_link(server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(server)
-            page.get_by_role("heading", name="GENRE").wait_for(timeout=60_000)
-            settle(page)
-            page.get_by_role("button", name="Load sample data (MovieLens)").click()
-            settle(page)
+            page = sample_loaded(browser, server)
             open_page(page, "Encoders & LLM")
             page.get_by_role("tab", name="LLM item text").click()
             page.get_by_role("button", name="Use the descriptions SmolLM2 already wrote for the sample").click()
