@@ -22,11 +22,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from genre.config import AlgorithmConfig, DataConfig, RunConfig, SplitConfig, load_config
-from genre.errors import ConfigError
+from genre.algorithms import make_algorithm
+from genre.config import AlgorithmConfig, DataConfig, FeaturesConfig, RunConfig, SplitConfig, load_config
+from genre.encoders.registry import encoder_class, make_encoder
+from genre.errors import ConfigError, GenreError
+from genre.memory import budget_source, gigabytes, run_memory_budget
 from genre.split import share_param
+
+if TYPE_CHECKING:
+    from genre.data import Dataset
 
 #: The committed configs (relative to the repository root) every session can start from.
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -121,3 +127,66 @@ def needs_retraining(setup: RunConfig, trained_from: RunConfig) -> bool:
         return data
 
     return fitted(setup) != fitted(trained_from)
+
+
+#: Width assumed for item vectors of an encoder that does not say (as ``genre.run.budget`` assumes).
+_DENSE_DIMS = 1024
+
+
+def fit_to_data(config: RunConfig, dataset: "Dataset", budget: int | None = None) -> tuple[RunConfig, list[str]]:
+    """A copy of ``config`` with every enabled algorithm the data would take past a hard limit switched
+    off, and one line per algorithm left out saying why and how to include it anyway.
+
+    Why: a preset fitted as it is on data beyond one of its algorithms' limits fails only when that
+    algorithm's turn comes, after the others were fitted. Limits: an algorithm's ``max_items`` (EASE's
+    dense item × item matrices), then the run's memory budget (``genre.memory``, default
+    ``run_memory_budget()``): the algorithms with the largest ``peak_bytes`` are left out until the rest
+    fit it together (the run core refuses a run whose sum is over it), always keeping one.
+    """
+    fitted, notes, needs = config.copy(), [], {}
+    shape = (dataset.n_users, dataset.n_items, dataset.n_interactions)
+    source = f" ({budget_source()})" if budget is None else ""
+    budget = run_memory_budget() if budget is None else budget
+    for algo in (a for a in fitted.algorithms if a.enabled):
+        try:
+            model = make_algorithm(algo.kind, **algo.params)
+            need = int(model.peak_bytes(*shape, _width(algo.features or fitted.features, shape[1])))
+        except (ImportError, GenreError, TypeError, ValueError):
+            continue  # unavailable or a bad parameter: the Train page and the run core say why
+        limit = getattr(model, "max_items", None)
+        if isinstance(limit, int) and shape[1] > limit:
+            algo.enabled = False
+            notes.append(_over_max_items(algo.name, model, shape[1], limit, need, budget))
+        else:
+            needs[algo.name] = (need, model.memory_hint)
+    while len(needs) > 1 and sum(need for need, _ in needs.values()) > budget:  # one is kept: the run says why
+        name = max(needs, key=lambda n: needs[n][0])
+        need, hint = needs.pop(name)
+        next(a for a in fitted.algorithms if a.name == name).enabled = False
+        how = f"switch it on on the Train page and lower its {hint}" if hint else "ask for a larger memory budget"
+        notes.append(f"{name} left out: it needs about {gigabytes(need)} here, over the run's memory budget of "
+                     f"{gigabytes(budget)}{source} with the others; to include it anyway, {how}.")
+    return fitted, notes
+
+
+def _over_max_items(name: str, model: Any, n_items: int, limit: int, need: int, budget: int) -> str:
+    """The note for an algorithm left out because the catalog exceeds its ``max_items``."""
+    ceiling = getattr(model._parameter_constraints.get("max_items"), "high", None)
+    why = (f"{name} left out: the data has {n_items:,} items, above its max_items of {limit:,} (it keeps "
+           f"dense item × item matrices: about {gigabytes(need)} here)")
+    if ceiling is not None and n_items > ceiling:
+        return f"{why}; it takes at most {int(ceiling):,} items, so use item_knn or als, which stay sparse."
+    if need > budget:
+        return f"{why}, more than the run's memory budget of {gigabytes(budget)}: use item_knn or als instead."
+    return f"{why}. To include it anyway, switch it on on the Train page and raise max_items to {n_items:,}."
+
+
+def _width(features: FeaturesConfig, n_items: int) -> int:
+    """The dense width of a space's item vectors (summed over its modalities), as the run core takes it."""
+    width = 0
+    for modality in features.modalities:
+        if hasattr(encoder_class(modality.encoder), "dense_width"):
+            width += make_encoder(modality.encoder, **modality.params).dense_width(n_items)  # cheap: no model loaded
+        else:
+            width += _DENSE_DIMS
+    return width

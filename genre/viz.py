@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -26,6 +27,7 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA, TruncatedSVD
 
+from genre.data.values import RATINGS, ValueKind, count_bands
 from genre.errors import ConfigError
 from genre.safe_text import escape_html as _text
 
@@ -34,8 +36,20 @@ PROJECTIONS = ("pca", "umap")
 
 _TEMPLATE = "plotly_white"
 _MIX_COLOR = "#d62728"
-_PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
-            "#7f7f7f", "#bcbd22", "#aec7e8", "#98df8a", "#c5b0d5")
+#: Categories (genres, clusters) get these in turn: tab10, then 14 picked to stay apart from them and each
+#: other (CIELAB ΔE ≥ 25): 24 colours, so 19 genres never share one; any beyond get ``OTHER_COLOR``.
+CATEGORY_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                    "#bcbd22", "#17becf", "#000075", "#f032e6", "#ffd8b1", "#637939", "#ff9896", "#dcbeff",
+                    "#98df8a", "#b15928", "#911eb4", "#393b79", "#800000", "#4363d8", "#a6cee3", "#fdbf6f")
+OTHER_COLOR = "#c7c7c7"
+_PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")  # single-series charts
+#: One colour per algorithm on every page and in every run, whatever the order or subset shown; the mix red.
+ALGORITHM_COLORS = {"mix": _MIX_COLOR, "popularity": "#7f7f7f", "item_knn": "#1f77b4", "sequential": "#2ca02c",
+                    "ease": "#9467bd", "als": "#ff7f0e", "bpr": "#8c564b", "content": "#17becf",
+                    "genre_pref": "#e377c2", "two_tower": "#bcbd22", "transformer_seq": "#393b79",
+                    "content_to_cf": "#637939", "profile": "#fdbf6f"}
+#: For other names (a config's second entry of an algorithm): a colour picked by a hash of the name.
+_SPARE_COLORS = ("#800000", "#f032e6", "#4363d8", "#b15928", "#911eb4", "#000075", "#a6cee3", "#98df8a")
 
 
 def _texts(values: Iterable[object]) -> list[str]:
@@ -50,16 +64,23 @@ def _styled(fig: go.Figure, title: str, height: int = 360, **layout) -> go.Figur
     return fig
 
 
+def algorithm_color(name: str) -> str:
+    """The colour of algorithm ``name``: fixed for the registered ones, a hash of the name (crc32, the
+    same in every process) for others — so an algorithm looks the same on every page and run."""
+    return ALGORITHM_COLORS.get(name) or _SPARE_COLORS[zlib.crc32(str(name).encode()) % len(_SPARE_COLORS)]
+
+
 def algorithm_colors(names: Iterable[str]) -> dict[str, str]:
-    """One stable colour per algorithm name; the mix is always red so it stands out."""
-    colors, i = {}, 0
-    for name in names:
-        if name == "mix":
-            colors[name] = _MIX_COLOR
-        else:
-            colors[name] = _PALETTE[i % len(_PALETTE)]
-            i += 1
-    return colors
+    """``algorithm_color`` of each name; the mix is always red so it stands out."""
+    return {name: algorithm_color(name) for name in names}
+
+
+def category_colors(values: Iterable[object]) -> dict[str, str]:
+    """Category (as text) → colour, in the order given (largest first, say): ``CATEGORY_PALETTE``
+    in turn, ``OTHER_COLOR`` beyond it and for "(no genre)"-like placeholders in parentheses."""
+    names = [str(v) for v in dict.fromkeys(values)]
+    colors = dict(zip([n for n in names if not n.startswith("(")], CATEGORY_PALETTE))
+    return {n: colors.get(n, OTHER_COLOR) for n in names}
 
 
 # ---------------------------------------------------------------------------- data overview
@@ -93,14 +114,20 @@ def curve_ranks(n: int, points: int = LONG_TAIL_POINTS) -> np.ndarray:
     return np.unique(np.r_[np.round(np.geomspace(1, n, points)).astype(np.int64), n])
 
 
-def rating_histogram(ratings: Sequence[float] | np.ndarray) -> go.Figure:
-    """How often each rating value occurs."""
-    values = pd.Series(np.asarray(ratings, dtype=float)).value_counts().sort_index()
-    fig = go.Figure(go.Bar(x=values.index, y=values.to_numpy(), marker_color=_PALETTE[0],
-                           hovertemplate="rating %{x}: %{y} interactions<extra></extra>"))
-    fig.update_xaxes(title="rating")
-    fig.update_yaxes(title="interactions")
-    return _styled(fig, "Rating distribution")
+def rating_histogram(ratings: Sequence[float] | np.ndarray, kind: ValueKind = RATINGS) -> go.Figure:
+    """How often each rating value occurs; for counts (``genre.data.values.value_kind``: plays, clicks…)
+    interactions per band on log axes, named as they are: a linear axis would squash every bar to 0."""
+    if not kind.log_axis:
+        values = pd.Series(np.asarray(ratings, dtype=float)).value_counts().sort_index()
+        fig = go.Figure(go.Bar(x=values.index, y=values.to_numpy(), marker_color=_PALETTE[0],
+                               hovertemplate="rating %{x}: %{y} interactions<extra></extra>"))
+        return _styled(fig, "Rating distribution", xaxis_title="rating", yaxis_title="interactions")
+    counts, edges, labels = count_bands(ratings)
+    hover = f"%{{customdata}} {kind.plural}: %{{y}} interactions<extra></extra>"
+    fig = go.Figure(go.Bar(x=np.sqrt(edges[:-1] * edges[1:]), y=counts, width=np.diff(edges), customdata=labels,
+                           marker_color=_PALETTE[0], hovertemplate=hover))
+    return _styled(fig, f"{kind.plural.capitalize()} per interaction", yaxis=dict(type="log", title="interactions"),
+                   xaxis=dict(type="log", title=f"{kind.plural} per user–item pair (log scale)"))
 
 
 def genre_counts_figure(genres: Iterable[Sequence[str]], top: int = 20) -> go.Figure:
@@ -287,7 +314,6 @@ def _svd(vectors: np.ndarray | sp.spmatrix, n_components: int, seed: int) -> np.
     """Centered PCA for dense input; truncated SVD (uncentered) for sparse input."""
     n_components = min(n_components, min(vectors.shape) - 1) if min(vectors.shape) > 2 else 2
     if sp.issparse(vectors):
-
         return TruncatedSVD(n_components=n_components, random_state=seed).fit_transform(vectors)
 
     dense = np.asarray(vectors, dtype=np.float32)
@@ -296,7 +322,6 @@ def _svd(vectors: np.ndarray | sp.spmatrix, n_components: int, seed: int) -> np.
 
 def map_clusters(coords: np.ndarray, n_clusters: int = 8, seed: int = 42) -> np.ndarray:
     """Cluster label per point of a 2-D map (k-means on the map itself, so clusters look contiguous)."""
-
     n_clusters = int(max(1, min(n_clusters, len(coords))))
     return KMeans(n_clusters=n_clusters, n_init=4, random_state=seed).fit_predict(np.asarray(coords, dtype=float))
 
@@ -317,13 +342,12 @@ def embedding_figure(points: pd.DataFrame, color: str | None = None, highlight: 
     opacity = 0.25 if dim or overlays else 0.7
     if color and color in points.columns and not pd.api.types.is_numeric_dtype(points[color]):
         values = points[color].astype(str)
-        order = values.value_counts().index
-        for i, value in enumerate(order):
+        colors = category_colors(values.value_counts().index)
+        for value, shade in colors.items():
             mask = (values == value).to_numpy()
-            rows = points[mask]
-            fig.add_trace(go.Scattergl(x=rows["x"], y=rows["y"], mode="markers", name=_text(value),
+            fig.add_trace(go.Scattergl(x=points["x"][mask], y=points["y"][mask], mode="markers", name=_text(value),
                                        customdata=titles[mask], hovertemplate=hover,
-                                       marker=dict(size=5, opacity=opacity, color=_PALETTE[i % len(_PALETTE)])))
+                                       marker=dict(size=5, opacity=opacity, color=shade)))
     else:
         marker = dict(size=5, opacity=opacity, color=_PALETTE[0])
         if color and color in points.columns:

@@ -6,6 +6,8 @@ import streamlit as st
 
 from genre.config import DataConfig
 from genre.data import detect_preset, guess_tables
+from genre.data.timestamps import has_time
+from genre.data.values import value_kind
 from ui import cache, state, widgets
 
 TYPES = ["csv", "tsv", "tab", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "inter", "item", "data", "dat"]
@@ -15,7 +17,7 @@ widgets.header("Data", "Load who interacted with what (and, optionally, item tit
 cfg = state.config()
 source = st.radio("Source", ["Bundled sample (MovieLens)", "Upload files"], horizontal=True, key="data_source",
                   index=0 if cfg.data.source == str(state.SAMPLE_DATA) or st.session_state["dataset"] is None else 1)
-uploads, guess, columns = [], {}, {}
+uploads, guess, columns, main_head = [], {}, {}, None
 if source == "Upload files":
     left, right = st.columns(2)
     main = left.file_uploader("Interactions", type=TYPES, key="upload_interactions",
@@ -40,6 +42,7 @@ if source == "Upload files":
                     st.dataframe(head.head(10), hide_index=True)
             item_file = next((f for f in uploads[1:] if f.name in heads and "tag" not in f.name.lower()), None)
             if main.name in heads:
+                main_head = heads[main.name]
                 item_head = heads[item_file.name] if item_file else None
                 guessed = guess_tables(heads[main.name], item_head,
                                        names=(main.name, item_file.name if item_file else ""))
@@ -64,13 +67,18 @@ with st.form("load_form", border=True):
                                               index=options.index(default) if default in options else 0)
     st.markdown("**Cleaning**")
     cleaning = dict(cfg.data.cleaning)
+    values, timed = chosen.get("rating", NONE), chosen.get("timestamp", "") != NONE  # the upload's columns, if any
+    kind = value_kind(main_head[values], values) if main_head is not None and values in main_head else None
     c1, c2, c3 = st.columns(3)
-    threshold = c1.number_input("Keep ratings ≥ (0 = keep all)", 0.0, 10.0, float(cleaning.get("min_rating") or 0.0),
-                                0.5, key="clean_min_rating", help="E.g. 4 keeps only the movies a user liked.")
+    tip = (f"E.g. 2 keeps only user–item pairs with 2 {kind.plural} or more." if kind and kind.implicit
+           else "E.g. 4 keeps only the items a user rated 4 or more (liked).")
+    threshold = c1.number_input(f"Keep {kind.plural if kind else 'ratings'} ≥ (0 = keep all)", 0.0, 10.0,
+                                float(cleaning.get("min_rating") or 0.0), 0.5, key="clean_min_rating", help=tip)
     k_core = c2.number_input("k-core (0 = off)", 0, 100, int(cleaning.get("k_core", 0)), key="clean_k_core",
                              help="Repeatedly drop users and items with fewer interactions than this.")
     dedupe = c3.checkbox("One row per user–item pair", bool(cleaning.get("drop_duplicates", True)),
-                         key="clean_dedupe", help="Keep the latest interaction of each pair.")
+                         key="clean_dedupe", help="Keep the latest interaction of each pair." if timed else
+                         "Keep the last row of each pair (file order: there is no timestamp column).")
     submitted = st.form_submit_button("Load data", type="primary",
                                       disabled=source == "Upload files" and not uploads)
 
@@ -103,23 +111,26 @@ m[3].metric("Density", f"{summary['density']:.2%}")
 m[4].metric("Median per user", f"{summary['per_user']['median']:.0f}")
 for note in summary["notes"]:
     st.caption(f"• {widgets.md(note)}")
+for note in st.session_state["setup_notes"]:  # what the training setup left out for this data (fit_to_data)
+    st.info(f"Training setup: {widgets.md(note)}", icon=":material/tune:")
 
 inter = dataset.interactions
 items = dataset.items
+kind, timed = value_kind(inter["rating"], dataset.value_column), has_time(inter)  # what the values are; any time
 tab_charts, tab_items, tab_rows = st.tabs(["Charts", "Items", "Interactions"])
 with tab_charts:
     a, b = st.columns(2)
     a.plotly_chart(viz.long_tail_figure(np.bincount(inter["user"], minlength=dataset.n_users), "user"))
     b.plotly_chart(viz.long_tail_figure(np.bincount(inter["item"], minlength=dataset.n_items), "item"))
     a, b = st.columns(2)
-    if summary["has_ratings"]:
-        a.plotly_chart(viz.rating_histogram(inter["rating"].to_numpy()))
+    if kind is not None:
+        a.plotly_chart(viz.rating_histogram(inter["rating"].to_numpy(), kind))
     else:
-        a.info("No ratings: every interaction counts the same.")
-    if summary["has_timestamps"]:
+        a.info("No ratings or counts: every interaction counts the same.")
+    if timed:
         b.plotly_chart(viz.activity_figure(inter["timestamp"].to_numpy()))
     else:
-        b.info("No timestamps: no activity over time to show (the notes above say what needs time).")
+        b.info("No timestamps: interactions are in file order (the notes above say what that rules out).")
     if summary["n_genres"]:
         st.plotly_chart(viz.genre_counts_figure(items["genres"]))
 with tab_items:
@@ -130,6 +141,6 @@ with tab_rows:
     head = inter.head(200)
     st.dataframe(pd.DataFrame({
         "user": dataset.user_ids[head["user"]], "item": dataset.item_ids[head["item"]],
-        "title": items["title"].to_numpy()[head["item"]], "rating": head["rating"],
-        **({"time": pd.to_datetime(head["timestamp"], unit="s")} if summary["has_timestamps"] else {})}),
+        "title": items["title"].to_numpy()[head["item"]], **({kind.plural: head["rating"]} if kind else {}),
+        **({"time": pd.to_datetime(head["timestamp"], unit="s")} if timed else {})}),
         hide_index=True)

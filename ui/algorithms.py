@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from typing import Any
 
 
@@ -38,13 +39,16 @@ def unavailable(name: str) -> str | None:
 
 
 def key_params(name: str) -> dict[str, Any]:
-    """The algorithm's key hyper-parameters with their defaults (its tuning grid's, else a few)."""
+    """The algorithm's key hyper-parameters with their defaults (its tuning grid's, else a few), then
+    every limit a message may tell the user to change — what its ``memory_hint`` names and its
+    ``max_items`` — so each such limit has a field on the Train page."""
     from genre.algorithms import algorithm_class
 
     cls = algorithm_class(name)
     signature = inspect.signature(cls.__init__).parameters
     names = list(getattr(cls, "tune_grid", {}) or _FALLBACK.get(name, ()))
-    return {p: signature[p].default for p in names if p in signature}
+    names += re.findall(r"\w+", getattr(cls, "memory_hint", "") or "") + ["max_items"]
+    return {p: signature[p].default for p in dict.fromkeys(names) if p in signature}
 
 
 def param_input(container: Any, algorithm: str, param: str, default: Any, value: Any) -> Any:

@@ -19,7 +19,8 @@ import streamlit as st
 from genre.config import DataConfig, RunConfig
 from genre.paths import confine_paths_in_data
 from genre.runs import RunRegistry, operator_owner
-from genre.starter_configs import DEFAULT_PRESET, PRESETS, adopt_setup, load_preset, needs_retraining, weights_to_carry
+from genre.starter_configs import (DEFAULT_PRESET, PRESETS, adopt_setup, fit_to_data, load_preset, needs_retraining,
+                                   weights_to_carry)
 
 if TYPE_CHECKING:
     from genre.run import TrainedRun
@@ -46,6 +47,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "models_saved": lambda: None,   # {"run_id", "path", "run", "config_sha256"}: where trained_run is saved (ui.saved_runs)
     "feedback": dict,               # raw user id (str) -> {"liked": [...], "disliked": [...]}
     "enrichment": lambda: None,     # DataFrame item_id, text written by the LLM this session
+    "setup_notes": list,            # what fit_to_data left out of the setup for this data, and why
     "owner": lambda: operator_owner() or f"session-{uuid.uuid4().hex}",  # whose runs (genre.runs)
 }
 
@@ -104,6 +106,8 @@ def set_dataset(dataset: Any, data_config: DataConfig) -> None:
     """Adopt a newly loaded dataset; what was trained on the old one no longer applies."""
     st.session_state["dataset"] = dataset
     st.session_state["config"].data = data_config
+    st.session_state["config"] = fitted_to_data(st.session_state["config"])
+    reset_widgets("on_")  # the Train page's switches restart from the fitted setup
     forget_training()
     st.session_state["feedback"] = {}
     st.session_state["enrichment"] = None
@@ -147,9 +151,19 @@ def load_starting_setup(label: str) -> None:
     """Load the preset or saved run ``label`` of ``starting_setups`` on this session's data."""
     run_id, data = starting_setups()[label], config().data
     if run_id is None:
-        load_setup(load_preset(label, data))
+        load_setup(fitted_to_data(load_preset(label, data)))
     else:
-        load_setup(adopt_setup(RunRegistry(owner=owner()).load(run_id)["config"], data))
+        load_setup(fitted_to_data(adopt_setup(RunRegistry(owner=owner()).load(run_id)["config"], data)))
+
+
+def fitted_to_data(setup: RunConfig) -> RunConfig:
+    """``setup`` without what the session's data would take past a limit (``genre.starter_configs.fit_to_data``);
+    the notes saying what was left out and why are kept under ``setup_notes`` for the pages to show."""
+    dataset, notes = st.session_state.get("dataset"), []
+    if dataset is not None:
+        setup, notes = fit_to_data(setup, dataset)
+    st.session_state["setup_notes"] = notes
+    return setup
 
 
 def load_setup(setup: RunConfig) -> None:

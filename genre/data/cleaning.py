@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from genre.data.timestamps import has_time
 from genre.errors import ConfigError, DataError, check_known_keys
 
 _NOTHING_LEFT = "no interactions left after filtering: lower the rating threshold or the k-core"
@@ -157,7 +158,8 @@ def clean(frame: pd.DataFrame, options: CleaningOptions | None = None) -> tuple[
         dropped = len(frame) - len(keep)
         if dropped:
             frame = frame.loc[frame.index.isin(keep)]
-            notes.append(f"dropped {dropped} repeated (user, item) interactions, keeping the latest of each")
+            which = "the latest" if has_time(frame) else "the last in file order (no timestamps)"
+            notes.append(f"dropped {dropped} repeated (user, item) interactions, keeping {which} of each")
     if options.min_rating is not None and len(frame):
         kept = frame["rating"] >= options.min_rating
         notes.append(f"kept the {int(kept.sum())} interactions rated {options.min_rating:g} or more "

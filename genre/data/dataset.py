@@ -53,6 +53,9 @@ class Dataset:
         Raw user-applied tags (``user``, ``item`` indices, ``tag`` str, ``timestamp``) when the
         source has them (MovieLens). Kept apart from ``items`` because a tag a user applied to
         one of their own held-out items leaks that interaction (docs/benchmark.md).
+    value_column : str or None
+        The source column behind ``rating`` (e.g. ``"plays"``), when known: it names the values in
+        charts (``genre.data.values.value_kind``).
 
     Examples
     --------
@@ -70,6 +73,7 @@ class Dataset:
     preset: str | None = None
     notes: list[str] = field(default_factory=list)
     tags: pd.DataFrame | None = None
+    value_column: str | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -37,6 +37,7 @@ class Loaded:
     items: pd.DataFrame | None = None
     tags: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    value_column: str | None = None  # the source column read as ``rating``, when there is one
 
 
 def detect_preset(paths: Source | list[Source]) -> str | None:

@@ -124,6 +124,7 @@ def load_dataset(
     notes = _time_notes(frame) + notes
     dataset = Dataset.from_frame(frame, loaded.items, name=name or _default_name(source, files),
                                  preset=preset, notes=loaded.notes + notes)
+    dataset.value_column = loaded.value_column
     if loaded.tags is not None:
         dataset.tags, more = index_tags(loaded.tags, dataset)
         dataset.notes.extend(more)
@@ -158,7 +159,8 @@ def _load_tables(files: list[Source], items: Source | None, mapping: ColumnMappi
     ignored = [n for i, (n, _) in enumerate(tables) if i not in (chosen, item_table)]
     if ignored:
         notes.append(f"not used: {', '.join(ignored)} (neither interactions nor the item table)")
-    return Loaded(frame, table, notes=notes)
+    value_column = guess.mapping.rating if guess.mapping.rating in raw.columns else None
+    return Loaded(frame, table, notes=notes, value_column=value_column)
 
 
 def _time_notes(frame: pd.DataFrame) -> list[str]:

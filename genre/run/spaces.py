@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 if TYPE_CHECKING:
+    from genre.data import Dataset
     from genre.run.trained import TrainedRun
 
 #: Users drawn at most (a seeded sample of the evaluated users above it): a map stays readable.
@@ -70,6 +71,34 @@ def vector_spaces(trained: "TrainedRun") -> dict[str, VectorSpace]:
     if names:
         spaces["genres"] = VectorSpace("genres", "Genres (multi-hot)", genres)
     return spaces
+
+
+#: Popularity bands of the map: (share of the catalog, most popular first, cumulative; label).
+POPULARITY_BANDS = ((0.01, "top 1 % of items"), (0.10, "top 1–10 %"), (0.50, "top 10–50 %"),
+                    (1.0, "least popular 50 %"))
+
+
+def map_colorings(dataset: "Dataset") -> list[str]:
+    """How the map can colour items, best first: by genre only when some item has one (else every
+    point would read "(no genre)"), then by popularity band and by cluster of the map."""
+    genres = "genres" in dataset.items and any(len(g) for g in dataset.items["genres"])
+    return ["genre"] * genres + ["popularity", "cluster"]
+
+
+def item_coloring(dataset: "Dataset", by: str) -> tuple[str, np.ndarray]:
+    """(legend title, one label per item) for colouring ``by`` "genre" (each item's first genre) or
+    "popularity" (its band of ``POPULARITY_BANDS`` by interaction count); "cluster" needs the map's
+    coordinates (``genre.viz.map_clusters``) and is not made here."""
+    if by == "genre":
+        return "genre", np.array([gs[0] if len(gs) else "(no genre)" for gs in dataset.items["genres"]], dtype=object)
+    if by != "popularity":
+        raise ValueError(f"item_coloring colours by genre or popularity, not {by!r}")
+    counts = np.bincount(dataset.interactions["item"], minlength=dataset.n_items)
+    ranks = np.empty(len(counts), dtype=np.int64)
+    ranks[np.argsort(-counts, kind="stable")] = np.arange(len(counts))  # 0 = most interacted
+    bands = np.searchsorted(np.ceil([share * len(counts) for share, _ in POPULARITY_BANDS]), ranks, side="right")
+    labels = np.array([label for _, label in POPULARITY_BANDS], dtype=object)
+    return "popularity", labels[np.minimum(bands, len(labels) - 1)]
 
 
 def drawn_users(trained: "TrainedRun", seed: int = 42) -> np.ndarray:
