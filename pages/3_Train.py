@@ -114,6 +114,7 @@ for col, metric in zip(m, shown):
     col.metric(f"mix {metric}", f"{mix[metric]:.4f}", f"{mix[metric] - best_single:+.4f} vs best single")
 st.caption("Test metrics of this mix, on the held-out TEST interactions. Weights are chosen on validation "
            "(Auto-tune, and the Metrics page's sweeps), never by watching these numbers.")
+training.tune_panel()
 left, right = st.columns(2)
 left.plotly_chart(viz.metrics_bar(result.metrics, shown[:3]))
 right.plotly_chart(viz.timings_figure(result.timings))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from genre import viz
+from genre import viz, viz_compare
 from ui import saved_runs, sweeps, widgets
 
 widgets.header("Metrics", "How well the mix ranks each user's held-out items, compared with its parts "
@@ -21,7 +21,9 @@ st.caption("Test metrics are for the mix you trained (and its parts) only, measu
            "off test curves would be tuning on test.")
 chosen = st.multiselect("Metrics to plot", available, default=preferred, key="metrics_shown")
 if chosen:
-    st.plotly_chart(viz.metrics_bar(metrics, chosen))
+    st.plotly_chart(viz_compare.metrics_intervals_bar(metrics, result.intervals, chosen))
+    st.caption("Bars: 95 % intervals over the evaluated users (coverage is one figure for the catalogue: none). "
+               "Two bars whose intervals overlap may not differ measurably.")
 higher_is_better = [c for c in metrics.columns if not c.startswith("popularity_bias")]
 st.dataframe(metrics.style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8", subset=higher_is_better))
 if result.intervals is not None:  # ± half-width of each metric's 95 % interval, cell for cell
@@ -59,8 +61,9 @@ if st.button("Run sweep", key="run_sweep", help="Evaluates the mix at 11 weights
 widgets.job_note("sweep", "grid")
 sweep = st.session_state.get("sweep")
 if sweep and sweep[0] == swept and sweep[1] is not None:
-    st.plotly_chart(viz.sweep_figure(sweep[1], sweep_metric, x="weight", current=result.weights.get(swept),
-                                     on="validation"))
+    st.plotly_chart(viz_compare.sweep_best_figure(sweep[1], sweep_metric, current=result.weights.get(swept),
+                                                  on="validation"))
+    sweeps.use_best_button("sweep", sweep_metric, "use_sweep_best")
 
 if len(names) >= 2:
     st.subheader("Two weights at once — on validation")
@@ -73,4 +76,6 @@ if len(names) >= 2:
                 st.rerun()
     grid = st.session_state.get("grid")
     if grid and grid[:2] == (x, y):
-        st.plotly_chart(viz.heatmap_figure(grid[2], x, y, sweep_metric, on="validation"))
+        st.plotly_chart(viz_compare.heatmap_best_figure(grid[2], x, y, sweep_metric, on="validation",
+                                                        current=result.weights))
+        sweeps.use_best_button("grid", sweep_metric, "use_grid_best")

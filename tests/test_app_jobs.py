@@ -157,3 +157,32 @@ def test_auto_tune_only_reads_the_live_run_and_its_weights_apply_when_collected(
     assert app.slider(key="live_popularity").value == pytest.approx(tuned["popularity"], abs=1e-12)
     assert any(stage.startswith("validation") for stage in trained_run.timings)
     assert any(plain(s.value).startswith("Auto-tuned the weights on validation") for s in app.success)
+
+
+def test_auto_tune_shows_validation_before_and_after_and_undo_restores_the_exact_weights(app):
+    upload_slice(app, n_users=60)
+    trained_run = train(app, ("popularity", "item_knn")).session_state["trained_run"]
+    knn = trained_run.weights_["item_knn"]
+    app.slider(key="live_popularity").set_value(0.1234).run()
+    previous, test_before = dict(trained_run.weights_), app.session_state["result"].metrics.loc["mix", "ndcg@10"]
+    assert previous == {"popularity": 0.1234, "item_knn": knn}
+    app.button(key="auto_tune").click().run()
+    finish_job(app)
+    tuning = trained_run.tuning_
+    assert tuning.baseline == previous  # the live weights were scored on the same validation store
+    labels = {m.label: m for m in app.metric}
+    shown = labels["validation ndcg@10 (tuned on)"]
+    assert shown.value == f"{tuning.score:.4f}" and shown.delta == f"{tuning.score - tuning.baseline_score:+.4f} vs before"
+    assert tuning.score >= tuning.baseline_score  # what it optimised never goes down
+    captions = " ".join(plain(c.value) for c in app.caption)
+    assert f"before {tuning.baseline_score:.4f} → after {tuning.score:.4f}" in captions
+    assert f"before {test_before:.4f} → after" in captions
+    assert labels["test ndcg@10"].value == f"{app.session_state['result'].metrics.loc['mix', 'ndcg@10']:.4f}"
+    assert "never on test" in captions and "need not carry over" in captions
+    app.button(key="auto_tune_undo_button").click().run()
+    check(app)
+    assert trained_run.weights_ == previous and trained_run.tuning_ is None  # exactly, and its tuning too
+    assert app.session_state["result"].metrics.loc["mix", "ndcg@10"] == test_before
+    assert app.slider(key="live_popularity").value == 0.1234 and app.slider(key="live_item_knn").value == knn
+    assert any(plain(s.value) == f"Undone: back to popularity 0.1234, item_knn {knn:g}." for s in app.success)
+    assert "validation ndcg@10 (tuned on)" not in [m.label for m in app.metric]  # nothing left to undo

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app_helpers import app, array, button, check, finish_job, plotly_specs, train, upload_slice  # noqa: F401
+from app_helpers import app, array, button, check, finish_job, plain, plotly_specs, train, upload_slice  # noqa: F401
 
 
 @pytest.fixture
@@ -85,3 +85,58 @@ def test_heat_map_over_two_weights_keeps_the_current_mix(metrics_page):
     assert knn_only["ndcg@10"].iloc[0] == pytest.approx(validation.metrics.loc["popularity", "ndcg@10"])
     assert heat["data"][0]["type"] == "heatmap"
     assert at.session_state["trained_run"].weights_ == before
+
+
+def test_compared_runs_show_error_bars_the_within_interval_note_and_the_weights(metrics_page):
+    at = metrics_page
+    at.text_input(key="run_name").set_value("both")
+    button(at, "Save this run").click().run()
+    at.switch_page("pages/3_Train.py").run()
+    at.slider(key="live_popularity").set_value(0.05).run()  # a small change: not measurable on 60 users
+    at.switch_page("pages/5_Metrics.py").run()
+    at.text_input(key="run_name").set_value("less popularity")
+    button(at, "Save this run").click().run()
+    check(at)
+    compare = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "ndcg@10 by run")
+    bars = array(compare["data"][0]["error_y"]["array"])
+    result = at.session_state["result"]
+    assert bars[1] == pytest.approx(result.intervals.loc["mix", "ndcg@10"]) and bars[0] > 0
+    notes = [plain(n.value) for n in [*at.info, *at.success]]
+    saved = at.session_state["saved_runs"]
+    first, second = (f"#{r['run_id']} {r['name']}" for r in saved)
+    paired = [n for n in notes if n.startswith(f"{second} − {first} on ndcg@10: ")]
+    assert len(paired) == 1 and "paired over the same 60 users" in paired[0], notes
+    assert paired[0].endswith("within the 95 % interval: not a measurable difference.")
+    weights = next(d.value for d in at.dataframe if "differs" in d.value.columns)
+    assert list(weights.index) == ["popularity", "item_knn"]
+    assert weights.loc["popularity", second] == pytest.approx(0.05) and weights.loc["popularity", first] == 1.0
+    assert weights["differs"].tolist() == ["≠", ""]
+    per_algorithm = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"].startswith("Metrics per"))
+    assert all("error_y" in trace for trace in per_algorithm["data"])
+
+
+def test_use_this_weight_after_a_sweep_sets_the_live_mix_and_the_sliders(metrics_page):
+    at = metrics_page
+    trained_run = at.session_state["trained_run"]
+    at.selectbox(key="sweep_algo").set_value("popularity")
+    at.button(key="run_sweep").click().run()
+    finish_job(at)
+    name, frame, base = at.session_state["sweep"]
+    best = frame.loc[frame["ndcg@10"].idxmax(), "weight"]  # validation, ties to the lowest weight
+    sweep = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"].endswith("(on validation)"))
+    assert array(sweep["data"][-1]["x"]) == [pytest.approx(best)]  # the best point starred
+    use = at.button(key="use_sweep_best")
+    if best == trained_run.weights_["popularity"]:  # the live mix is the best already: nothing to use
+        assert use.disabled
+        at.session_state["trained_run"].set_weights({**base, "popularity": 1.0 - best})  # move away, try again
+        at.run()
+        use = at.button(key="use_sweep_best")
+    use.click().run()
+    check(at)
+    assert trained_run.weights_ == {**base, "popularity": pytest.approx(best)}
+    assert at.session_state["result"].weights == trained_run.weights_
+    assert "live_popularity" not in at.session_state or at.session_state["live_popularity"] == best
+    at.switch_page("pages/3_Train.py").run()
+    check(at)
+    assert at.slider(key="live_popularity").value == pytest.approx(best)
+    assert at.slider(key="live_item_knn").value == pytest.approx(base["item_knn"])

@@ -14,7 +14,10 @@ from typing import Any
 
 import streamlit as st
 
-from genre import viz
+import pandas as pd
+
+from genre import compare, viz_compare
+from genre.compare import SavedRun
 from genre.config import dump_config
 from genre.runs import RunRegistry, sharing_enabled
 from ui import state, widgets
@@ -79,11 +82,35 @@ def _compare(reg: RunRegistry, labels: dict[int, str]) -> None:
     st.session_state["compare_runs"] = [i for i in st.session_state["compare_runs"] if i in labels]
     picked = st.multiselect("Compare", list(labels), format_func=labels.get, key="compare_runs")
     if picked:
-        table = reg.compare(picked).T
+        runs = [SavedRun.from_record(reg.load(i)) for i in picked]
+        table = pd.DataFrame({run.label: pd.Series(run.metrics, dtype=float) for run in runs}).T
         metric = st.selectbox("Compare on", list(table.columns), key="compare_metric",
                               index=list(table.columns).index("ndcg@10") if "ndcg@10" in table.columns else 0)
-        st.plotly_chart(viz.comparison_bar(table.reset_index(names="run"), metric))
-        st.dataframe(table.style.format("{:.4f}").highlight_max(axis=0, color="#d3f9d8"))
+        bars = compare.interval_table(runs, metric)
+        st.plotly_chart(viz_compare.comparison_intervals_bar(bars, metric))
+        bases = " · ".join(dict.fromkeys(f"{r.run}: {r.basis}" for r in bars.itertuples()))
+        st.caption(f"Bars: 95 % intervals of {widgets.md(metric)} ({widgets.md(bases)}).")
+        if len(runs) > 1:
+            best = int(bars["value"].fillna(-float("inf")).to_numpy().argmax())
+            for row in compare.differences(runs, metric, reference=best).to_dict(orient="records"):
+                text = widgets.md(compare.sentence(row, metric))
+                if row["measurable"] is None:
+                    st.caption(text)
+                else:
+                    (st.success if row["measurable"] else st.info)(text, icon=":material/straighten:")
+        st.dataframe(table.style.format("{:.4f}", na_rep="—").highlight_max(axis=0, color="#d3f9d8"))
+        _weights(runs)
+
+
+def _weights(runs: list[SavedRun]) -> None:
+    """Each algorithm's weight per compared run, the rows where they differ highlighted."""
+    weights = compare.weight_table(runs)
+    differs = weights.pop("differs")
+    weights["differs"] = ["≠" if d else "" for d in differs]
+    shade = ["background-color: #fff3bf"] * weights.shape[1]
+    st.markdown("**Weights per run**" + (" — the highlighted rows differ" if differs.any() else " — the same in every run"))
+    st.dataframe(weights.style.format("{:.4f}", na_rep="— (not in run)", subset=weights.columns[:-1])
+                 .apply(lambda row: shade if differs[row.name] else [""] * len(row), axis=1))
 
 
 def registry() -> RunRegistry:

@@ -12,8 +12,13 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from genre.compare import TuneReport
 from genre.config import RunConfig
 from ui import jobs, state, widgets
+
+
+#: The session key of what Auto-tune's Undo restores, and what the tuning changed (``tune_panel``).
+UNDO = "auto_tune_undo"
 
 
 def slider_key(name: str) -> str:
@@ -80,10 +85,73 @@ def auto_tune() -> bool:
     def install(search: Any) -> str | jobs.Notice:
         if ss.get("trained_run") is not trained_run:
             return "warning", "Auto-tune finished, but the run it tuned was replaced meanwhile: its weights are dropped."
+        previous, previous_tuning, before = dict(trained_run.weights_), trained_run.tuning_, ss["result"]
         ss["result"] = trained_run.adopt_weights(search)
+        ss[UNDO] = {"run": trained_run, "weights": previous, "tuning": previous_tuning,
+                    "report": _report(search.tuning, previous, before, ss["result"])}
         state.reset_widgets(state.WEIGHT_SLIDERS)
         weights = ", ".join(f"{n} {w:.2f}" for n, w in search.tuning.weights.items())
         return f"Auto-tuned the weights on validation: {weights}."
 
     return jobs.start("auto_tune", "Auto-tuning weights", 2 + len(trained_run.weights_),
                       lambda progress: trained_run.find_weights(progress=progress), install)
+
+
+def _report(tuning: Any, previous: dict[str, float], before: Any, after: Any) -> TuneReport:
+    """What Auto-tune changed: the validation score it optimised (the live weights scored on the same
+    validation store, when they are still what the search started from) and the test figure."""
+    metric = tuning.metric
+    started_from = tuning.baseline or {}
+    same_start = all(abs(previous.get(n, 0.0) - w) <= 1e-12 for n, w in started_from.items())
+    test = after.metrics.loc["mix"]
+    width = None
+    if after.intervals is not None and metric in after.intervals.columns:
+        width = float(after.intervals.loc["mix", metric])
+    return TuneReport(metric=metric,
+                      validation_before=tuning.baseline_score if same_start and started_from else None,
+                      validation_after=float(tuning.score),
+                      test_before=float(before.metrics.loc["mix", metric]) if metric in before.metrics else float("nan"),
+                      test_after=float(test[metric]) if metric in test.index else float("nan"),
+                      test_half_width=width)
+
+
+def undo_auto_tune() -> str:
+    """Auto-tune's Undo: the weights (and tuning) the run had just before it, exactly; the sliders follow."""
+    ss = st.session_state
+    held = ss.pop(UNDO, None)
+    trained_run = ss.get("trained_run")
+    if not held or held["run"] is not trained_run:
+        return "Nothing to undo: the run was replaced since it was auto-tuned."
+    ss["result"] = trained_run.restore_weights(held["weights"], held["tuning"])
+    state.reset_widgets(state.WEIGHT_SLIDERS)
+    return "Undone: back to " + ", ".join(f"{n} {w:g}" for n, w in trained_run.weights_.items()) + "."
+
+
+def tune_panel() -> None:
+    """After an Auto-tune: validation before → after (what it optimised) beside the test figure, why
+    test can move the other way, and Undo."""
+    ss = st.session_state
+    held = ss.get(UNDO)
+    if not held or held["run"] is not ss.get("trained_run"):
+        return
+    report: TuneReport = held["report"]
+    with st.container(border=True):
+        st.markdown("**Auto-tune optimised validation, not test**")
+        left, right, undo = st.columns([2, 2, 1], vertical_alignment="center")
+        before = report.validation_before
+        left.metric(f"validation {report.metric} (tuned on)", f"{report.validation_after:.4f}",
+                    None if before is None else f"{report.validation_after - before:+.4f} vs before",
+                    help="On the validation carve of the training data: what Auto-tune maximised.")
+        left.caption(f"before {before:.4f} → after {report.validation_after:.4f}" if before is not None
+                     else "before: the weights moved while tuning, so not comparable")
+        width = report.test_half_width
+        right.metric(f"test {report.metric}", f"{report.test_after:.4f}",
+                     f"{report.test_after - report.test_before:+.4f} vs before",
+                     help="On the held-out TEST interactions; never used to choose weights.")
+        right.caption(f"before {report.test_before:.4f} → after {report.test_after:.4f}"
+                      + ("" if width is None or width != width else f" (± {width:.4f})"))
+        if undo.button("Undo Auto-tune", key="auto_tune_undo_button",
+                       help="Restore the weights the mix had just before Auto-tune."):
+            widgets.flash(undo_auto_tune())
+            st.rerun()
+        st.caption(report.why())

@@ -189,12 +189,13 @@ class TrainedRun:
 
     def find_weights(self, progress: Progress | None = None) -> WeightSearch:
         """``tune_weights``' search alone: this run is read, never changed, so it may go on serving
-        (re-mixes, recommendations) in another thread meanwhile; ``adopt_weights`` applies the result."""
+        (re-mixes, recommendations) in another thread meanwhile; ``adopt_weights`` applies the result.
+        The live weights are scored on the same validation store (``tuning.baseline_score``)."""
         config = self.config
         config.tuning.hyperparameters = False
         report, notes, timings = Reporter(progress), Notes(), {}
         tuning, _ = tune_on_validation(Fitter(self.dataset_, config, self.cache_dir, timings, report),
-                                       self.split_, notes, report)
+                                       self.split_, notes, report, baseline=dict(self.weights_))
         return WeightSearch(tuning, notes.messages, timings)
 
     def adopt_weights(self, search: WeightSearch) -> RunResult:
@@ -203,6 +204,12 @@ class TrainedRun:
         self.timings.update(search.timings)
         self.notes_.extend(m for m in search.notes if m not in self.notes_)
         return self.set_weights(search.tuning.weights)
+
+    def restore_weights(self, weights: dict[str, float], tuning: Any = None) -> RunResult:
+        """Go back to ``weights`` held before (Auto-tune's Undo) exactly, with the tuning that went with
+        them (None: none); re-evaluate."""
+        self.tuning_ = tuning
+        return self.set_weights(weights)
 
     # ------------------------------------------------------------------ per-user use
     def _user_parts(self, user: int) -> tuple[dict[str, np.ndarray], np.ndarray]:

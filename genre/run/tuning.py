@@ -34,6 +34,8 @@ class TuneResult:
     score: float
     curve: pd.DataFrame          # one row per trial: trial, stage, <weight per algorithm>, metric, best_so_far
     metric: str = "ndcg@10"
+    baseline: dict[str, float] | None = None   # the weights before tuning (``tune_on_validation(baseline=)``)
+    baseline_score: float | None = None        # their validation score, on the same store as ``score``
 
 
 def search_weights(names: list[str], objective: Objective, *, n_trials: int = 40, seed: int = 42,
@@ -94,9 +96,12 @@ def tune_parameter(values: list, objective: Callable[[object], float], *, name: 
     return curve.loc[curve[metric].idxmax(), name], curve
 
 
-def tune_on_validation(fitter: Fitter, split: Split, notes: Notes, report: Reporter
-                       ) -> tuple[TuneResult, dict[str, pd.DataFrame]]:
+def tune_on_validation(fitter: Fitter, split: Split, notes: Notes, report: Reporter,
+                       baseline: dict[str, float] | None = None) -> tuple[TuneResult, dict[str, pd.DataFrame]]:
     """Choose hyper-parameters and weights on TRAIN → (TRAIN_SUB, VAL); TEST is not touched.
+
+    ``baseline``: weights (the live mix before tuning) also scored on the same validation store, so
+    "validation before → after" compares like with like (``TuneResult.baseline_score``).
 
     Writes the choices into ``fitter.config`` (the run's own copy). The weight search runs on
     a validation candidate store: models fitted on TRAIN_SUB score the validation users once.
@@ -119,6 +124,9 @@ def tune_on_validation(fitter: Fitter, split: Split, notes: Notes, report: Repor
 
     result = search_weights(list(stored.models), objective, n_trials=config.tuning.n_trials, seed=config.seed,
                             metric=metric, progress=report.sub("tuning weights"))
+    if baseline is not None:
+        result.baseline = {n: float(baseline.get(n, 0.0)) for n in stored.models}
+        result.baseline_score = float(objective(result.baseline))
     if config.tuning.weights:
         for algo in fitter.enabled:
             algo.weight = result.weights[algo.name]
