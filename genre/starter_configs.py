@@ -135,7 +135,7 @@ _DENSE_DIMS = 1024
 
 def fit_to_data(config: RunConfig, dataset: "Dataset", budget: int | None = None) -> tuple[RunConfig, list[str]]:
     """A copy of ``config`` with every enabled algorithm the data would take past a hard limit switched
-    off, and one line per algorithm left out saying why and how to include it anyway.
+    off, and one line per algorithm left out, starting with its name, saying why and how to include it anyway.
 
     Why: a preset fitted as it is on data beyond one of its algorithms' limits fails only when that
     algorithm's turn comes, after the others were fitted. Limits: an algorithm's ``max_items`` (EASE's

@@ -34,8 +34,7 @@ from genre.safe_text import escape_html as _text
 #: Projection methods of ``project_2d``.
 PROJECTIONS = ("pca", "umap")
 
-_TEMPLATE = "plotly_white"
-_MIX_COLOR = "#d62728"
+_TEMPLATE, _MIX_COLOR = "plotly_white", "#d62728"
 #: Categories (genres, clusters) get these in turn: tab10, then 14 picked to stay apart from them and each
 #: other (CIELAB ΔE ≥ 25): 24 colours, so 19 genres never share one; any beyond get ``OTHER_COLOR``.
 CATEGORY_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -126,8 +125,9 @@ def rating_histogram(ratings: Sequence[float] | np.ndarray, kind: ValueKind = RA
     hover = f"%{{customdata}} {kind.plural}: %{{y}} interactions<extra></extra>"
     fig = go.Figure(go.Bar(x=np.sqrt(edges[:-1] * edges[1:]), y=counts, width=np.diff(edges), customdata=labels,
                            marker_color=_PALETTE[0], hovertemplate=hover))
-    return _styled(fig, f"{kind.plural.capitalize()} per interaction", yaxis=dict(type="log", title="interactions"),
-                   xaxis=dict(type="log", title=f"{kind.plural} per user–item pair (log scale)"))
+    fig.update_yaxes(type="log", dtick=1, range=[-0.3, np.log10(max(counts.max(), 1)) + 0.2])  # from 0.5: 1 shows
+    return _styled(fig, f"{kind.plural.capitalize()} per user–item pair", yaxis_title="interactions (log scale)",
+                   xaxis=dict(type="log", title=f"{kind.plural} (log scale)"))
 
 
 def genre_counts_figure(genres: Iterable[Sequence[str]], top: int = 20) -> go.Figure:

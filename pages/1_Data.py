@@ -63,7 +63,8 @@ with st.form("load_form", border=True):
             options = [NONE] + columns[table]
             for col, field in zip(st.columns(len(fields)), fields):
                 default = guess.get(field)
-                chosen[field] = col.selectbox(f"{field} ({table})", options, key=f"map_{field}",
+                label = "rating or count" if field == "rating" else field  # plays, clicks… map here too
+                chosen[field] = col.selectbox(f"{label} ({table})", options, key=f"map_{field}",
                                               index=options.index(default) if default in options else 0)
     st.markdown("**Cleaning**")
     cleaning = dict(cfg.data.cleaning)
@@ -72,8 +73,10 @@ with st.form("load_form", border=True):
     c1, c2, c3 = st.columns(3)
     tip = (f"E.g. 2 keeps only user–item pairs with 2 {kind.plural} or more." if kind and kind.implicit
            else "E.g. 4 keeps only the items a user rated 4 or more (liked).")
-    threshold = c1.number_input(f"Keep {kind.plural if kind else 'ratings'} ≥ (0 = keep all)", 0.0, 10.0,
-                                float(cleaning.get("min_rating") or 0.0), 0.5, key="clean_min_rating", help=tip)
+    top, step = (1e9, 1.0) if kind and kind.implicit else (10.0, 0.5)  # counts go past any rating scale
+    threshold = c1.number_input(f"Keep {kind.plural if kind else 'ratings'} ≥ (0 = keep all)", 0.0, top,
+                                min(float(cleaning.get("min_rating") or 0.0), top), step, key="clean_min_rating",
+                                help=tip)
     k_core = c2.number_input("k-core (0 = off)", 0, 100, int(cleaning.get("k_core", 0)), key="clean_k_core",
                              help="Repeatedly drop users and items with fewer interactions than this.")
     dedupe = c3.checkbox("One row per user–item pair", bool(cleaning.get("drop_duplicates", True)),
@@ -111,7 +114,7 @@ m[3].metric("Density", f"{summary['density']:.2%}")
 m[4].metric("Median per user", f"{summary['per_user']['median']:.0f}")
 for note in summary["notes"]:
     st.caption(f"• {widgets.md(note)}")
-for note in st.session_state["setup_notes"]:  # what the training setup left out for this data (fit_to_data)
+for note in state.setup_notes():  # what the training setup left out for this data (fit_to_data)
     st.info(f"Training setup: {widgets.md(note)}", icon=":material/tune:")
 
 inter = dataset.interactions

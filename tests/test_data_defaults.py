@@ -19,7 +19,7 @@ from genre.starter_configs import fit_to_data, load_preset
 def _catalog(n_items: int, n_users: int = 500, genres: bool = False) -> Dataset:
     """``n_items`` items, each taken by one or two users, built without any file: cheap at 25k items."""
     items = np.arange(2 * n_items) % n_items
-    frame = pd.DataFrame({"user": items * 7 % n_users, "item": items})
+    frame = pd.DataFrame({"user": np.arange(len(items)) * 7 % n_users, "item": items})
     table = pd.DataFrame({"item_id": np.arange(n_items), "title": [f"item {i}" for i in range(n_items)],
                           "genres": [["Rock"] if genres and i % 2 else [] for i in range(n_items)]})
     return Dataset.from_frame(frame, table)

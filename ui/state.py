@@ -166,6 +166,14 @@ def fitted_to_data(setup: RunConfig) -> RunConfig:
     return setup
 
 
+def setup_notes() -> list[str]:
+    """The notes of ``fitted_to_data`` whose algorithm is still off in the session's setup (each note
+    starts with its name): once switched on again, its note is no longer shown."""
+    init_state()
+    off = {a.name for a in config().algorithms if not a.enabled}
+    return [note for note in st.session_state["setup_notes"] if note.split(" ", 1)[0] in off]
+
+
 def load_setup(setup: RunConfig) -> None:
     """Make ``setup`` (a preset or a saved run, on this session's data) the session's config; the
     setup widgets restart from it. A trained model stays until the next Train (marked stale)."""

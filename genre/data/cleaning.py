@@ -158,8 +158,8 @@ def clean(frame: pd.DataFrame, options: CleaningOptions | None = None) -> tuple[
         dropped = len(frame) - len(keep)
         if dropped:
             frame = frame.loc[frame.index.isin(keep)]
-            which = "the latest" if has_time(frame) else "the last in file order (no timestamps)"
-            notes.append(f"dropped {dropped} repeated (user, item) interactions, keeping {which} of each")
+            which = "the latest of each" if has_time(frame) else "the last of each in file order (no timestamps)"
+            notes.append(f"dropped {dropped} repeated (user, item) interactions, keeping {which}")
     if options.min_rating is not None and len(frame):
         kept = frame["rating"] >= options.min_rating
         notes.append(f"kept the {int(kept.sum())} interactions rated {options.min_rating:g} or more "
