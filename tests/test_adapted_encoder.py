@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from app_helpers import app  # noqa: F401 (the fixture)
 from genre.config import FeaturesConfig, ModalityConfig
 from genre.data import Dataset
 from genre.encoders import EmbeddingCache, Modality, build_item_vectors, encode_with_report, make_encoder
@@ -144,3 +145,36 @@ def test_without_interactions_or_with_a_hub_name_it_says_why_in_one_line(texts, 
     assert "is not available offline" in str(error.value) and "\n" not in str(error.value)
     with pytest.raises(ConfigError, match=r"minilm-adapted\.budget_s must be"):
         make_encoder("minilm-adapted", budget_s=0)
+
+
+def test_the_encoders_page_offers_it_with_its_key_parameters(app):
+    from app_helpers import button, check, upload_slice
+
+    upload_slice(app, n_users=30)
+    app.switch_page("pages/2_Encoders.py").run()
+    check(app)
+    app.number_input(key="adapt_budget").set_value(60.0)
+    app.selectbox(key="mod_enc_0").set_value("minilm-adapted")
+    button(app, "Apply encoders").click().run()
+    check(app)
+    part = app.session_state["config"].features.modalities[0]
+    assert part.encoder == "minilm-adapted" and part.params == {"budget_s": 60.0, "lr": 3e-4, "layers": 1}
+    app.button(key="encode_now").click().run()
+    check(app)
+    assert any("trained with the run" in c.value for c in app.caption)
+
+
+def test_a_run_feeds_it_to_content_models_with_progress(texts):
+    from genre.config import RunConfig
+    from genre.run.experiment import Experiment
+
+    items = pd.DataFrame({"item_id": np.arange(N_ITEMS), "title": texts})
+    dataset = Dataset.from_frame(planted(), items, name="planted")
+    config = RunConfig.from_dict({
+        "name": "adapted", "features": {"modalities": [
+            {"name": "text", "fields": ["title"], "encoder": "minilm-adapted", "params": dict(FAST)}]},
+        "algorithms": [{"name": "content"}, {"name": "transformer_seq", "params": {"item_repr": "both", "epochs": 1}}]})
+    messages: list[str] = []
+    trained = Experiment(config, dataset=dataset).train(progress=lambda done, total, message: messages.append(message))
+    assert {"content", "transformer_seq"} <= set(trained.result_.metrics.index)
+    assert any("minilm-adapted: adapting: step 12, loss" in m and "s left" in m for m in messages), messages[-5:]

@@ -213,10 +213,19 @@ def validate(vectors: np.ndarray, pairs: np.ndarray) -> dict[str, float]:
     return {"mrr": float(np.mean(1.0 / (ranks + 1))), "hit@10": float(np.mean(ranks < 10))}
 
 
-def _info_nce(torch: Any, vectors: Any, inverse: np.ndarray, batch: np.ndarray, temperature: float) -> Any:
-    """Symmetric in-batch InfoNCE; other rows holding the positive's (or the anchor's) item are not negatives."""
+def _info_nce(torch: Any, vectors: Any, inverse: np.ndarray, batch: np.ndarray, temperature: float,
+              log_q: np.ndarray | None) -> Any:
+    """Symmetric in-batch InfoNCE; other rows holding the positive's (or the anchor's) item are not negatives.
+
+    ``log_q`` (log of each item's share of the pairs) is subtracted from every candidate's logit: in-batch
+    negatives are drawn by popularity, and without the correction the loss learns to push popular items
+    away from everything (Yi et al. 2019, "sampling-bias-corrected" retrieval)."""
     first, second = vectors[inverse[:, 0]], vectors[inverse[:, 1]]
     logits = first @ second.T / temperature
+    logits_t = logits.T  # rows: the second items, columns: the first items as candidates
+    if log_q is not None:
+        logits = logits - torch.from_numpy(log_q[batch[:, 1]]).to(logits)[None, :]
+        logits_t = logits_t - torch.from_numpy(log_q[batch[:, 0]]).to(logits)[None, :]
     a, b = batch[:, 0], batch[:, 1]
     eye = np.eye(len(batch), dtype=bool)
     forward_mask = ((b[None, :] == b[:, None]) | (b[None, :] == a[:, None])) & ~eye
@@ -226,16 +235,21 @@ def _info_nce(torch: Any, vectors: Any, inverse: np.ndarray, batch: np.ndarray, 
     loss_ab = torch.nn.functional.cross_entropy(
         logits.masked_fill(torch.from_numpy(forward_mask).to(vectors.device), fill), target)
     loss_ba = torch.nn.functional.cross_entropy(
-        logits.T.masked_fill(torch.from_numpy(backward_mask).to(vectors.device), fill), target)
+        logits_t.masked_fill(torch.from_numpy(backward_mask).to(vectors.device), fill), target)
     return (loss_ab + loss_ba) / 2
 
 
 def adapt(base: Base, states: TokenStates, pairs: np.ndarray, val_pairs: np.ndarray, *, lr: float,
           temperature: float, batch_pairs: int, budget_s: float, max_steps: int, val_every: int,
-          patience: int, seed: int, progress: Callable[[int, int, str], None] | None = None
-          ) -> tuple[Any, dict[str, Any]]:
+          patience: int, seed: int, popularity_correction: bool = True,
+          progress: Callable[[int, int, str], None] | None = None) -> tuple[Any, dict[str, Any]]:
     """Train a copy of ``base.top`` on ``pairs``; return the best top layers (by validation MRR) and a report."""
     import torch  # lazy: torch is a slow import
+
+    log_q = None
+    if popularity_correction:
+        counts = np.bincount(pairs.ravel(), minlength=len(states.lengths)).astype(np.float64)
+        log_q = np.log(np.maximum(counts, 1.0) / counts.sum()).astype(np.float32)
 
     began = time.perf_counter()
     on_cpu = base.device.type == "cpu"
@@ -261,7 +275,7 @@ def adapt(base: Base, states: TokenStates, pairs: np.ndarray, val_pairs: np.ndar
                 position += batch_pairs
                 items, inverse = np.unique(batch, return_inverse=True)
                 loss = _info_nce(torch, pooled(base, top, states, items), inverse.reshape(batch.shape), batch,
-                                 temperature)
+                                 temperature, log_q)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from genre.constraints import ENCODER_BATCH, LEARNING_RATE, MODEL_NAME, SEED, THREADS, Bound, Constraints
+from genre.constraints import ENCODER_BATCH, LEARNING_RATE, MODEL_NAME, SEED, THREADS, Bound, Constraints, Flag
 from genre.encoders import adapt_torch
 from genre.encoders.base import Progress, report_progress
 from genre.encoders.sentence import MINILM_NAME, folder_fingerprint, minilm_path, resolve_model_dir
@@ -107,6 +107,9 @@ class AdaptedTextEncoder:
         At most this many steps of ``batch_pairs`` consecutive pairs each.
     lr, temperature : float
         AdamW learning rate; InfoNCE temperature (cosines / temperature are the logits).
+    popularity_correction : bool
+        Subtract each item's log share of the pairs from its in-batch logit (in-batch negatives are
+        drawn by popularity; uncorrected, the loss pushes popular items away from everything).
     val_pairs, val_every, patience : int
         Held-out pairs (from each user's last ``VAL_TAIL`` TRAIN pairs); validate every ``val_every`` steps; stop
         after ``patience`` checks without a better validation MRR.
@@ -127,16 +130,18 @@ class AdaptedTextEncoder:
         "budget_s": Bound(1.0, 86_400.0), "max_steps": Bound(1, 1_000_000, int),
         "batch_pairs": Bound(2, 2048, int), "lr": LEARNING_RATE, "temperature": Bound(0.0, 10.0, low_open=True),
         "val_pairs": Bound(10, 100_000, int), "val_every": Bound(1, 100_000, int),
-        "patience": Bound(1, 1000, int), "seed": SEED, "batch_size": ENCODER_BATCH, "threads": THREADS}
+        "patience": Bound(1, 1000, int), "popularity_correction": Flag(), "seed": SEED,
+        "batch_size": ENCODER_BATCH, "threads": THREADS}
 
     def __init__(self, model: str | os.PathLike[str] | None = None, layers: int = 1, max_tokens: int = 32,
                  budget_s: float = 180.0, max_steps: int = 2000, batch_pairs: int = 128, lr: float = 3e-4,
                  temperature: float = 0.05, val_pairs: int = 2000, val_every: int = 25, patience: int = 6,
-                 seed: int = 0, batch_size: int = 64, threads: int = 2) -> None:
+                 popularity_correction: bool = True, seed: int = 0, batch_size: int = 64, threads: int = 2) -> None:
         self.model, self.layers, self.max_tokens = model, layers, max_tokens
         self.budget_s, self.max_steps, self.batch_pairs = budget_s, max_steps, batch_pairs
         self.lr, self.temperature, self.seed, self.batch_size = lr, temperature, seed, batch_size
         self.val_pairs, self.val_every, self.patience, self.threads = val_pairs, val_every, patience, threads
+        self.popularity_correction = popularity_correction
         self.folder = minilm_path() if model is None else resolve_model_dir(model)
         self.base_name = MINILM_NAME if model is None else self.folder.name
         self.fingerprint = folder_fingerprint(self.folder)
@@ -245,4 +250,4 @@ class AdaptedTextEncoder:
         return adapt_torch.adapt(base, states, pairs, held, lr=self.lr, temperature=self.temperature,
                                  batch_pairs=min(self.batch_pairs, len(pairs)), budget_s=self.budget_s,
                                  max_steps=self.max_steps, val_every=self.val_every, patience=self.patience,
-                                 seed=self.seed, progress=step)
+                                 seed=self.seed, popularity_correction=self.popularity_correction, progress=step)
