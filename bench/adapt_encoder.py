@@ -1,6 +1,6 @@
 """MiniLM adapted to the sample's behaviour (``minilm-adapted``) against the frozen MiniLM.
 
-Run: ``nice -n 10 .venv/bin/python bench/adapt_encoder.py [--budget 240] [--threads 1]``
+Run: ``nice -n 10 .venv/bin/python bench/adapt_encoder.py [--budget 240] [--threads 1] [--render-only]``
 
 docs/benchmark.md protocol. Temporal split of the sample → TRAIN / TEST; the same split applied to
 TRAIN → TRAIN_SUB / VAL. Item text: title | genres for both encoders (so only the adaptation differs).
@@ -14,7 +14,8 @@ TRAIN → TRAIN_SUB / VAL. Item text: title | genres for both encoders (so only 
    parameters on the frozen MiniLM and on the adapted one (trained on that split's TRAIN, i.e. the warm
    items' interactions only, with the chosen setting); the cold items are ranked on TEST.
 Each adaptation runs in a fresh embedding cache (so it trains and reports its steps); every number
-goes to bench/adapt_encoder.json with argv, commit, date and input hashes.
+goes to bench/adapt_encoder.json with argv, commit, date and input hashes; the "adapt_encoder" section of
+bench/RESULTS.md is rendered from that JSON alone (``--render-only`` re-renders the committed JSON).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.results import provenance  # noqa: E402
+from bench.results import provenance, provenance_line, write_section  # noqa: E402
 from genre.algorithms import make_algorithm  # noqa: E402
 from genre.data import load_dataset  # noqa: E402
 from genre.encoders import EmbeddingCache, Modality, build_item_vectors  # noqa: E402
@@ -41,6 +42,8 @@ from genre.features import Features  # noqa: E402
 from genre.split import Split, cold_item_split, temporal_split, validation_split  # noqa: E402
 
 OUT = ROOT / "bench" / "adapt_encoder.json"
+RESULTS_MD = ROOT / "bench" / "RESULTS.md"
+TITLE = "MiniLM adapted to the data's behaviour (minilm-adapted) vs frozen"
 FIELDS = ["title", "genres"]
 #: Settings tried on validation (the rest of the encoder's parameters stay at their defaults: 1 layer,
 #: 32 tokens, 128 pairs a step, temperature 0.05, seed 0). The last is what an earlier run of this
@@ -84,12 +87,46 @@ def summary(adaptation: dict) -> dict:
                                            "val_hit@10_best", "train_s", "checks")}
 
 
+def _line(split: str, label: str, row: dict) -> str:
+    adaptation = row.get("adaptation") or {}
+    steps = (f"{adaptation['steps']} (best {adaptation['best_step']}, {adaptation['stopped']}); "
+             f"{adaptation['pairs_seen']:,} of {adaptation['train_pairs']:,} pairs" if adaptation else "—")
+    mrr = (f"{adaptation['val_mrr_frozen']:.4f} → {adaptation['val_mrr_best']:.4f}" if adaptation else "—")
+    seconds = f"{row['encode_s']:.0f}" if row.get("encode_s") is not None else "—"
+    return f"| {split} | {label} | {row['ndcg@10']:.4f} | {row['recall@10']:.4f} | {steps} | {mrr} | {seconds} |"
+
+
+def render(record: dict) -> str:
+    """The RESULTS.md section, from the JSON alone."""
+    def label(row: dict) -> str:
+        if row["encoder"] == "minilm":
+            return "MiniLM, frozen"
+        setting = row.get("params") or row
+        return (f"MiniLM adapted (lr {setting['lr']:g}, popularity correction "
+                f"{'on' if setting['popularity_correction'] else 'off'})")
+
+    rows = [_line("VAL (content)", label(r), r) for r in record["validation"]]
+    rows += [_line("TEST (content)", label(r), r) for r in record["test"]]
+    rows += [_line("cold items (ContentToCF)", label(r), r) for r in record["cold_items"]["rows"]]
+    return "\n".join([
+        provenance_line(record), "",
+        f"Item text title | genres; each adaptation trains the top layer for at most {record['budget_s']:.0f} s "
+        f"({record['threads']} torch thread) on its own split's training pairs. Seconds: encoding the catalog "
+        "(the adapted ones include their training; the frozen MiniLM's come from the embedding cache).", "",
+        "| split | item vectors | NDCG@10 | Recall@10 | steps; pairs seen | next-item MRR (held-out pairs) | s |",
+        "|---|---|---|---|---|---|---|", *rows])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=240.0, help="budget_s of each adaptation")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 beats 2 on shared cores)")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--render-only", action="store_true", help="render RESULTS.md from the committed JSON")
     args = parser.parse_args()
+    if args.render_only:
+        write_section(RESULTS_MD, "adapt_encoder", TITLE, render(json.loads(Path(args.out).read_text())))
+        return
     inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv")}
     record = {**provenance(ROOT, inputs, sys.argv), "fields": FIELDS, "grid": list(GRID),
               "budget_s": args.budget, "threads": args.threads}
@@ -136,6 +173,7 @@ def main() -> None:
     save(validation=validation, test=test, cold_items={"params": CONTENT_TO_CF, "rows": cold_rows,
                                                        "cold_items": int(len(cold.candidate_items)),
                                                        "evaluated_users": int(len(cold.test_users))})
+    write_section(RESULTS_MD, "adapt_encoder", TITLE, render(record))
     log("done")
 
 

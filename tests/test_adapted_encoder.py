@@ -164,10 +164,11 @@ def test_the_encoders_page_offers_it_with_its_key_parameters(app):
     assert any("trained with the run" in c.value for c in app.caption)
 
 
-def test_a_run_feeds_it_to_content_models_with_progress(texts):
+def test_a_run_feeds_it_to_content_models_with_progress(texts, tmp_path, monkeypatch):
     from genre.config import RunConfig
     from genre.run.experiment import Experiment
 
+    monkeypatch.setenv("GENRE_CACHE_DIR", str(tmp_path))  # a fresh embedding cache: it trains
     items = pd.DataFrame({"item_id": np.arange(N_ITEMS), "title": texts})
     dataset = Dataset.from_frame(planted(), items, name="planted")
     config = RunConfig.from_dict({
