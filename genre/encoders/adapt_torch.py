@@ -5,7 +5,8 @@ seconds on a small CPU, so an epoch over a catalog's consecutive pairs takes hou
 layers stay frozen: their token-level hidden states are computed ONCE per catalog (kept as
 float16, only real tokens) and every step runs only the top ``layers`` transformer layer(s) over
 the distinct items of the batch. Loss: symmetric in-batch InfoNCE over (item, next item) pairs,
-with in-batch copies of the positive (and the anchor itself) masked out as negatives. Every
+with in-batch copies of the positive (and the anchor itself) masked out as negatives, and each
+candidate's logit lowered by the log of its share of the pairs (negatives come by popularity). Every
 ``val_every`` steps the whole catalog is re-encoded and each held-out pair's next item is ranked
 among all items (MRR, hit@10); the best top layers seen (step 0 = the frozen model) are kept.
 

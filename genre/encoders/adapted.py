@@ -3,17 +3,17 @@
 Why: a frozen sentence model puts items together because their words are alike; what users watch
 one after the other says more about what a recommender needs. This encoder trains the top
 transformer layer(s) of a local sentence-transformers model (the packaged MiniLM by default) on
-consecutive pairs of each user's time-ordered TRAINING history with a symmetric in-batch InfoNCE
-loss (``genre.encoders.adapt_torch``), under a time budget, keeping the weights best on held-out
-pairs from the end of TRAIN (each user's last consecutive pair, seeded sample; never TEST).
+consecutive pairs of each user's time-ordered TRAINING history with a symmetric, popularity-corrected
+in-batch InfoNCE loss (``genre.encoders.adapt_torch``), under a time budget, keeping the weights best
+on held-out pairs from the end of TRAIN (from each user's last ``VAL_TAIL`` pairs, seeded; never TEST).
 
 It needs the training interactions, so ``build_item_vectors(..., interactions=train)`` hands them
 over (``use_interactions``) once per fit, with that fit's own training frame: the run's TEST and a
 tuning run's VAL are never seen. Its ``id`` hashes the training interactions, every item text, the
 parameters and the base model folder's fingerprint, so the embedding cache returns the adapted
 vectors of an unchanged fit without training again and any change misses it. With the time budget
-as the stopping rule, how far training gets depends on the machine; ``max_steps`` (or ``patience``)
-ending it first makes the result reproducible bit for bit on one machine.
+as the stopping rule, how far training gets depends on the machine (and ``threads``, which the id
+leaves out); ``max_steps`` (or ``patience``) ending it first makes the result reproducible on one machine.
 """
 
 from __future__ import annotations
