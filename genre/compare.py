@@ -220,9 +220,10 @@ class TuneReport:
         base = (f"Auto-tune picks the weights with the best {self.metric} on validation (a carve of the training "
                 "data), never on test; test is other held-out interactions, so a validation gain need not carry "
                 "over")
-        if self.test_went_down and self.test_change_within_interval:
-            return base + f": here test moved by {self.test_after - self.test_before:+.4f}, within its ± " \
-                          f"{self.test_half_width:.4f} interval — not a measurable loss."
+        moved = self.test_after - self.test_before
+        if self.test_change_within_interval:
+            return base + f": here test moved by {moved:+.4f}, within its ± {self.test_half_width:.4f} interval — " \
+                          "not a measurable change either way."
         if self.test_went_down:
             return base + ": here test went down beyond its interval — the validation carve and test disagree."
         return base + "."

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 
 from genre.errors import ConfigError
 from genre.safe_text import escape_html as _text
-from genre.viz import ALGORITHM_COLORS, algorithm_colors, heatmap_figure, sweep_figure
+from genre.viz import ALGORITHM_COLORS, algorithm_colors, heatmap_figure, sweep_figure, tuning_curve_figure
 
 _TEMPLATE = "plotly_white"
 _MIX_COLOR = ALGORITHM_COLORS["mix"]
@@ -38,9 +38,9 @@ def _styled(fig: go.Figure, title: str, height: int = 360, **layout) -> go.Figur
 
 
 def _errors(widths: np.ndarray) -> dict:
-    """An ``error_y`` of 95 % half-widths; a NaN (no interval) draws no bar."""
-    return dict(type="data", array=np.nan_to_num(widths, nan=0.0).tolist(), visible=True, thickness=1.5,
-                width=5, color="#444")
+    """An ``error_y`` of 95 % half-widths; a NaN (no interval) draws no bar (plotly skips a null)."""
+    return dict(type="data", array=[None if np.isnan(w) else float(w) for w in widths], visible=True,
+                thickness=1.5, width=5, color="#444")
 
 
 def metrics_intervals_bar(metrics: pd.DataFrame, intervals: pd.DataFrame | None,
@@ -81,12 +81,13 @@ def comparison_intervals_bar(table: pd.DataFrame, metric: str) -> go.Figure:
                            textfont=dict(color="white"), customdata=np.nan_to_num(widths, nan=0.0),
                            hovertemplate="%{x}: %{y:.4f} ± %{customdata:.4f}<extra></extra>"))
     fig.update_yaxes(title=_text(f"{metric} (bars: 95 % interval)"), rangemode="tozero")
+    fig.update_layout(bargap=max(0.2, 0.75 - 0.1 * len(values)))  # two runs: not two walls
     return _styled(fig, f"{metric} by run")
 
 
-def _best_marker(x: float, y: float, label: str) -> go.Scatter:
+def _best_marker(x: float, y: float, label: str, where: str = "bottom center") -> go.Scatter:
     return go.Scatter(x=[x], y=[y], mode="markers+text", name="best", text=[_text(label)],
-                      textposition="top center", showlegend=False,
+                      textposition=where, showlegend=False, cliponaxis=False,
                       marker=dict(symbol="star", size=16, color=_BEST_COLOR, line=dict(color="#333", width=1)),
                       hovertemplate=f"{_text(label)}<extra></extra>")
 
@@ -98,8 +99,9 @@ def sweep_best_figure(sweep: pd.DataFrame, metric: str, current: float | None = 
     values = sweep[metric].to_numpy(dtype=float)
     if len(values) and not np.isnan(values).all():
         row = sweep.iloc[int(np.nanargmax(values))]
-        fig.add_trace(_best_marker(float(row["weight"]), float(row[metric]),
-                                   f"best {row[metric]:.4f} at {row['weight']:.2f}"))
+        weight = float(row["weight"])
+        where = "bottom right" if weight <= 0.2 else "bottom left" if weight >= 0.8 else "bottom center"
+        fig.add_trace(_best_marker(weight, float(row[metric]), f"best {row[metric]:.4f} at {weight:.2f}", where))
     fig.update_layout(showlegend=False)
     return fig
 
@@ -111,9 +113,18 @@ def heatmap_best_figure(grid: pd.DataFrame, x: str, y: str, metric: str, on: str
     values = grid[metric].to_numpy(dtype=float) if metric in grid.columns else np.array([])
     if len(values) and not np.isnan(values).all():
         row = grid.iloc[int(np.nanargmax(values))]
-        fig.add_trace(_best_marker(float(row[x]), float(row[y]), f"best {row[metric]:.4f}"))
+        fig.add_trace(_best_marker(float(row[x]), float(row[y]), f"best {row[metric]:.4f}", "middle center"))
     if current is not None and x in current and y in current:
         fig.add_trace(go.Scatter(x=[current[x]], y=[current[y]], mode="markers", name="current",
                                  showlegend=False, hovertemplate="current mix<extra></extra>",
                                  marker=dict(symbol="circle-open", size=18, color="white", line=dict(width=2))))
+    return fig
+
+
+def tuning_curve_before_figure(curve: pd.DataFrame, metric: str, before: float | None) -> go.Figure:
+    """``genre.viz.tuning_curve_figure`` with the validation score of the weights before tuning dashed."""
+    fig = tuning_curve_figure(curve, metric)
+    if before is not None and not np.isnan(before):
+        fig.add_hline(y=before, line_dash="dot", line_color="#555",
+                      annotation_text=_text(f"before tuning {before:.4f}"), annotation_position="bottom right")
     return fig

@@ -104,7 +104,7 @@ if cols[-1].button("Auto-tune weights", key="auto_tune", help="Search weights on
             st.rerun()
 result = st.session_state["result"]
 
-from genre import viz  # noqa: E402
+from genre import viz, viz_compare  # noqa: E402
 
 shown = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") if c in result.metrics.columns]
 mix = result.metrics.loc["mix"]
@@ -116,8 +116,9 @@ st.caption("Test metrics of this mix, on the held-out TEST interactions. Weights
            "(Auto-tune, and the Metrics page's sweeps), never by watching these numbers.")
 training.tune_panel()
 left, right = st.columns(2)
-left.plotly_chart(viz.metrics_bar(result.metrics, shown[:3]))
+left.plotly_chart(viz_compare.metrics_intervals_bar(result.metrics, result.intervals, shown[:3]))
 right.plotly_chart(viz.timings_figure(result.timings))
 tuning = trained_run.tuning_
 if tuning is not None:
-    st.plotly_chart(viz.tuning_curve_figure(tuning.curve, tuning.metric))
+    st.plotly_chart(viz_compare.tuning_curve_before_figure(tuning.curve, tuning.metric,
+                                                              getattr(tuning, "baseline_score", None)))

@@ -105,7 +105,7 @@ def test_compared_runs_show_error_bars_the_within_interval_note_and_the_weights(
     notes = [plain(n.value) for n in [*at.info, *at.success]]
     saved = at.session_state["saved_runs"]
     first, second = (f"#{r['run_id']} {r['name']}" for r in saved)
-    paired = [n for n in notes if n.startswith(f"{second} − {first} on ndcg@10: ")]
+    paired = [n for n in notes if n.startswith((f"{second} − {first} on ndcg@10: +", f"{first} − {second} on ndcg@10: +"))]
     assert len(paired) == 1 and "paired over the same 60 users" in paired[0], notes
     assert paired[0].endswith("within the 95 % interval: not a measurable difference.")
     weights = next(d.value for d in at.dataframe if "differs" in d.value.columns)

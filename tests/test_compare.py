@@ -11,7 +11,7 @@ from genre.compare import (CATALOGUE, EXACT, WITHIN, SavedRun, TuneReport, best_
                            grid_best, interval_table, sentence, sweep_best, weight_table)
 from genre.evaluate import half_width
 from genre.viz_compare import (comparison_intervals_bar, heatmap_best_figure, metrics_intervals_bar,
-                               sweep_best_figure)
+                               sweep_best_figure, tuning_curve_before_figure)
 
 
 def _per_user(values, users=None):
@@ -99,7 +99,9 @@ def test_best_points_of_a_sweep_and_a_heat_map_keep_the_other_weights():
 def test_tune_report_says_why_test_can_move_the_other_way():
     down = TuneReport("ndcg@10", 0.20, 0.23, 0.1638, 0.1584, 0.0145)
     assert down.test_went_down and down.test_change_within_interval
-    assert "validation" in down.why() and "not a measurable loss" in down.why()
+    assert "validation" in down.why() and "not a measurable change" in down.why()
+    up = TuneReport("ndcg@10", 0.20, 0.23, 0.1279, 0.1323, 0.0138)
+    assert "+0.0044, within its ± 0.0138 interval" in up.why()
     far = TuneReport("ndcg@10", 0.20, 0.23, 0.20, 0.10, 0.01)
     assert "beyond its interval" in far.why()
     assert not TuneReport("ndcg@10", None, 0.23, 0.1, 0.2).test_went_down
@@ -110,14 +112,16 @@ def test_figures_draw_intervals_as_error_bars_and_star_the_best_point():
     intervals = pd.DataFrame({"ndcg@10": [0.01, 0.02], "coverage@10": [np.nan, np.nan]}, index=metrics.index)
     bars = metrics_intervals_bar(metrics, intervals, ["ndcg@10", "coverage@10"])
     assert [t.name for t in bars.data] == ["popularity", "mix"]
-    assert list(bars.data[1].error_y.array) == [0.02, 0.0]  # coverage: no interval, no bar
+    assert list(bars.data[1].error_y.array) == [0.02, None]  # coverage: no interval, no bar
     runs = interval_table([_run("#1 <b>a</b>", np.full(5, 0.1)), SavedRun("#2 b", {}, {"ndcg@10": 0.2})], "ndcg@10")
     compared = comparison_intervals_bar(runs, "ndcg@10")
     assert compared.layout.title.text == "ndcg@10 by run" and "<b>" not in compared.data[0].x[0]
-    assert list(compared.data[0].error_y.array) == [0.0, 0.0] and compared.data[0].text[1] == "0.2000"
+    assert list(compared.data[0].error_y.array) == [0.0, None] and compared.data[0].text[1] == "0.2000"
     sweep = sweep_best_figure(pd.DataFrame({"weight": [0.0, 0.5, 1.0], "ndcg@10": [0.1, 0.3, 0.2]}), "ndcg@10",
                               current=1.0, on="validation")
     assert list(sweep.data[-1].x) == [0.5] and sweep.data[-1].marker.symbol == "star"
     grid = pd.DataFrame({"a": [0.0, 1.0, 0.0, 1.0], "b": [0.0, 0.0, 1.0, 1.0], "m": [np.nan, 0.2, 0.4, 0.1]})
     heat = heatmap_best_figure(grid, "a", "b", "m", current={"a": 1.0, "b": 1.0})
     assert (heat.data[1].x[0], heat.data[1].y[0]) == (0.0, 1.0) and heat.data[2].name == "current"
+    curve = tuning_curve_before_figure(pd.DataFrame({"trial": [1, 2], "ndcg@10": [0.1, 0.2]}), "ndcg@10", 0.15)
+    assert curve.layout.shapes[0].y0 == 0.15 and "before tuning 0.1500" in curve.layout.annotations[0].text

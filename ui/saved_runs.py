@@ -88,11 +88,13 @@ def _compare(reg: RunRegistry, labels: dict[int, str]) -> None:
                               index=list(table.columns).index("ndcg@10") if "ndcg@10" in table.columns else 0)
         bars = compare.interval_table(runs, metric)
         st.plotly_chart(viz_compare.comparison_intervals_bar(bars, metric))
-        bases = " · ".join(dict.fromkeys(f"{r.run}: {r.basis}" for r in bars.itertuples()))
-        st.caption(f"Bars: 95 % intervals of {widgets.md(metric)} ({widgets.md(bases)}).")
-        if len(runs) > 1:
-            best = int(bars["value"].fillna(-float("inf")).to_numpy().argmax())
-            for row in compare.differences(runs, metric, reference=best).to_dict(orient="records"):
+        bases = list(dict.fromkeys(bars["basis"]))
+        said = bases[0] + " of each run" if len(bases) == 1 else \
+            " · ".join(f"{r.run}: {r.basis}" for r in bars.itertuples())
+        st.caption(f"Bars on {widgets.md(metric)}: {widgets.md(said)}.")
+        if len(runs) > 1:  # the best run against each other one: best − other
+            best = runs[int(bars["value"].fillna(-float("inf")).to_numpy().argmax())]
+            for row in (compare.difference(run, best, metric) for run in runs if run is not best):
                 text = widgets.md(compare.sentence(row, metric))
                 if row["measurable"] is None:
                     st.caption(text)
