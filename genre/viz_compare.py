@@ -100,7 +100,7 @@ def sweep_best_figure(sweep: pd.DataFrame, metric: str, current: float | None = 
     if len(values) and not np.isnan(values).all():
         row = sweep.iloc[int(np.nanargmax(values))]
         weight = float(row["weight"])
-        where = "bottom right" if weight <= 0.2 else "bottom left" if weight >= 0.8 else "bottom center"
+        where = "bottom left" if weight >= 0.7 else "bottom right"  # clear of the dashed "current" line
         fig.add_trace(_best_marker(weight, float(row[metric]), f"best {row[metric]:.4f} at {weight:.2f}", where))
     fig.update_layout(showlegend=False)
     return fig

@@ -179,6 +179,9 @@ def test_auto_tune_shows_validation_before_and_after_and_undo_restores_the_exact
     assert f"before {test_before:.4f} → after" in captions
     assert labels["test ndcg@10"].value == f"{app.session_state['result'].metrics.loc['mix', 'ndcg@10']:.4f}"
     assert "never on test" in captions and "need not carry over" in captions
+    app.slider(key="live_item_knn").set_value(0.5).run()  # the mix moves on: the figures are no longer its own
+    assert "validation ndcg@10 (tuned on)" not in [m.label for m in app.metric]
+    assert any("The mix moved since Auto-tune" in c.value for c in app.caption)
     app.button(key="auto_tune_undo_button").click().run()
     check(app)
     assert trained_run.weights_ == previous and trained_run.tuning_ is None  # exactly, and its tuning too

@@ -135,6 +135,13 @@ def tune_panel() -> None:
     if not held or held["run"] is not ss.get("trained_run"):
         return
     report: TuneReport = held["report"]
+    trained_run = ss["trained_run"]
+    tuned = trained_run.tuning_.weights if trained_run.tuning_ is not None else {}
+    if any(abs(trained_run.weights_.get(n, 0.0) - w) > 1e-12 for n, w in tuned.items()):
+        left, undo = st.columns([4, 1], vertical_alignment="center")  # its figures are no longer the live mix's
+        left.caption("The mix moved since Auto-tune. Undo still returns to the weights it had just before it.")
+        _undo_button(undo)
+        return
     with st.container(border=True):
         st.markdown("**Auto-tune optimised validation, not test**")
         left, right, undo = st.columns([2, 2, 1], vertical_alignment="center")
@@ -150,8 +157,12 @@ def tune_panel() -> None:
                      help="On the held-out TEST interactions; never used to choose weights.")
         right.caption(f"before {report.test_before:.4f} → after {report.test_after:.4f}"
                       + ("" if width is None or width != width else f" (± {width:.4f})"))
-        if undo.button("Undo Auto-tune", key="auto_tune_undo_button",
-                       help="Restore the weights the mix had just before Auto-tune."):
-            widgets.flash(undo_auto_tune())
-            st.rerun()
+        _undo_button(undo)
         st.caption(report.why())
+
+
+def _undo_button(where: Any) -> None:
+    if where.button("Undo Auto-tune", key="auto_tune_undo_button",
+                    help="Restore the weights the mix had just before Auto-tune."):
+        widgets.flash(undo_auto_tune())
+        st.rerun()
