@@ -114,6 +114,9 @@ for col, metric in zip(m, shown):
     col.metric(f"mix {metric}", f"{mix[metric]:.4f}", f"{mix[metric] - best_single:+.4f} vs best single")
 st.caption("Test metrics of this mix, on the held-out TEST interactions. Weights are chosen on validation "
            "(Auto-tune, and the Metrics page's sweeps), never by watching these numbers.")
+cue = st.empty()
+if result.partial:  # a slider move measured @10 first; the rest (for the other pages) after this page drew
+    cue.caption(":material/progress_activity: updating the other metrics (@20, diversity) for the Metrics page…")
 training.tune_panel()
 left, right = st.columns(2)
 left.plotly_chart(viz_compare.metrics_intervals_bar(result.metrics, result.intervals, shown[:3]))
@@ -122,3 +125,4 @@ tuning = trained_run.tuning_
 if tuning is not None:
     st.plotly_chart(viz_compare.tuning_curve_before_figure(tuning.curve, tuning.metric,
                                                               getattr(tuning, "baseline_score", None)))
+training.complete(cue)

@@ -10,7 +10,8 @@ widgets.header("Metrics", "How well the mix ranks each user's held-out items, co
 if st.session_state.get("trained_run") is None:  # nothing trained: a run saved with models reopens at once
     saved_runs.section(None)
 widgets.need_training()
-trained_run, result = st.session_state["trained_run"], st.session_state["result"]
+trained_run = st.session_state["trained_run"]
+result = st.session_state["result"] = trained_run.result_  # every metric (a slider move measured @10 first)
 metrics = result.metrics
 available = list(metrics.columns)
 preferred = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") if c in available]

@@ -81,3 +81,19 @@ def test_no_algorithm_is_an_error_and_keeps_the_trained_mix(trained):
     assert "switch on at least one algorithm" in trained.error[0].value
     assert list(trained.session_state["result"].weights) == ["popularity", "item_knn"]
     assert [a.name for a in trained.session_state["config"].algorithms] == ["popularity", "item_knn"]
+
+
+def test_a_slider_move_measures_what_the_page_shows_first_and_the_rest_before_other_pages(trained):
+    trained_run = trained.session_state["trained_run"]
+    weights = {**trained_run.weights_, "popularity": 0.3}
+    quick = trained_run.set_weights(weights, ks=(10,))  # what a slider move measures before the page draws
+    assert quick.partial and np.isnan(quick.metrics.loc["mix", "ndcg@20"])
+    assert not np.isnan(quick.metrics.loc["popularity", "ndcg@20"])  # each algorithm alone stays measured
+    full = trained_run.result_  # read by a page or a save: completed once
+    assert not full.partial and trained_run.result_ is full
+    assert full.metrics.loc["mix", "ndcg@10"] == quick.metrics.loc["mix", "ndcg@10"]
+    assert full.metrics.loc["mix", "ndcg@20"] == trained_run.set_weights(weights).metrics.loc["mix", "ndcg@20"]
+    trained.slider(key="live_popularity").set_value(0.2).run()
+    check(trained)
+    assert not trained.session_state["result"].partial  # the Train page completed it after drawing
+    assert trained.session_state["result"].weights["popularity"] == 0.2

@@ -65,12 +65,30 @@ def seed_sliders() -> list[str]:
     return list(weights)
 
 
+#: The cut-offs the Train page shows (NDCG, recall, hit rate, coverage @10): a slider move measures these
+#: first; the rest follows once the page has drawn them (``complete``).
+SHOWN_KS = (10,)
+
+
 def remix() -> None:
-    """A slider moved: re-mix before the page (and the sidebar, drawn first) runs again."""
+    """A slider moved: re-mix before the page (and the sidebar, drawn first) runs again, measuring only
+    what the Train page shows (``SHOWN_KS``); ``complete`` measures the rest after the page drew."""
     ss = st.session_state
     trained_run = ss["trained_run"]
     with widgets.user_errors():
-        ss["result"] = trained_run.set_weights({n: float(ss[slider_key(n)]) for n in trained_run.weights_})
+        ss["result"] = trained_run.set_weights({n: float(ss[slider_key(n)]) for n in trained_run.weights_},
+                                               ks=SHOWN_KS)
+
+
+def complete(cue: Any = None) -> None:
+    """Every metric of the live mix for the other pages (and saves), once a slider move's quick figures
+    are on screen; ``cue`` (an ``st.empty`` saying "updating…") is cleared when done."""
+    ss = st.session_state
+    result = ss.get("result")
+    if result is not None and result.partial and ss.get("trained_run") is not None:
+        ss["result"] = ss["trained_run"].result_
+    if cue is not None:
+        cue.empty()
 
 
 def auto_tune() -> bool:

@@ -45,6 +45,7 @@ class RunResult:
     tuning: Any = None                       # TuneResult when weights were tuned
     notes: list[str] = field(default_factory=list)
     intervals: pd.DataFrame | None = None    # 95 % half-widths, same shape as ``metrics``
+    partial: bool = False                    # the mix measured at some cut-offs only (``TrainedRun.set_weights(ks=)``)
 
     def to_json(self) -> dict[str, Any]:
         """``{"metrics": {"mix": {...}, ...}, "intervals": {...}, "weights": ..., "timings": ...}``."""

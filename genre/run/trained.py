@@ -126,11 +126,20 @@ class TrainedRun:
         return evaluate_store(self.store_, mixes, ks=tuple(self._config.evaluation.ks),
                               item_vectors=self.features_.item_vectors if with_vectors else None)
 
-    def set_weights(self, weights: dict[str, float]) -> RunResult:
-        """Re-mix the store with new weights and re-evaluate (no re-scoring, no refit)."""
+    def set_weights(self, weights: dict[str, float], ks: tuple[int, ...] | None = None) -> RunResult:
+        """Re-mix the store with new weights and re-evaluate (no re-scoring, no refit).
+
+        ``ks``: measure the mix at these cut-offs only (and no diversity), what a slider move shows at
+        once; the result is marked ``partial`` (the mix's other columns NaN) until ``result_`` is read,
+        which fills in the rest for whoever needs it (a page, a save).
+        """
         weights = self._checked(weights)
+        every = tuple(self._config.evaluation.ks)
+        quick = () if ks is None else tuple(sorted({k for k in ks if k in every} | {min(every)}))
+        partial = bool(quick) and quick != tuple(sorted(set(every)))
         began = time.perf_counter()
-        mix = self._evaluate({"mix": weights})["mix"]
+        mix = (evaluate_store(self.store_, {"mix": weights}, ks=quick)["mix"] if partial
+               else self._evaluate({"mix": weights})["mix"])
         self.timings["fuse+evaluate"] = time.perf_counter() - began
         self.weights_ = weights
         self.evaluation_ = mix
@@ -142,11 +151,28 @@ class TrainedRun:
                                          orient="index")
         intervals = pd.DataFrame.from_dict({**{n: e.intervals for n, e in singles.items()},
                                             "mix": mix.intervals}, orient="index")
-        self.result_ = RunResult(metrics=metrics, per_user=mix.per_user, slices=slices, weights=dict(weights),
+        if singles:
+            metrics = metrics.reindex(columns=list(next(iter(singles.values())).means))
+        self._result = RunResult(metrics=metrics, per_user=mix.per_user, slices=slices, weights=dict(weights),
                                  timings=dict(self.timings), config=self.config, tuning=self.tuning_,
                                  notes=[*self.dataset_.notes, *self.notes_],
-                                 intervals=intervals.reindex(index=metrics.index, columns=metrics.columns))
-        return self.result_
+                                 intervals=intervals.reindex(index=metrics.index, columns=metrics.columns),
+                                 partial=partial)
+        return self._result
+
+    @property
+    def result_(self) -> RunResult:
+        """The live mix's result, every metric measured (a ``partial`` one is completed here, once)."""
+        result = self.__dict__.get("_result")
+        if result is None:
+            raise AttributeError("result_: not evaluated yet (set_weights)")
+        if result.partial:
+            result = self.set_weights(self.weights_)
+        return result
+
+    @result_.setter
+    def result_(self, result: RunResult) -> None:
+        self._result = result
 
     def weight_sweep(self, name: str, values: list[float] | np.ndarray | None = None) -> pd.DataFrame:
         """Test metrics of the mix as the weight of ``name`` varies (others fixed); store only."""
