@@ -85,11 +85,13 @@ def comparison_intervals_bar(table: pd.DataFrame, metric: str) -> go.Figure:
     return _styled(fig, f"{metric} by run")
 
 
-def _best_marker(x: float, y: float, label: str, where: str = "bottom center") -> go.Scatter:
-    return go.Scatter(x=[x], y=[y], mode="markers+text", name="best", text=[_text(label)],
-                      textposition=where, showlegend=False, cliponaxis=False,
-                      marker=dict(symbol="star", size=16, color=_BEST_COLOR, line=dict(color="#333", width=1)),
-                      hovertemplate=f"{_text(label)}<extra></extra>")
+def _star_best(fig: go.Figure, x: float, y: float, label: str, ax: int) -> None:
+    """A star at the best point and its label on a white box beside it (legible over lines and cells)."""
+    fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", name="best", showlegend=False, cliponaxis=False,
+                             marker=dict(symbol="star", size=16, color=_BEST_COLOR, line=dict(color="#333", width=1)),
+                             hovertemplate=f"{_text(label)}<extra></extra>"))
+    fig.add_annotation(x=x, y=y, text=_text(label), showarrow=True, arrowhead=0, ax=ax, ay=28,
+                       bgcolor="rgba(255,255,255,0.9)", bordercolor="#999", borderwidth=1, font=dict(size=11))
 
 
 def sweep_best_figure(sweep: pd.DataFrame, metric: str, current: float | None = None,
@@ -100,8 +102,8 @@ def sweep_best_figure(sweep: pd.DataFrame, metric: str, current: float | None = 
     if len(values) and not np.isnan(values).all():
         row = sweep.iloc[int(np.nanargmax(values))]
         weight = float(row["weight"])
-        where = "bottom left" if weight >= 0.7 else "bottom right"  # clear of the dashed "current" line
-        fig.add_trace(_best_marker(weight, float(row[metric]), f"best {row[metric]:.4f} at {weight:.2f}", where))
+        _star_best(fig, weight, float(row[metric]), f"best {row[metric]:.4f} at {weight:.2f}",
+                   -60 if weight >= 0.7 else 60)
     fig.update_layout(showlegend=False)
     return fig
 
@@ -113,7 +115,7 @@ def heatmap_best_figure(grid: pd.DataFrame, x: str, y: str, metric: str, on: str
     values = grid[metric].to_numpy(dtype=float) if metric in grid.columns else np.array([])
     if len(values) and not np.isnan(values).all():
         row = grid.iloc[int(np.nanargmax(values))]
-        fig.add_trace(_best_marker(float(row[x]), float(row[y]), f"best {row[metric]:.4f}", "middle center"))
+        _star_best(fig, float(row[x]), float(row[y]), f"best {row[metric]:.4f}", -50 if float(row[x]) >= 0.7 else 50)
     if current is not None and x in current and y in current:
         fig.add_trace(go.Scatter(x=[current[x]], y=[current[y]], mode="markers", name="current",
                                  showlegend=False, hovertemplate="current mix<extra></extra>",
