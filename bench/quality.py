@@ -148,9 +148,19 @@ def main() -> None:
     parser.add_argument("--extra", nargs="*", default=["popularity", "bpr", "genre_pref", "two_tower"],
                         help="algorithms reported alone (not in the mix)")
     parser.add_argument("--render-only", action="store_true", help="re-render from bench/quality_results.json")
+    parser.add_argument("--out", help="write this JSON instead and add its own RESULTS.md section (a candidate "
+                        "mix measured beside the shipped one: the README's headline block is left alone)")
     args = parser.parse_args()
+    out = Path(args.out) if args.out else RESULTS_JSON
     if not args.render_only:
-        RESULTS_JSON.write_text(json.dumps(measure(args.config, args.extra), indent=1, default=float) + "\n")
+        out.write_text(json.dumps(measure(args.config, args.extra), indent=1, default=float) + "\n")
+    if args.out:
+        from bench.results import write_section
+
+        results = json.loads(out.read_text())
+        write_section(ROOT / "bench" / "RESULTS.md", f"quality-{out.stem}", f"{TITLE}: `{results['config']}`",
+                      render(results).replace("`bench/quality_results.json`", f"`{readme.relative(out)}`"))
+        return
     readme.publish("quality", TITLE, render)
 
 
