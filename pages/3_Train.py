@@ -29,6 +29,8 @@ with st.container(border=True):
             state.load_starting_setup(picked)
             widgets.flash(f"Loaded “{picked}”: press Train to fit it.")
             st.rerun()
+for note in state.setup_notes():  # what the setup leaves out for this data (genre.starter_configs.fit_to_data)
+    st.info(f"Training setup: {widgets.md(note)}", icon=":material/tune:")
 
 cfg = state.config()
 current = {a.name: a for a in cfg.algorithms}

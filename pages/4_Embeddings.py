@@ -33,7 +33,7 @@ space = vector_spaces[source]
 method = c2.radio("Projection", ["pca", "umap"], horizontal=True, key="emb_method",
                   format_func={"pca": "PCA (instant)", "umap": "UMAP (slower, cached)"}.get,
                   help="UMAP keeps neighbourhoods better; its first layout takes up to a minute, in the background.")
-color = c3.selectbox("Colour by", ["genre", "popularity", "cluster"], key="emb_color")
+color = c3.selectbox("Colour by", spaces.map_colorings(dataset), key="emb_color")  # genre only when items have one
 show_users = c4.toggle("Users", value=True, key="emb_users", disabled=not space.has_users,
                        help="Draw the users of this space in the same projection as the items.")
 users = spaces.drawn_users(trained_run, trained_from.seed) if show_users and space.has_users else None
@@ -56,23 +56,19 @@ with widgets.user_errors():
                 "meanwhile, and the map switches when it is ready.", icon=":material/hourglass_top:")
     points = pd.DataFrame({"x": coords[:dataset.n_items, 0], "y": coords[:dataset.n_items, 1],
                            "title": dataset.items["title"]})
-    if color == "genre":
-        points["genre"] = [gs[0] if len(gs) else "(no genre)" for gs in dataset.items["genres"]]
-    elif color == "popularity":
-        counts = np.bincount(dataset.interactions["item"], minlength=dataset.n_items)
-        points["popularity"] = np.log10(counts + 1)
-    else:
+    if color == "cluster":
         points["cluster"] = [f"cluster {c + 1}" for c in
                              cache.map_clusters(f"{key}|{placed}", coords[:dataset.n_items], trained_from.seed)]
+    else:  # genre (first genre of each item) or popularity band
+        points[color] = spaces.item_coloring(dataset, color)[1]
     c1, c2 = st.columns(2)
     query = c1.text_input("Highlight titles containing", key="emb_search", placeholder="e.g. Star Wars")
     user = c2.selectbox("Overlay a user", ["(none)", *trained_run.user_ids_evaluated], key="emb_user")
     highlight = points["title"].str.contains(query, case=False, regex=False).to_numpy() if query else None
     overlays = spaces.user_overlay(trained_run, user) if user != "(none)" else {}
-    label = "log₁₀ interactions" if color == "popularity" else color
+    label = color
     title = (f"{dataset.n_items:,} items" + (f" and {len(users):,} users" if users is not None else "")
              + f" — {space.label}, {placed.upper()}")
-    points = points.rename(columns={"popularity": label})
     if users is None:
         fig = viz.embedding_figure(points, color=label, highlight=highlight, overlays=overlays, title=title)
     else:

@@ -3,6 +3,9 @@
 import streamlit as st
 
 from genre import viz
+from genre.data.timestamps import has_time
+from genre.data.values import value_kind
+from genre.personas import held_out_badge
 from genre.hosting.uploads import safe_file_name
 from ui import saved_runs, widgets
 
@@ -37,16 +40,19 @@ with widgets.user_errors():
                                 disliked=tuple(feedback["disliked"]))
     history = trained_run.history(user)
 
+timed, kind = has_time(dataset.interactions), value_kind(dataset.interactions["rating"], dataset.value_column)
+badge = held_out_badge(trained_run.config.split.method, dataset.interactions)  # "watched later" only with time
 left, right = st.columns([2, 3])
 with left:
-    st.markdown(f"**History** — {len(history)} training interactions, newest first")
-    st.dataframe(history[["title", "rating", "timestamp"]], hide_index=True, height=560, column_config={
-        "title": st.column_config.TextColumn(width="large"),
+    st.markdown(f"**History** — {len(history)} training interactions" + (", newest first" if timed else ""))
+    shown = ["title", *(["rating"] if kind else []), *(["timestamp"] if timed else [])]
+    st.dataframe(history[shown], hide_index=True, height=560, column_config={
+        "title": st.column_config.TextColumn(width="large"), "rating": kind.plural if kind else "rating",
         "timestamp": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD")})
 with right:
     hits = int(recs["held_out"].sum()) if "held_out" in recs else 0
-    st.markdown(f"**Top {len(recs)}** — {hits} of them this user really watched later "
-                f"(held-out test items, marked :green-badge[watched later])")
+    st.markdown(f"**Top {len(recs)}** — {hits} of them in this user's held-out test items "
+                f"(marked :green-badge[{badge}])")
     images = dataset.items["image"].to_numpy() if "image" in dataset.items.columns else None
     for row in recs.itertuples():
         *picture, a, b, c = st.columns([1, 10, 1, 1] if images is not None else [10, 1, 1], vertical_alignment="center")
@@ -55,7 +61,7 @@ with right:
             picture[0].image(source, width=56)
         chips = " ".join(f":violet-badge[{widgets.md(title)}]" for title in getattr(row, "because", []))
         because = f" · because of {chips} (by {widgets.md(row.explained_by)})" if chips else ""
-        mark = " :green-badge[watched later]" if getattr(row, "held_out", False) else ""
+        mark = f" :green-badge[{badge}]" if getattr(row, "held_out", False) else ""
         a.markdown(f"**{row.rank}. {widgets.md(row.title)}**{mark}  \n"
                    f":gray[{widgets.md(', '.join(row.genres))}{because}]")
         if b.button(":material/thumb_up:", key=f"like_{user}_{row.item_id}", help="More like this"):

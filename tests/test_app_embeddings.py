@@ -3,6 +3,7 @@
 import pytest
 
 from app_helpers import app, check, plotly_specs, train, upload_slice  # noqa: F401
+from genre.run.spaces import POPULARITY_BANDS
 
 
 @pytest.fixture
@@ -36,13 +37,14 @@ def test_search_and_user_overlay_add_traces(map_page):
     check(at)
     spec = plotly_specs(at)[0]
     names = [t["name"] for t in spec["data"]]
-    assert names == ["items", "search matches", "history", "recommended", "users", "chosen user"]
-    assert spec["data"][5]["customdata"] == [f"user {user}"]
-    found = spec["data"][1]["customdata"]
+    assert set(names[:-5]) == {label for _, label in POPULARITY_BANDS}  # one trace per popularity band
+    assert names[-5:] == ["search matches", "history", "recommended", "users", "chosen user"]
+    assert spec["data"][-1]["customdata"] == [f"user {user}"]
+    found = spec["data"][-5]["customdata"]
     assert found and all("star wars" in title.lower() for title in found)
     history = at.session_state["trained_run"].history(user)
-    assert len(spec["data"][2]["customdata"]) == len(history)
-    assert len(spec["data"][3]["customdata"]) == 10
+    assert len(spec["data"][-4]["customdata"]) == len(history)
+    assert len(spec["data"][-3]["customdata"]) == 10
     assert any(f"{len(found)} titles contain" in c.value for c in at.caption)
 
 
@@ -78,3 +80,13 @@ def test_collaborative_factors_put_users_and_items_in_one_projection(app):
     assert len(traces["users"]["customdata"]) == len(trained_run.users_)
     assert len(traces["recommended"]["customdata"]) == 10 and traces["chosen user"]["customdata"] == [f"user {user}"]
     assert any("Users and items share this space" in c.value for c in app.caption)
+
+
+def test_items_without_genres_are_coloured_by_popularity_band(app):
+    upload_slice(app, n_users=40, items=False)  # interactions only: no item has a genre
+    train(app, ("popularity", "item_knn"), p_item_knn_k=50)
+    app.switch_page("pages/4_Embeddings.py").run()
+    check(app)
+    assert app.selectbox(key="emb_color").options == ["popularity", "cluster"]
+    names = {t["name"] for t in plotly_specs(app)[0]["data"]} - {"users"}
+    assert names <= {label for _, label in POPULARITY_BANDS} and "(no genre)" not in names
