@@ -68,3 +68,9 @@ def test_repeated_pairs_without_timestamps_are_not_called_the_latest():
     upload.name = "listens.csv"
     note = next(n for n in load_dataset(upload).notes if n.startswith("dropped 2 repeated"))
     assert "latest" not in note and "file order" in note
+
+
+def test_text_in_the_value_column_is_no_error():
+    """An upload's preview may hold text where numbers belong: only the numbers are read."""
+    assert value_kind(pd.Series(["![r](http://127.0.0.1:9/rating.png)", "x"])) is None
+    assert value_kind(pd.Series(["4.5", "oops", 3, 1.0])) == RATINGS

@@ -67,7 +67,8 @@ def value_kind(values: pd.Series | np.ndarray, column: str | None = None) -> Val
     or all whole numbers ≥ 0 in a column whose name says count. Anything else — a small bounded
     scale, negative values — is a rating. ``column`` is the source column's name, when known.
     """
-    array = pd.Series(np.asarray(values, dtype=float)).dropna().to_numpy()
+    # an upload's preview may hold text in the column (cleaning refuses it later): only numbers count
+    array = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").dropna().to_numpy(float)
     if array.size == 0 or np.unique(array).size <= 1:
         return None
     name = (column or "").lower()
