@@ -209,7 +209,7 @@ def held_out_badge(split_method: str, interactions: pd.DataFrame) -> str:
     return "watched later" if timed else "in their held-out items"
 
 
-def _safe_file(value: Any) -> str | None:
+def image_file(value: Any) -> str | None:
     """A local image file inside the data roots named by ``value``, else None (URLs refused)."""
     if not isinstance(value, str) or not value.strip():
         return None
@@ -225,7 +225,7 @@ def _from_folder(folder: Path, item_id: Any) -> str | None:
     if not name or Path(name).name != name or name in (".", "..") or "\0" in name:
         return None  # an id that is no plain file name never becomes a path
     for suffix in IMAGE_SUFFIXES:
-        found = _safe_file(str(folder / f"{name}{suffix}"))
+        found = image_file(str(folder / f"{name}{suffix}"))
         if found:
             return found
     return None
@@ -240,7 +240,7 @@ def item_images(dataset: Dataset, item_ids: list, sources: Iterable[Any] = ()) -
     found: list[str | bytes | None] = [None] * len(item_ids)
     if "image" in dataset.items.columns and len(item_ids):
         column = dataset.items["image"].to_numpy()[dataset.item_index(list(item_ids))]
-        found = [_safe_file(v) for v in column]
+        found = [image_file(v) for v in column]
     for source in sources:
         missing = [i for i, f in enumerate(found) if f is None]
         if not missing or not isinstance(source, (str, Path)):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
 import streamlit as st
 
 from genre.errors import GenreError
+from genre.personas import image_file
 from genre.safe_text import escape_markdown as md  # every label or message that quotes data goes through it
 from ui import jobs, state
 from ui.cache import renew_upload_lease
@@ -52,20 +54,9 @@ def image_source(value: object) -> str | None:
     make the server serve its other files); a web address only when the operator sets
     ``GENRE_REMOTE_IMAGES=1``, because the viewer's browser fetches it from that host.
     """
-    import os
-
-    from genre.errors import ConfigError
-    from genre.paths import confine_path
-
-    if not isinstance(value, str) or not value.strip():
-        return None
-    if value.startswith(("http://", "https://")):
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
         return value if os.environ.get("GENRE_REMOTE_IMAGES") == "1" else None
-    try:
-        path = confine_path(value, what="image")
-    except ConfigError:
-        return None
-    return str(path) if path.is_file() else None
+    return image_file(value)
 
 
 def flash(message: str) -> None:
