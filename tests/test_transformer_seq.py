@@ -65,6 +65,24 @@ def test_beats_popularity_on_the_sample_in_a_few_epochs(sample_split):
     assert ndcg > baseline, f"transformer_seq NDCG@10 {ndcg:.4f} vs popularity {baseline:.4f}"
 
 
+def test_refit_learns_the_latest_items_the_validation_carve_held_out():
+    train, times, _ = planted(n_items=40)
+    n_users = train.shape[0]
+    latest = sp.csr_matrix((np.ones(n_users, np.float32), (np.arange(n_users), np.full(n_users, 40))), shape=(n_users, 42))
+    train = (sp.hstack([train, sp.csr_matrix((n_users, 2))]) + latest).tocsr()  # item 40: everyone's latest; 41: nobody's
+    times = (sp.hstack([times, sp.csr_matrix((n_users, 2))]) + latest * 13.0).tocsr()
+    features = Features(interaction_times=times)
+    once = TransformerSeq(epochs=4, patience=4, **FAST).fit(train, features)
+    scores = once.score(np.arange(n_users))
+    np.testing.assert_allclose(scores[:, 40], scores[:, 41])  # held out by the carve: never trained on
+    refit = TransformerSeq(epochs=4, patience=4, refit=True, **FAST).fit(train, features)
+    assert len(refit.refit_stats_) == refit.best_epoch_ == once.best_epoch_
+    scores = refit.score(np.arange(n_users))
+    assert (scores[:, 40] > scores[:, 41]).all()
+    again = TransformerSeq(epochs=4, patience=4, refit=True, **FAST).fit(train, features)
+    np.testing.assert_array_equal(again.score(np.arange(n_users)), scores)
+
+
 @pytest.mark.parametrize("item_repr", ["content", "both"])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_cold_items_get_finite_distinct_scores_from_content(item_repr, sparse):

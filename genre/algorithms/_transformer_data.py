@@ -81,6 +81,13 @@ class Validation:
                                       shape=(len(users), n_items))
         self.windows = last_windows(starts, sequence, length, n_items)[users]
 
+    @classmethod
+    def empty(cls) -> "Validation":
+        """No carve: training runs its fixed number of epochs (``transformer_seq``'s refit)."""
+        carve = cls.__new__(cls)
+        carve.n_users = 0
+        return carve
+
     def ndcg(self, score: Callable[[np.ndarray], np.ndarray]) -> float:
         """Mean NDCG@10 of ``score(windows) -> (n, n_items)`` over the carved users."""
         per_user = []

@@ -10,7 +10,9 @@ taken yet is still represented, and scored, by its content. A per-item output bi
 log share of each item in training, so the first epochs start from popularity. Above ``SAMPLED_ABOVE`` items the
 full softmax gives way to a sampled softmax with log-Q correction. The number of epochs is chosen
 by early stopping on each user's last training item, held out inside ``fit`` (test data is never
-seen by ``fit``).
+seen by ``fit``); with ``refit`` the network is then trained again, from the same seed, on every
+training item for that many epochs, so the latest items (the ones nearest what comes next) are
+learnt too.
 
 Examples
 --------
@@ -85,6 +87,9 @@ class TransformerSeq(Recommender):
         Cap on training epochs; the epoch with the best validation NDCG@10 is kept.
     patience : int
         Epochs without a better validation NDCG@10 before training stops.
+    refit : bool
+        Train again on all training items (the held-out latest ones included) for the chosen number
+        of epochs; about doubles the fit time.
     loss : {"auto", "full", "sampled"}
         Softmax over all items, or over ``n_negatives`` shared popularity-sampled negatives with
         log-Q correction; "auto" samples above ``SAMPLED_ABOVE`` items.
@@ -118,13 +123,13 @@ class TransformerSeq(Recommender):
         "dim": FACTORS, "n_blocks": Bound(1, 16, int), "n_heads": Bound(1, 64, int),
         "max_len": Bound(1, 1000, int), "dropout": Bound(0.0, 1.0, high_open=True), "lr": LEARNING_RATE,
         "batch_size": BATCH, "epochs": Bound(1, 1000, int), "patience": Bound(1, 1000, int),
-        "loss": OneOf(("auto", "full", "sampled")), "n_negatives": Bound(1, 100_000, int),
+        "refit": OneOf((False, True)), "loss": OneOf(("auto", "full", "sampled")), "n_negatives": Bound(1, 100_000, int),
         "item_repr": OneOf(("id", "content", "both")), "content_weight": Bound(0.0, 1e3),
         "weight_decay": Bound(0.0, 10.0), "seed": SEED, "threads": THREADS}
 
     def __init__(self, dim: int = 64, n_blocks: int = 2, n_heads: int = 1, max_len: int = 50,
                  dropout: float = 0.3, lr: float = 1e-3, batch_size: int = 128, epochs: int = 200,
-                 patience: int = 10, loss: str = "auto", n_negatives: int = 256, item_repr: str = "id",
+                 patience: int = 10, refit: bool = False, loss: str = "auto", n_negatives: int = 256, item_repr: str = "id",
                  content_weight: float = 1.0, weight_decay: float = 0.0, seed: int = 0, threads: int = 1) -> None:
         self.dim = dim
         self.n_blocks = n_blocks
@@ -135,6 +140,7 @@ class TransformerSeq(Recommender):
         self.batch_size = batch_size
         self.epochs = epochs
         self.patience = patience
+        self.refit = refit
         self.loss = loss
         self.n_negatives = n_negatives
         self.item_repr = item_repr
@@ -155,19 +161,30 @@ class TransformerSeq(Recommender):
             content = _centred(_content_matrix(features.item_vectors, n_items, self.seed))
         self.loss_ = ("sampled" if n_items > SAMPLED_ABOVE else "full") if self.loss == "auto" else self.loss
         with _torch_session(self.seed, self.threads) as (torch, device):
-            from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
-
-            counts = np.bincount(sub_sequence, minlength=n_items)
-            net = SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
-                              float(self.dropout), self.item_repr, content, float(self.content_weight),
-                              counts > 0, np.log((counts + 1.0) / (counts.sum() + n_items))).to(device)
+            net = self._network(n_items, sub_sequence, content, device)
             self.epoch_stats_ = self._train(net, sub_starts, sub_sequence, validation, rng, device, progress)
+            self.best_epoch_ = (max(self.epoch_stats_, key=lambda r: r["val_ndcg"])["epoch"] if validation.n_users
+                                else len(self.epoch_stats_))
+            if self.refit and validation.n_users:
+                torch.manual_seed(int(self.seed))  # the same start as the first pass, on every item
+                net = self._network(n_items, sequence, content, device)
+                self.refit_stats_ = self._train(net, starts, sequence, Validation.empty(), np.random.default_rng(
+                    self.seed), device, progress, epochs=self.best_epoch_, what="refit on every training item, ")
             net.eval()
             with torch.no_grad():
                 self.item_factors_ = net.output(net.items()).cpu().numpy().astype(np.float32)
                 self.user_factors_ = _states(net, last_windows(starts, sequence, int(self.max_len), n_items),
                                              device)
             self.net_ = net.cpu().eval()  # kept for fold-in (a new history's state) and saved with the run
+
+    def _network(self, n_items: int, sequence: np.ndarray, content: np.ndarray | None, device: Any) -> Any:
+        """A fresh network whose output bias starts at the log share of each item in ``sequence``."""
+        from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
+
+        counts = np.bincount(sequence, minlength=n_items)
+        return SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
+                           float(self.dropout), self.item_repr, content, float(self.content_weight),
+                           counts > 0, np.log((counts + 1.0) / (counts.sum() + n_items))).to(device)
 
     def _check_params(self, features: Any) -> None:
         if int(self.dim) % int(self.n_heads):
@@ -178,13 +195,15 @@ class TransformerSeq(Recommender):
                               f"text modality (encoder) or set item_repr: id")
 
     def _train(self, net: Any, starts: np.ndarray, sequence: np.ndarray, validation: Validation,
-               rng: np.random.Generator, device: Any, progress: Progress | None) -> list[dict[str, float]]:
-        """Run the epochs; keep the best validation epoch's weights. Returns per-epoch stats."""
+               rng: np.random.Generator, device: Any, progress: Progress | None, epochs: int | None = None,
+               what: str = "") -> list[dict[str, float]]:
+        """Run the epochs (``epochs``, else the cap); keep the best validation epoch's weights when there is a
+        validation carve. Returns per-epoch stats."""
         import torch  # lazy: torch is a slow import
 
         optimizer = torch.optim.AdamW(net.parameters(), lr=float(self.lr), betas=(0.9, 0.98),
                                       weight_decay=float(self.weight_decay))
-        n_items, length, epochs = net.n_items, int(self.max_len), int(self.epochs)
+        n_items, length, epochs = net.n_items, int(self.max_len), int(epochs or self.epochs)
         draw = sampler(sequence, n_items, int(self.n_negatives), rng) if self.loss_ == "sampled" else None
         stats: list[dict[str, float]] = []
         best, best_state, stale, began = -np.inf, None, 0, time.perf_counter()
@@ -204,7 +223,7 @@ class TransformerSeq(Recommender):
                 row["val_ndcg"] = validation.ndcg(lambda windows: _scores(net, windows, device))
             stats.append(row)
             elapsed = time.perf_counter() - began
-            message = (f"epoch {epoch}/{epochs}: loss {row['loss']:.4f}"
+            message = (f"{what}epoch {epoch}/{epochs}: loss {row['loss']:.4f}"
                        + (f", validation NDCG@10 {row['val_ndcg']:.4f}" if "val_ndcg" in row else "")
                        + f", at most {elapsed / epoch * (epochs - epoch):.0f} s left")
             logger.info("%s %s", self.name, message)
@@ -221,9 +240,6 @@ class TransformerSeq(Recommender):
                     break
         if best_state is not None:
             net.load_state_dict(best_state)
-            self.best_epoch_ = max(stats, key=lambda r: r["val_ndcg"])["epoch"]
-        else:
-            self.best_epoch_ = len(stats)
         return stats
 
     def _batch(self, net: Any, inputs: np.ndarray, targets: np.ndarray, draw: Any, device: Any
