@@ -279,7 +279,7 @@ def render(results: dict) -> str:
         "Two-space mix (the map of the chosen ContentToCF, the transfer of a ContentToCF fitted on another "
         "encoder, both z-scored per user; other encoder and transfer weight chosen on validation; "
         "`bench/tune_coldstart_config.py` writes the same search's choice into "
-        "`configs/coldstart_two_space.yaml`). Validation NDCG@10:",
+        "`configs/coldstart_best.yaml`). Validation NDCG@10:",
         "",
         "| mix | " + " | ".join(f"weight {w:g}" for w in mix["weights"]) + " |",
         "|---|" + "---|" * len(mix["weights"]),

@@ -42,7 +42,7 @@ PRESETS: dict[str, str] = {
     "tuned mix": "tuned_mix.yaml",
     "collaborative only": "ease.yaml",
     "content only": "content.yaml",
-    "cold-start: ContentToCF two-space": "coldstart_two_space.yaml",
+    "cold-start: best (ContentToCF two-space)": "coldstart_best.yaml",
 }
 DEFAULT_PRESET = "tuned mix"
 

@@ -38,7 +38,7 @@ def test_an_unknown_preset_names_the_valid_ones():
 def test_the_train_page_loads_a_preset_and_a_saved_run(app):
     upload_slice(app, n_users=60)
     app.switch_page("pages/3_Train.py").run()
-    app.selectbox(key="preset_pick").set_value("cold-start: ContentToCF two-space")
+    app.selectbox(key="preset_pick").set_value("cold-start: best (ContentToCF two-space)")
     button(app, "Load preset").click().run()
     check(app)
     config = app.session_state["config"]
