@@ -33,7 +33,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.results import provenance
+from bench.results import provenance, provenance_line, write_section
 from genre.algorithms import make_algorithm
 from genre.config import RunConfig
 from genre.evaluate import evaluate
@@ -42,6 +42,8 @@ from genre.run.fitting import Fitter, Reporter
 from genre.split import split_interactions, validation_split
 
 OUT = ROOT / "bench" / "tune_transformer.json"
+RESULTS_MD = ROOT / "bench" / "RESULTS.md"
+TITLE = "Sequential transformer: hyper-parameters chosen on validation"
 #: One parameter at a time, in this order; each stage keeps the best value for the next.
 STAGES = [("item_repr", ["id", "both"]), ("dropout", [0.2, 0.35, 0.5]), ("max_len", [50, 100, 200]),
           ("dim", [64, 128]), ("content_weight", [0.5, 1.0, 2.0]), ("patience", [10, 20]), ("refit", [False, True])]
@@ -85,14 +87,45 @@ def fit_and_score(params: dict, split, features, progress=None) -> dict:
             "fit_s": seconds}
 
 
+def render(results: dict) -> str:
+    """The RESULTS.md section: every validation fit (what it changed from ``START``), then the TEST fits."""
+    def changed(params: dict) -> str:
+        diff = {k: v for k, v in params.items() if START.get(k, LATER.get(k)) != v and k != "threads"}
+        return ", ".join(f"{k} {v}" for k, v in diff.items()) or "start"
+
+    lines = [provenance_line(results), "",
+             "docs/benchmark.md protocol: every candidate fitted on TRAIN_SUB (epochs by early stopping on each user's "
+             "last TRAIN_SUB item, inside `fit`) and scored on VAL; one parameter at a time, the best kept; TEST read "
+             f"only for the choices. Start: `{json.dumps(START)}`. Numbers: `bench/tune_transformer.json`.", "",
+             "| stage | parameters (vs start) | VAL NDCG@10 | epochs (best / run) | fit s |", "|---|---|---|---|---|"]
+    lines += [f"| {t['stage']} | {changed(t['params'])} | {t['ndcg@10']:.4f} | {t['best_epoch']} / {t['epochs_run']} "
+              f"| {t['fit_s']:.0f} |" for t in results["trials"]]
+    lines += ["", "| TEST | parameters (vs start) | TEST NDCG@10 | Recall@10 | epochs | fit s |", "|---|---|---|---|---|---|"]
+    seen: list[dict] = []
+    for t in results["test"]:
+        if t["params"] in seen:  # a resumed search re-measured it (identical metrics): shown once
+            continue
+        seen.append(t["params"])
+        lines.append(f"| {t['label']} | {changed(t['params'])} | {t['ndcg@10']:.4f} | {t['recall@10']:.4f} | "
+                     f"{t['best_epoch']} | {t['fit_s']:.0f} |")
+    if results.get("chosen"):
+        lines += ["", f"Chosen on VAL: `{json.dumps({k: v for k, v in results['chosen'].items() if k != 'threads'})}`"
+                      + ("" if results.get("done") else " (search still running)") + "."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a short search (item_repr, dropout)")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--render-only", action="store_true", help="re-render RESULTS.md from --out")
     parser.add_argument("--fresh", action="store_true", help="refit everything (default: reuse the fits "
                         "already in --out when START and RUN are unchanged)")
     args = parser.parse_args()
+    if args.render_only:
+        write_section(RESULTS_MD, "tune_transformer", TITLE, render(json.loads(Path(args.out).read_text())))
+        return
     inputs = {name: ROOT / "sample_data" / name for name in ("ratings.csv", "movies.csv", "tags.csv")}
     record = {**provenance(ROOT, inputs, sys.argv), "run": RUN, "start": START,
               "stages": QUICK if args.quick else STAGES}
@@ -163,6 +196,7 @@ def main() -> None:
         if all(t["params"] != params for t in tests):
             run_test(params, f"chosen, item_repr {item_repr}")
     save(trials=trials, test=tests, chosen=chosen, done=True)
+    write_section(RESULTS_MD, "tune_transformer", TITLE, render(record))
 
 
 if __name__ == "__main__":
