@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.readme import draws_summary  # noqa: E402
 from bench.results import provenance, provenance_line, write_section  # noqa: E402
 from genre.config import RunConfig, load_config  # noqa: E402
 from genre.run import Experiment  # noqa: E402
@@ -80,24 +80,9 @@ def measure(row: str, seed: int) -> dict:
             "seconds": time.perf_counter() - began}
 
 
-def summary(results: dict) -> dict[str, dict]:
-    """Per row: the draws measured, mean and sd of NDCG@10 / Recall@10."""
-    out = {}
-    for row in ROWS:
-        cells = sorted((c for c in results["cells"] if c["row"] == row), key=lambda c: results["seeds"].index(c["seed"])
-                       if c["seed"] in results["seeds"] else 99)
-        if not cells:
-            continue
-        ndcg = [c["ndcg@10"] for c in cells]
-        out[row] = {"seeds": [c["seed"] for c in cells], "ndcg@10": ndcg,
-                    "mean": statistics.fmean(ndcg), "sd": statistics.stdev(ndcg) if len(ndcg) > 1 else 0.0,
-                    "recall_mean": statistics.fmean(c["recall@10"] for c in cells)}
-    return out
-
-
 def render(results: dict) -> str:
     """The RESULTS.md section: one row per config, one column per draw, mean ± sd, and the bars."""
-    rows = summary(results)
+    rows = draws_summary(results, list(ROWS))
     seeds = results["seeds"]
     tfidf = rows.get("tfidf")
     lines = [provenance_line(results), "",

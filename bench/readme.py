@@ -12,6 +12,7 @@ A block whose JSON is missing is left as it is.
 from __future__ import annotations
 
 import re
+import statistics
 import sys
 from pathlib import Path
 from typing import Callable
@@ -22,17 +23,20 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json",
          "speed": ROOT / "bench" / "speed_results.json", "scale": ROOT / "bench" / "scale_results.json",
-         "spark": ROOT / "bench" / "spark_results.json", "serve": ROOT / "bench" / "serve_results.json"}
+         "spark": ROOT / "bench" / "spark_results.json", "serve": ROOT / "bench" / "serve_results.json",
+         "coldstart_draws": ROOT / "bench" / "coldstart_draws.json"}
 #: Fields each JSON must carry for its README / docs block and RESULTS.md section (older JSONs lack some).
 REQUIRED = {"quality": ("rows", "mix", "features", "config", "argv", "commit", "date"),
             "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit"),
             "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",), "spark": (),
-            "serve": ("targets",)}
+            "serve": ("targets",), "coldstart_draws": ("cells", "seeds")}
 #: The page each block is rendered into: the headline figures in the README, the operators' figures in docs/.
 TARGETS = {"quality": README, "coldstart": README, "speed": DOCS / "performance.md",
-           "scale": DOCS / "performance.md", "spark": DOCS / "spark.md", "serve": DOCS / "serving.md"}
+           "scale": DOCS / "performance.md", "spark": DOCS / "spark.md", "serve": DOCS / "serving.md",
+           "coldstart_draws": README}
 SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py", "speed": "bench/speed.py",
-           "scale": "bench/scale.py", "spark": "bench/spark.py", "serve": "bench/serve.py"}
+           "scale": "bench/scale.py", "spark": "bench/spark.py", "serve": "bench/serve.py",
+           "coldstart_draws": "bench/coldstart_draws.py"}
 #: The speed rows docs/performance.md quotes: (section, row name prefix, label).
 SPEED_ROWS = [("refuse", "re-fuse", "re-mix 5 algorithms + top-10 for all users after a weight change"),
               ("encode", "encode again", "second encoding of 9.7k texts (on-disk cache)"),
@@ -183,6 +187,45 @@ def coldstart_block(results: dict) -> str:
     return "\n".join(lines)
 
 
+#: The README's rows of bench/coldstart_draws.json: row id → label.
+DRAWS_ROWS = {"tfidf": "TF-IDF profile cosine (reference)", "content_to_cf": "ContentToCF (`configs/content_to_cf.yaml`)",
+              "two_space": "**two-space mix** (`configs/coldstart_best.yaml`)",
+              "adapted": "ContentToCF on MiniLM adapted to behaviour (`configs/coldstart_adapted.yaml`)",
+              "transformer": "content-only sequential transformer (`configs/coldstart_transformer.yaml`)"}
+
+
+def draws_summary(results: dict, rows: list[str]) -> dict[str, dict]:
+    """Per row of bench/coldstart_draws.json, in ``rows`` order: its draws' NDCG@10 (seed order), mean, sd."""
+    out = {}
+    for row in rows:
+        cells = sorted((c for c in results["cells"] if c["row"] == row), key=lambda c: results["seeds"].index(c["seed"]))
+        if cells:
+            ndcg = [c["ndcg@10"] for c in cells]
+            out[row] = {"seeds": [c["seed"] for c in cells], "ndcg@10": ndcg, "mean": statistics.fmean(ndcg),
+                        "sd": statistics.stdev(ndcg) if len(ndcg) > 1 else 0.0,
+                        "recall_mean": statistics.fmean(c["recall@10"] for c in cells)}
+    return out
+
+
+def coldstart_draws_block(results: dict) -> str:
+    """The README's transfer check: each shipped cold-start config over re-drawn cold items (mean ± sd)."""
+    require(results, "coldstart_draws")
+    summary, seeds = draws_summary(results, list(DRAWS_ROWS)), results["seeds"]
+    tfidf = summary["tfidf"]["mean"]
+    lines = [f"The same configs, unchanged, on {len(seeds)} seeded draws of the cold items (seeds "
+             f"{', '.join(map(str, seeds))}), {_source(results)}:", "",
+             "| config | NDCG@10 mean ± sd | per draw | vs TF-IDF |", "|---|---|---|---|"]
+    for row, stats in summary.items():
+        lines.append(f"| {DRAWS_ROWS[row]} | {stats['mean']:.4f} ± {stats['sd']:.4f} | "
+                     f"{' / '.join(f'{v:.4f}' for v in stats['ndcg@10'])} | {stats['mean'] / tfidf:.2f}× |")
+    best, today = summary.get("two_space"), summary.get("content_to_cf")
+    if best and today:
+        wins = sum(b > t for b, t in zip(best["ndcg@10"], today["ndcg@10"]))
+        lines += ["", f"`configs/coldstart_best.yaml`, the two-space mix, beats today's ContentToCF on {wins} of "
+                      f"{len(best['ndcg@10'])} draws and averages {best['mean'] / tfidf:.2f}× TF-IDF."]
+    return "\n".join(lines)
+
+
 def _measured(row: dict) -> str:
     if "ratio" in row:
         return f"{row['ratio']:.2f}×"
@@ -317,6 +360,7 @@ def serve_block(results: dict) -> str:
 
 
 BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block,
+                                             "coldstart_draws": coldstart_draws_block,
                                             "speed": speed_block, "scale": scale_block, "spark": spark_block,
                                             "serve": serve_block}
 
