@@ -74,6 +74,13 @@ def test_every_parameter_a_limit_message_names_is_a_field_on_the_train_page():
     assert key_params("ease")["max_items"] == 20_000
 
 
+def test_every_algorithm_has_a_one_line_explanation_on_the_train_page():
+    from ui.algorithms import DESCRIPTIONS, key_params
+
+    assert set(ALGORITHM_NAMES) <= set(DESCRIPTIONS)
+    assert {"item_repr", "refit", "dropout", "max_len"} <= set(key_params("transformer_seq"))
+
+
 # ---------------------------------------------------------------------------- colours
 def test_an_algorithm_has_one_colour_whatever_the_order_or_subset():
     names = [*ALGORITHM_NAMES, "mix", "content_to_cf_tfidf"]

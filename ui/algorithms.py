@@ -19,12 +19,16 @@ DESCRIPTIONS = {
     "content": "Items whose content vectors (Encoders page) resemble the user's history.",
     "genre_pref": "Items from the genres the user watches most.",
     "two_tower": "Neural model: a history encoder against item embeddings (slow on CPU).",
+    "transformer_seq": "Neural sequence model (SASRec-style): reads the history in order, predicts what comes "
+                       "next; items by id, by their text, or both (minutes on CPU).",
     "content_to_cf": "Maps content into the collaborative space: helps cold-start items.",
     "profile": "Items matching an LLM-written user profile (needs profiles, Encoders page).",
 }
 
 #: Parameters shown when an algorithm has no tuning grid.
 _FALLBACK = {"two_tower": ("epochs", "dim"), "profile": ("history_weight",)}
+#: Parameters shown beside the tuning grid's: what changes the model's nature rather than its fit.
+_ALSO = {"transformer_seq": ("item_repr", "refit")}
 
 
 def unavailable(name: str) -> str | None:
@@ -46,7 +50,7 @@ def key_params(name: str) -> dict[str, Any]:
 
     cls = algorithm_class(name)
     signature = inspect.signature(cls.__init__).parameters
-    names = list(getattr(cls, "tune_grid", {}) or _FALLBACK.get(name, ()))
+    names = list(getattr(cls, "tune_grid", {}) or _FALLBACK.get(name, ())) + list(_ALSO.get(name, ()))
     names += re.findall(r"\w+", getattr(cls, "memory_hint", "") or "") + ["max_items"]
     return {p: signature[p].default for p in dict.fromkeys(names) if p in signature}
 
