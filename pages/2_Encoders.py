@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from genre.config import ModalityConfig
-from ui import cache, llm, state, widgets
+from ui import cache, encoder_jobs, llm, state, widgets
 
 ENCODERS = {"tfidf": "TF-IDF words (fast)", "minilm": "MiniLM sentences (384-d, ~45 s / 10k items, cached)",
             "use-multilingual": "Multilingual USE (512-d)", "multi-hot": "Categories as flags (genres, tags)",
@@ -20,6 +20,7 @@ cfg, dataset = state.config(), st.session_state["dataset"]
 features = cfg.features
 fields = [c for c in dataset.items.columns if c != "item_id"] + (["tags"] if dataset.tags is not None else [])
 fields = list(dict.fromkeys(fields + (["llm_text"] if features.enrichment else [])))
+widgets.job_note(*encoder_jobs.KINDS)  # encoding, LLM text and tagging run as jobs: where their progress is
 tab_enc, tab_llm, tab_prof, tab_tag = st.tabs(["Item encoders", "LLM item text", "LLM user profiles", "Genre tagging"])
 
 with tab_enc:
@@ -70,24 +71,23 @@ with tab_enc:
         widgets.flash(f"{len(chosen)} encoder part(s) set: train again to use them.")
         st.rerun()
     if st.button("Encode now (fills the cache, shows the report)", key="encode_now"):
-        with widgets.user_errors():
-            from genre.encoders import Modality, build_item_vectors
+        from genre.encoders import Modality
 
-            parts = [Modality(m.name, list(m.fields), m.encoder, dict(m.params), m.weight) for m in features.modalities
-                     if m.encoder != "minilm-adapted"]
-            if len(parts) < len(features.modalities):
-                st.caption("MiniLM adapted to this data is trained with the run (Train page), not here.")
-            if parts:
-                built = build_item_vectors(dataset, parts, cache=cache.embedding_cache(),
-                                           progress=widgets.StageProgress(1, "Encoding…"))
-                st.dataframe(pd.DataFrame(built.report).T.drop(columns=["flagged_items"], errors="ignore"))
+        parts = [Modality(m.name, list(m.fields), m.encoder, dict(m.params), m.weight) for m in features.modalities
+                 if m.encoder != "minilm-adapted"]
+        if len(parts) < len(features.modalities):
+            st.caption("MiniLM adapted to this data is trained with the run (Train page), not here.")
+        if parts and encoder_jobs.encode(dataset, parts):
+            st.rerun()  # the sidebar shows the job at once
+    if (report := encoder_jobs.result("encode", dataset)) is not None:
+        st.dataframe(report)
     with st.expander("Cache status"):
         info = pd.DataFrame(cache.embedding_cache().info())
         st.dataframe(info.assign(MB=info["bytes"] / 1e6).drop(columns="bytes") if len(info) else info, hide_index=True)
         st.dataframe(pd.Series(cache.output_cache().models(), name="cached LLM outputs"))
 
 with tab_llm:
-    from genre.llm import ITEM_TEMPLATE, Generation, enrich_items, load_enrichment, select_items
+    from genre.llm import ITEM_TEMPLATE, load_enrichment, select_items
 
     kind, options = llm.client_widget()
     template = st.text_area("Prompt template (use {field} placeholders)", ITEM_TEMPLATE, height=130, key="enrich_template")
@@ -107,15 +107,11 @@ with tab_llm:
     if preview or run:
         target = selected[:5] if preview else selected
         with widgets.user_errors():
-            client = llm.client(kind, options)
-            frame = enrich_items(dataset, client, items=target, template=template, fields=used,
-                                 generation=Generation(max_tokens=int(max_tokens), cache=cache.output_cache(),
-                                                       progress=widgets.StageProgress(1, "Generating…")))
-            shown = frame.assign(title=dataset.items["title"].to_numpy()[target])
-            shown.attrs = {}  # the parse report is not a table property
-            st.dataframe(shown, hide_index=True)
-            if len(target) == len(selected):
-                llm.adopt_enrichment(frame, features)
+            if encoder_jobs.item_text(dataset, llm.client(kind, options), target, template, used, int(max_tokens),
+                                      features, adopt=len(target) == len(selected)):
+                st.rerun()
+    if (written := encoder_jobs.result("llm_text", dataset)) is not None:
+        st.dataframe(written, hide_index=True)
     bundled = state.SAMPLE_DATA / "enrichment" / "smollm2_items.csv"
     if cfg.data.source == str(state.SAMPLE_DATA) and bundled.is_file():
         if st.button("Use the descriptions SmolLM2 already wrote for the sample", key="enrich_bundled",
@@ -142,7 +138,7 @@ with tab_prof:
     if trained_run is None:
         st.info("Train first: profiles are written from training interactions only, never from test items.")
     else:
-        from genre.llm import PROFILE_TEMPLATE, Generation, profile_users
+        from genre.llm import PROFILE_TEMPLATE
 
         p_template = st.text_area("Profile prompt ({titles}, {genres}, {n})", PROFILE_TEMPLATE, height=130, key="prof_template")
         users = trained_run.split_.test_users
@@ -150,16 +146,11 @@ with tab_prof:
         st.caption(llm.estimate(kind, int(count), 24) + " The model is chosen on the LLM item text tab.")
         if st.button("Write profiles", type="primary", key="prof_run"):
             with widgets.user_errors():
-                client = llm.client(kind, options)
-                profiles = profile_users(dataset, trained_run.split_.train_matrix(), client, users=users[: int(count)],
-                                         template=p_template,
-                                         generation=Generation(cache=cache.output_cache(),
-                                                               progress=widgets.StageProgress(1, "Writing profiles…")))
-                profiles = pd.DataFrame({"user": dataset.user_ids[profiles["user"].to_numpy()],
-                                         "text": profiles["text"].to_numpy()})  # raw ids, as the config expects
-                features.profiles = str(llm.save_generated(profiles, "profiles"))
-                st.dataframe(profiles, hide_index=True)
-                st.success("Profiles saved: switch on the **profile** algorithm on the Train page to use them.")
+                if encoder_jobs.profiles(dataset, trained_run, llm.client(kind, options), users[: int(count)],
+                                         p_template, features):
+                    st.rerun()
+        if (profiles := encoder_jobs.result("llm_profiles", dataset)) is not None:
+            st.dataframe(profiles, hide_index=True)
 
 with tab_tag:
     st.caption("Predict genres from item text — useful for items without genres. Accuracy is measured on a "
@@ -168,9 +159,11 @@ with tab_tag:
     t_encoder = c[0].selectbox("Encoder", ["minilm", "use-multilingual"], format_func=ENCODERS.get, key="tag_encoder")
     t_fields = c[1].multiselect("Text fields", [f for f in fields if f != "genres"], ["title"], key="tag_fields")
     if st.button("Measure tagging accuracy", key="tag_run") and t_fields:
-        with widgets.user_errors(), st.spinner("Encoding items and fitting the genre classifier…"):
+        with widgets.user_errors():
             from genre.run.encoding import with_enrichment_file
 
             tagged = with_enrichment_file(dataset, features.enrichment)
-            table = cache.tagging_quality(tagged, t_encoder, tuple(t_fields))
-            st.dataframe(table.style.format("{:.3f}", subset=[c for c in table.columns if c != "n_test"]))
+            if encoder_jobs.tagging(dataset, tagged, t_encoder, tuple(t_fields)):
+                st.rerun()
+    if (table := encoder_jobs.result("tagging", dataset)) is not None:
+        st.dataframe(table.style.format("{:.3f}", subset=[c for c in table.columns if c != "n_test"]))

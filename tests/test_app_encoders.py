@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app_helpers import app, button, check, plain, train, upload_slice  # noqa: F401
+from app_helpers import app, button, check, finish_job, plain, train, upload_slice  # noqa: F401
 
 
 class _Completions(BaseHTTPRequestHandler):
@@ -73,7 +73,7 @@ def test_encoder_parts_apply_and_make_training_stale(encoders_page):
     assert [(m.name, m.encoder, m.fields, m.weight) for m in parts] == [
         ("text", "tfidf", ["title", "genres", "tags"], 1.0), ("part2", "multi-hot", ["genres"], 0.5)]
     at.button(key="encode_now").click().run()
-    check(at)
+    finish_job(at)  # a background job (ui.encoder_jobs): its report shows when it is collected
     report = at.dataframe[0].value
     assert list(report.index) == ["text", "part2"] and list(report["encoder"]) == ["tfidf", "multi-hot"]
     at.switch_page("pages/3_Train.py").run()
@@ -85,10 +85,10 @@ def test_llm_preview_and_generation_through_a_server(encoders_page, llm_server):
     _use_server(at, llm_server)
     assert any(c.value.startswith("3 prompts") for c in at.caption)  # the time estimate
     at.button(key="enrich_preview").click().run()
-    check(at)
+    finish_job(at)
     assert len(_Completions.prompts) == 3  # the selection has 3 items, so the preview shows those
     at.button(key="enrich_run").click().run()
-    check(at)
+    finish_job(at)
     assert len(_Completions.prompts) == 3  # the same prompts again come from the output cache
     features = at.session_state["config"].features
     saved = pd.read_csv(features.enrichment)
@@ -114,7 +114,7 @@ def test_an_unreachable_server_is_a_readable_error(encoders_page):
     at = encoders_page
     _use_server(at, "http://127.0.0.1:9/v1")
     at.button(key="enrich_preview").click().run()
-    assert not at.exception
+    finish_job(at, errors_ok=True)
     assert "could not reach" in at.error[0].value and "server running" in at.error[0].value
     assert at.session_state["config"].features.enrichment is None
 
@@ -124,7 +124,7 @@ def test_user_profiles_are_written_from_training_data(encoders_page, llm_server)
     _use_server(at, llm_server)
     at.number_input(key="prof_n").set_value(2)
     at.button(key="prof_run").click().run()
-    check(at)
+    finish_job(at)
     profiles = pd.read_csv(at.session_state["config"].features.profiles)
     trained_run = at.session_state["trained_run"]
     assert profiles["user"].tolist() == trained_run.user_ids_evaluated[:2].tolist()
@@ -137,7 +137,7 @@ def test_genre_tagging_beats_guessing_the_most_common_genre(encoders_page):
     at.selectbox(key="tag_encoder").set_value("use-multilingual")
     at.multiselect(key="tag_fields").set_value(["title"])
     at.button(key="tag_run").click().run()
-    check(at)
+    finish_job(at, timeout=600)
     table = at.dataframe[-1].value
     assert list(table.index) == ["classifier", "zero-shot", "most-frequent"]
     assert table.loc["classifier", "sample_f1"] > table.loc["most-frequent", "sample_f1"]

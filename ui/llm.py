@@ -1,4 +1,5 @@
-"""The language-model widgets of the Encoders & LLM page: client choice, time estimate, saving outputs."""
+"""The language-model widgets of the Encoders & LLM page: client choice, time estimate, saving outputs
+(the generation itself runs as a job: ``ui.encoder_jobs``)."""
 
 from __future__ import annotations
 
@@ -107,16 +108,23 @@ def cache_csv() -> bytes:
 
 
 def adopt_enrichment(frame: pd.DataFrame, features: Any, path: Path | None = None) -> None:
-    """Make generated item text the field ``llm_text`` of this session (and of the first encoder part).
+    """``use_enrichment`` from a button: says so at the top of the page and reruns, so the encoder rows
+    drawn above show the new field."""
+    from ui import widgets
 
-    ``path``: the file ``frame`` was read from, kept as is; otherwise the text is saved first.
-    """
-    from ui import state, widgets
+    widgets.flash(use_enrichment(frame, features, path))
+    st.rerun()
+
+
+def use_enrichment(frame: pd.DataFrame, features: Any, path: Path | None = None) -> str:
+    """Make generated item text the field ``llm_text`` of this session (and of the first encoder part);
+    returns what changed. ``path``: the file ``frame`` was read from, kept as is; otherwise the text is
+    saved first."""
+    from ui import state
 
     features.enrichment = str(path or save_generated(frame, "items"))
     st.session_state["enrichment"] = frame
     for modality in features.modalities[:1]:
         modality.fields = list(dict.fromkeys([*modality.fields, "llm_text"]))
     state.reset_widgets("mod_")  # the encoder rows show the new field
-    widgets.flash(f"{len(frame):,} generated texts are now the item field llm_text, used by the first encoder part.")
-    st.rerun()
+    return f"{len(frame):,} generated texts are now the item field llm_text, used by the first encoder part."
