@@ -1,10 +1,10 @@
-"""Plotly figure builders and the 2-D projection of embeddings.
+"""Plotly figure builders (the 2-D projections themselves are in ``genre.projection``).
 
 Pure functions: frames and arrays in, ``plotly.graph_objects.Figure`` out, so every chart
-the app shows is tested without a browser. Nothing here imports streamlit; umap is imported
-only when a UMAP projection is asked for. Plotly renders a subset of HTML (live ``<a href>``
-links among it) in every text it draws, so every string that may come from data — titles,
-hover text, legend and trace names, tick labels, axis titles — passes ``_text`` first.
+the app shows is tested without a browser. Nothing here imports streamlit. Plotly renders a
+subset of HTML (live ``<a href>`` links among it) in every text it draws, so every string that
+may come from data — titles, hover text, legend and trace names, tick labels, axis titles —
+passes ``_text`` first.
 
 Examples
 --------
@@ -23,16 +23,12 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import scipy.sparse as sp
 from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA, TruncatedSVD
 
 from genre.data.values import RATINGS, ValueKind, count_bands
 from genre.errors import ConfigError
+from genre.projection import PROJECTIONS, project_2d  # noqa: F401 - the map's projections, where pages look for them
 from genre.safe_text import escape_html as _text
-
-#: Projection methods of ``project_2d``.
-PROJECTIONS = ("pca", "umap")
 
 _TEMPLATE, _MIX_COLOR = "plotly_white", "#d62728"
 #: Categories (genres, clusters) get these in turn: tab10, then 14 picked to stay apart from them and each
@@ -285,41 +281,6 @@ def contributions_figure(recommendations: pd.DataFrame) -> go.Figure:
 
 
 # ---------------------------------------------------------------------------- embeddings
-def project_2d(vectors: np.ndarray | sp.spmatrix, method: str = "pca", seed: int = 42) -> np.ndarray:
-    """2-D coordinates (n, 2) float32 of row vectors, by PCA (instant) or UMAP (slower).
-
-    Sparse input is reduced with truncated SVD (no densifying); UMAP runs on at most 50 SVD
-    components with cosine distance, which is what makes it tractable on 10k items.
-    """
-    if method not in PROJECTIONS:
-        raise ConfigError(f"projection method must be one of {', '.join(PROJECTIONS)}, got {method!r}")
-    n = vectors.shape[0]
-    if n < 3 or vectors.shape[1] < 2:
-        out = np.zeros((n, 2), dtype=np.float32)
-        if vectors.shape[1] >= 1 and n:
-            column = vectors[:, :2].toarray() if sp.issparse(vectors) else np.asarray(vectors)[:, :2]
-            out[:, : column.shape[1]] = column
-        return out
-    reduced = _svd(vectors, 2 if method == "pca" else 50, seed)
-    if method == "pca":
-        return reduced.astype(np.float32)
-    import umap  # lazy: a slow import, plus numba JIT on first use
-
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed, n_jobs=1,
-                        init="random" if n < 10 else "spectral")
-    return np.asarray(reducer.fit_transform(reduced), dtype=np.float32)
-
-
-def _svd(vectors: np.ndarray | sp.spmatrix, n_components: int, seed: int) -> np.ndarray:
-    """Centered PCA for dense input; truncated SVD (uncentered) for sparse input."""
-    n_components = min(n_components, min(vectors.shape) - 1) if min(vectors.shape) > 2 else 2
-    if sp.issparse(vectors):
-        return TruncatedSVD(n_components=n_components, random_state=seed).fit_transform(vectors)
-
-    dense = np.asarray(vectors, dtype=np.float32)
-    return PCA(n_components=n_components, random_state=seed).fit_transform(dense)
-
-
 def map_clusters(coords: np.ndarray, n_clusters: int = 8, seed: int = 42) -> np.ndarray:
     """Cluster label per point of a 2-D map (k-means on the map itself, so clusters look contiguous)."""
     n_clusters = int(max(1, min(n_clusters, len(coords))))

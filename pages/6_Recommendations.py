@@ -7,7 +7,7 @@ from genre.data.timestamps import has_time
 from genre.data.values import value_kind
 from genre.personas import held_out_badge
 from genre.hosting.uploads import safe_file_name
-from ui import saved_runs, widgets
+from ui import saved_runs, what_if, widgets
 
 widgets.header("Recommendations", "Pick a user to see what they had and what the mix recommends — and why; "
                                   "or describe a taste in words.")
@@ -18,13 +18,18 @@ mode = st.radio("Who", ["A user from the data", "A taste described in words"], h
 k = st.slider("How many recommendations", 5, 30, 10, key="rec_k")
 
 if mode == "A taste described in words":
+    what_if.prepare(trained_run)  # the item index and text model, in the background while one types
     with st.form("what_if"):
         text = st.text_input("Describe the taste", "space operas and animated comedies", key="what_if_text")
         asked = st.form_submit_button("Find matching items", type="primary")
     if asked:
-        with widgets.user_errors(), st.spinner("Embedding the description…"):
-            st.session_state["what_if_matches"] = trained_run.recommend_for_text(text, k=k)
-    matches = st.session_state.get("what_if_matches")
+        with widgets.user_errors():
+            what_if.ask(trained_run, text, k)
+    widgets.job_note(what_if.KIND)
+    waiting = what_if.waiting(trained_run)
+    if waiting:
+        st.caption(f"“{widgets.md(waiting)}” is answered here as soon as the what-if box is ready.")
+    matches = st.session_state.get(what_if.MATCHES)
     if matches is not None:
         shown = matches.assign(genres=matches["genres"].map(", ".join))
         st.dataframe(shown, hide_index=True, column_config={

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app_helpers import app, check, plotly_specs, train, upload_slice  # noqa: F401
+from app_helpers import app, button, check, finish_job, plain, plotly_specs, train, upload_slice  # noqa: F401
 from ui.widgets import md
 
 
@@ -54,17 +54,33 @@ def test_like_and_dislike_update_the_list_live(recs_page):
 
 
 @pytest.mark.slow
-def test_a_taste_in_words_finds_matching_items(app):
-    upload_slice(app, n_users=15)  # few items: the sentence encoder embeds every title once
+def test_a_taste_in_words_is_prepared_in_the_background_and_then_answered_at_once(app):
+    upload_slice(app, n_users=5)  # few items: the sentence encoder embeds every title once
     train(app, ("popularity",))
     app.switch_page("pages/6_Recommendations.py").run()
     app.radio(key="rec_mode").set_value("A taste described in words").run()
-    app.text_input(key="what_if_text").set_value("animated films for children")
-    [b for b in app.button if b.label == "Find matching items"][0].click().run()
     check(app)
+    job = app.session_state["job"]  # started when the page switched to words, before any question
+    assert job.kind == "what_if" and job.label.startswith("What-if box: encoding ")
+    app.text_input(key="what_if_text").set_value("animated films for children")
+    button(app, "Find matching items").click().run()
+    check(app)
+    if "job" in app.session_state:  # still preparing: the question is kept, and answered when it is collected
+        assert any("as soon as the what-if box is ready" in plain(c.value) for c in app.caption)
+        finish_job(app)
+        assert any("your question is answered" in plain(s.value) for s in app.success)
     matches = app.dataframe[0].value
     assert len(matches) == 10 and (matches["similarity"].diff().dropna() <= 1e-9).all()
     assert matches["genres"].str.contains("Animation|Children").sum() >= 3
+    trained_run = app.session_state["trained_run"]
+    assert trained_run.what_if_ready
+
+    app.text_input(key="what_if_text").set_value("dark crime thrillers")
+    button(app, "Find matching items").click().run()  # ready: answered in this run, no job
+    check(app)
+    assert "job" not in app.session_state
+    assert app.dataframe[0].value["title"].tolist() == trained_run.recommend_for_text("dark crime thrillers")[
+        "title"].tolist()
 
 
 def test_item_images_are_shown_beside_the_recommendations(app, tmp_path, monkeypatch):

@@ -79,6 +79,9 @@ class Experiment:
             models, features = fitter.fit_all(split)
         stored = fit_and_store(fitter, split, notes, fitted=(models, features))
         trained = TrainedRun.from_fit(fitter, split, stored, notes, tuning=tuning, curves=curves)
+        with Timer(timings, "what-if index"):  # never encoded here: genre.run.text_index says why
+            report("what-if index: from the run's vectors or the encoding cache")
+            trained.find_text_index()
         report("evaluating the mix")
         trained.set_weights({a.name: a.weight for a in config.algorithms if a.enabled})
         return trained

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,17 +32,20 @@ from genre.algorithms import Recommender
 from genre.algorithms.base import Progress
 from genre.config import RunConfig
 from genre.data import Dataset
-from genre.encoders import EmbeddingCache, encode_cached, make_encoder
-from genre.errors import ConfigError, DataError
+from genre.encoders import EmbeddingCache, make_encoder
+from genre.errors import ConfigError, GenreError
 from genre.evaluate import evaluate_store, slice_metrics
 from genre.features import Features
 from genre.run.explain import explain_recommendations, text_matches
 from genre.run.fitting import Fitter, Notes, Reporter, RunResult, StoredFit, candidates_of
 from genre.run.foldin import excluded_items, folded_parts, history_frame, rank
 from genre.run.persist import read_run, save_run
+from genre.run.text_index import cheap_index, encode_index, query_text
 from genre.run.tuning import tune_on_validation
 from genre.split import Split
 from genre.store import CandidateStore, build_store
+
+log = logging.getLogger("genre")
 
 
 @dataclass
@@ -71,7 +75,8 @@ class TrainedRun:
         self.cache_dir, self.feature_report_ = cache_dir, feature_report
         self.parameter_curves_ = parameter_curves or {}
         self.weights_: dict[str, float] = {a.name: a.weight for a in config.algorithms if a.enabled}
-        self._text_index = None
+        self._text_index: np.ndarray | None = None   # the what-if item index (genre.run.text_index)
+        self._query_encoder: Any = None
 
     @classmethod
     def from_fit(cls, fitter: Fitter, split: Split, stored: StoredFit, notes: Notes, *,
@@ -330,12 +335,46 @@ class TrainedRun:
                              "genres": items["genres"].to_numpy(), "rating": rows["rating"].to_numpy(),
                              "timestamp": pd.to_datetime(rows["timestamp"].to_numpy(), unit="s")})
 
-    def recommend_for_text(self, text: str, k: int = 10) -> pd.DataFrame:
-        """Items matching a free-text "what-if" profile, by the profile encoder's cosine (item vectors cached)."""
-        if not text or not text.strip():
-            raise DataError("type a few words describing the user's taste, e.g. 'space operas and animated comedies'")
-        encoder = make_encoder(self._config.features.profile_encoder)
+    # ------------------------------------------------------------------ free text ("what-if")
+    @property
+    def what_if_ready(self) -> bool:
+        """``recommend_for_text`` answers at once: the item index is held and the profile encoder's
+        model is loaded (``prepare_what_if``)."""
+        return self._text_index is not None and self._query_encoder is not None
+
+    def find_text_index(self) -> bool:
+        """Take the what-if item index from the run's own vectors or the encoding cache, encoding
+        nothing (``genre.run.text_index``); True when it is held. A profile encoder that cannot be
+        made here is left for ``recommend_for_text`` to report."""
         if self._text_index is None:
-            self._text_index = encode_cached(encoder, self.dataset_.item_text(("title", "genres")),
-                                             EmbeddingCache(self.cache_dir))
-        return text_matches(self.dataset_, self._text_index, encoder.encode([text.strip()]), k)
+            try:
+                encoder = make_encoder(self._config.features.profile_encoder)
+                self._text_index = cheap_index(self.dataset_, self.features_, self._config, encoder,
+                                               EmbeddingCache(self.cache_dir))
+            except GenreError as error:
+                log.info("what-if index not taken: %s", error)
+        return self._text_index is not None
+
+    def prepare_what_if(self, progress: Progress | None = None) -> None:
+        """Make ``recommend_for_text`` instant: the item index (encoded in blocks, with counted
+        ``progress``, when neither the run nor the cache holds it) and the encoder's model loaded.
+        Two stage messages (none when ready). Safe in a worker thread: each attribute is set once,
+        when complete."""
+        if self.what_if_ready:
+            return
+        report = Reporter(progress)
+        encoder = self._query_encoder or make_encoder(self._config.features.profile_encoder)
+        found = self.find_text_index()
+        report("what-if index: ready" if found else f"what-if index: encoding {self.dataset_.n_items:,} items")
+        if not found:
+            self._text_index = encode_index(self.dataset_, encoder, EmbeddingCache(self.cache_dir),
+                                            report.sub("what-if index"))
+        report("loading the text model")
+        encoder.encode(["warm up"])  # loads the model now, not at the first question
+        self._query_encoder = encoder
+
+    def recommend_for_text(self, text: str, k: int = 10) -> pd.DataFrame:
+        """Items matching a free-text "what-if" profile, by the profile encoder's cosine."""
+        text = query_text(text)
+        self.prepare_what_if()
+        return text_matches(self.dataset_, self._text_index, self._query_encoder.encode([text]), k)
