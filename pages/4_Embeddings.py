@@ -1,5 +1,6 @@
 """Embeddings: items and users on one 2-D map (PCA instantly, UMAP on demand), coloured, searchable,
-with a chosen user's history and recommendations overlaid."""
+with a chosen user's history and recommendations overlaid; for a run with an adapted encoder, its items
+before and after adaptation side by side (ui.adaptation)."""
 
 import json
 
@@ -9,7 +10,7 @@ import streamlit as st
 
 from genre import viz
 from genre.run import spaces
-from ui import cache, projections, widgets
+from ui import adaptation, cache, projections, widgets
 
 widgets.header("Embeddings", "Each dot is an item placed by its vector: similar items sit together. Users (▲) "
                "are drawn in the same projection where the space has user vectors. Hover for titles, search "
@@ -18,6 +19,12 @@ widgets.need_training()
 trained_run = st.session_state["trained_run"]
 dataset = trained_run.dataset_
 trained_from = st.session_state["trained_from"]
+if adaptation.offered(trained_run) and st.radio(
+        "View", ["map", "adaptation"], horizontal=True, key="emb_view",
+        format_func={"map": "Map", "adaptation": "Before / after adaptation"}.get,
+        help="This run adapted MiniLM to its data: compare the frozen model's map with the adapted one.") != "map":
+    adaptation.show(trained_run, trained_from)
+    st.stop()
 
 if st.session_state.get("_emb_spaces_of") is not trained_run:  # once per trained run
     st.session_state["_emb_spaces"] = spaces.vector_spaces(trained_run)
