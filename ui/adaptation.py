@@ -93,7 +93,8 @@ def _figures(view: Adaptation) -> None:
                           help=f"Seen from an item a user took, the share of the {n:,} compared items that lie "
                                f"farther than the item they took next, frozen → adapted; 50 % is chance "
                                f"({found.pairs:,} {what}).")
-    columns[2].metric("Nearest neighbours changed", f"{view.neighbours_changed:.0%}", border=True,
+    changed = "—" if np.isnan(view.neighbours_changed) else f"{view.neighbours_changed:.0%}"  # ≤ 10 items
+    columns[2].metric("Nearest neighbours changed", changed, border=True,
                       help=f"Of each item's {adaptation_view.NEIGHBOURS} nearest items (among the {n:,} "
                            f"compared), the share that are new after adaptation (averaged over "
                            f"{adaptation_view.NEIGHBOUR_QUERIES} items at most).")
