@@ -4,12 +4,9 @@ side with what changed; a run without adaptation does not offer the view."""
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
-import pytest
 
-from app_helpers import SAMPLE, app, button, check, finish_job, plotly_specs, train  # noqa: F401
+from app_helpers import SAMPLE, _csv, app, button, check, finish_job, plotly_specs, train  # noqa: F401
 from genre.config import ModalityConfig
 
 #: Step-bounded adaptation (the time budget is far away): seconds, the same result each time.
@@ -34,12 +31,6 @@ def upload_popular(at, n_users: int = 100) -> None:
     check(at)
     button(at, "Load data").click().run()
     check(at)
-
-
-def _csv(frame: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue().encode()
 
 
 def embeddings(at, encoder: str, params: dict):
