@@ -24,19 +24,20 @@ DOCS = ROOT / "docs"
 JSONS = {"quality": ROOT / "bench" / "quality_results.json", "coldstart": ROOT / "bench" / "coldstart_results.json",
          "speed": ROOT / "bench" / "speed_results.json", "scale": ROOT / "bench" / "scale_results.json",
          "spark": ROOT / "bench" / "spark_results.json", "serve": ROOT / "bench" / "serve_results.json",
-         "coldstart_draws": ROOT / "bench" / "coldstart_draws.json"}
+         "coldstart_draws": ROOT / "bench" / "coldstart_draws.json", "first_waits": ROOT / "bench" / "first_waits.json"}
 #: Fields each JSON must carry for its README / docs block and RESULTS.md section (older JSONs lack some).
 REQUIRED = {"quality": ("rows", "mix", "features", "config", "argv", "commit", "date"),
             "coldstart": ("rows", "chosen", "validation_grid", "two_space", "llm", "n_items", "argv", "commit"),
             "speed": ("refuse", "ease", "als", "encode", "cli", "app"), "scale": ("runs",), "spark": (),
-            "serve": ("targets",), "coldstart_draws": ("cells", "seeds")}
+            "serve": ("targets",), "coldstart_draws": ("cells", "seeds"),
+            "first_waits": ("umap", "what_if", "what_if_warm", "goals")}
 #: The page each block is rendered into: the headline figures in the README, the operators' figures in docs/.
 TARGETS = {"quality": README, "coldstart": README, "speed": DOCS / "performance.md",
            "scale": DOCS / "performance.md", "spark": DOCS / "spark.md", "serve": DOCS / "serving.md",
-           "coldstart_draws": README}
+           "coldstart_draws": README, "first_waits": DOCS / "performance.md"}
 SCRIPTS = {"quality": "bench/quality.py", "coldstart": "bench/coldstart.py", "speed": "bench/speed.py",
            "scale": "bench/scale.py", "spark": "bench/spark.py", "serve": "bench/serve.py",
-           "coldstart_draws": "bench/coldstart_draws.py"}
+           "coldstart_draws": "bench/coldstart_draws.py", "first_waits": "bench/first_waits.py"}
 #: The speed rows docs/performance.md quotes: (section, row name prefix, label).
 SPEED_ROWS = [("refuse", "re-fuse", "re-mix 5 algorithms + top-10 for all users after a weight change"),
               ("encode", "encode again", "second encoding of 9.7k texts (on-disk cache)"),
@@ -359,10 +360,18 @@ def serve_block(results: dict) -> str:
     return render(results)
 
 
+def first_waits_block(results: dict) -> str:
+    """docs/performance.md's first waits (rendered by bench/first_waits.py, which owns its goals and labels)."""
+    from bench.first_waits import render
+
+    require(results, "first_waits")
+    return render(results)
+
+
 BLOCKS: dict[str, Callable[[dict], str]] = {"quality": quality_block, "coldstart": coldstart_block,
                                              "coldstart_draws": coldstart_draws_block,
                                             "speed": speed_block, "scale": scale_block, "spark": spark_block,
-                                            "serve": serve_block}
+                                            "serve": serve_block, "first_waits": first_waits_block}
 
 
 def markers(key: str) -> tuple[str, str]:
