@@ -32,8 +32,8 @@ def prepare(trained_run: Any) -> None:
     if trained_run.what_if_ready or (job is not None and job.running and job.kind == KIND):
         return
     if job is not None and job.running:
-        st.info(f"The what-if box is prepared once **{widgets.md(job.label)}** has finished (it encodes the "
-                f"catalog's titles and genres once).", icon=":material/hourglass_top:")
+        st.info(f"The what-if box is prepared once **{widgets.md(job.label)}** has finished.",
+                icon=":material/hourglass_top:")
         return
     started = st.session_state.get(STARTED)
     if started is not None and started() is trained_run and \
