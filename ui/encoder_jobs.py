@@ -121,4 +121,4 @@ def tagging(dataset: Any, tagged: Any, encoder: str, fields: tuple[str, ...]) ->
         _keep("tagging", dataset, table)
         return "Genre tagging measured (shown on the Encoders & LLM page)."
 
-    return jobs.start("tagging", f"Genre tagging with {encoder}", 2, work, install)
+    return jobs.start("tagging", f"Genre tagging with {encoder}", 1, work, install)  # the encoding is most of it

@@ -39,9 +39,8 @@ def prepare(trained_run: Any) -> None:
     if started is not None and started() is trained_run and \
             not st.button("Prepare the what-if box", key="what_if_prepare", icon=":material/play_arrow:"):
         return
-    n = trained_run.dataset_.n_items
-    label = "What-if box: loading the text model" if trained_run.find_text_index() else \
-        f"What-if box: encoding {n:,} item titles (once; cached)"
+    found, n = trained_run.find_text_index(), trained_run.dataset_.n_items
+    label = "What-if box: loading the text model" if found else f"What-if box: encoding {n:,} item titles (once; cached)"
 
     def work(progress: Callable) -> None:
         trained_run.prepare_what_if(progress)
@@ -53,7 +52,8 @@ def prepare(trained_run: Any) -> None:
             return "The what-if box is ready: your question is answered on the Recommendations page."
         return "The what-if box is ready on the Recommendations page."
 
-    if jobs.start(KIND, label, 2, work, install):
+    # the encoding is nearly all of the time: as one stage, its count gives an honest time left
+    if jobs.start(KIND, label, 2 if found else 1, work, install):
         st.session_state[STARTED] = weakref.ref(trained_run)
         st.rerun()  # the sidebar shows the job at once
 
