@@ -151,37 +151,3 @@ def need_training() -> None:
         st.info("Nothing trained yet: pick algorithms and press Train first.", icon=":material/info:")
         st.page_link(TRAIN, label="Go to Train", icon=":material/model_training:")
         st.stop()
-
-
-class StageProgress:
-    """A ``progress(done, total, message)`` callback drawing two ``st.progress`` bars: the stages,
-    and below it the current stage's own work when it counts it.
-
-    Stage messages (``total == 0``) advance the first bar by one of ``n_stages`` steps; counted
-    sub-progress (``done / total``) fills the current step and the second bar (e.g. "scoring:
-    9,000 of 20,000 users", the longest stage on large data); the first bar never runs backwards.
-    """
-
-    def __init__(self, n_stages: int, label: str = "Starting…"):
-        self.n_stages = max(int(n_stages), 1)
-        self.stage = -1
-        self.fraction = 0.0
-        self.label = label
-        self.bar = st.progress(0.0, text=label)
-        self.step = st.empty()
-
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        if total <= 0:
-            self.stage = min(self.stage + 1, self.n_stages - 1)
-            within = 0.0
-            self.step.empty()
-            self.label = message or "working…"
-        else:
-            within = min(max(done / total, 0.0), 1.0)
-            self.step.progress(within, text=message or "working…")
-        base = max(self.stage, 0)
-        self.fraction = max(self.fraction, min((base + within) / self.n_stages, 1.0))
-        self.bar.progress(self.fraction, text=self.label)
-
-    def done(self, message: str) -> None:
-        self.bar.progress(1.0, text=message)
