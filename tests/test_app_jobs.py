@@ -22,16 +22,18 @@ def _load_sample(at):
     return at
 
 
-def _start_training(at, algorithms=SLOW, tune=True):
-    """Press Train with ``algorithms`` switched on, without waiting for the job."""
+def _start_training(at, algorithms=SLOW, tune=True, check_page=True):
+    """Press Train with ``algorithms`` switched on, without waiting for the job (None when it already
+    ended and the page collected it in the same run)."""
     at.switch_page("pages/3_Train.py").run()
     for toggle in at.toggle:
         if toggle.key and toggle.key.startswith("on_") and not toggle.disabled:
             toggle.set_value(toggle.key[3:] in algorithms)
     at.checkbox(key="tune_on_train").set_value(tune)
     button(at, "Train").click().run()
-    check(at)
-    return at.session_state["job"]
+    if check_page:
+        check(at)
+    return at.session_state["job"] if "job" in at.session_state else None
 
 
 def _sidebar_text(at):
@@ -89,12 +91,15 @@ def test_a_failing_job_shows_its_one_line_error_and_loses_nothing(app, monkeypat
     earlier = train(app, ("popularity", "item_knn")).session_state["trained_run"]
     result = app.session_state["result"]
     monkeypatch.setenv("GENRE_RUN_MEMORY_MB", "0.001")  # the worker's memory check refuses the run
-    job = _start_training(app, ("popularity", "item_knn", "ease"), tune=False)
-    assert job.wait(60) and job.state == "failed"
-    assert "\n" not in job.error and "budget" in job.error
+    job = _start_training(app, ("popularity", "item_knn", "ease"), tune=False, check_page=False)
+    errors = [plain(e.value) for e in app.error]  # a busy machine may collect the failure in the same run
+    if job is not None:
+        assert job.wait(60) and job.state == "failed"
+        assert "\n" not in job.error and "budget" in job.error
     app.run()
-    errors = [plain(e.value) for e in app.error]
+    errors += [plain(e.value) for e in app.error]
     assert len(errors) == 1 and errors[0].startswith("Training popularity, item_knn, ease failed: this run needs")
+    assert "\n" not in errors[0] and "budget" in errors[0]
     assert "Nothing changed." in errors[0]
     assert app.session_state["trained_run"] is earlier and app.session_state["result"] is result
     assert [m.label for m in app.metric][:1] == ["mix ndcg@10"]  # the earlier run's page, intact
