@@ -8,7 +8,7 @@ runs as ``streamlit run app.py`` through ``tests/browser_steps.py`` (the browser
 server and steps: this script puts ``tests/`` on its path), driven in headless Debian chromium
 by the playwright python client. Recorded: each stage as the page shows it — upload + preview
 parse, Load data, Train (click until the metrics show, with the progress bar's stage messages
-and when each appeared), each weight-slider move until the shown metrics change (goal ≤ 2 s),
+and when each appeared), each weight-slider move until the shown metrics change (goal ≤ 1.5 s),
 and each page's time to draw with its exception count and the number of chart points it drew.
 Screenshots go to ``test-artifacts/app_scale/`` (git-ignored). Writes
 ``bench/app_scale_results.json`` (with ``bench.results.provenance``) and the RESULTS.md
@@ -35,7 +35,7 @@ from bench.scale import ALS_FACTORS, KNN_K  # noqa: E402  (the scale bench's mix
 
 RESULTS_JSON = ROOT / "bench" / "app_scale_results.json"
 SHOTS = ROOT / "test-artifacts" / "app_scale"
-GOAL_WEIGHT_CHANGE_S = 2.0
+GOAL_WEIGHT_CHANGE_S = 1.5  # issue 21 item 6: metrics updated ≤ 1.5 s after a move on a quiet machine
 #: The five-algorithm mix of bench/scale.py, as typed into the Train page (other parameters as the page has them).
 MIX = {"popularity": {}, "item_knn": {"k": KNN_K}, "als": {"factors": ALS_FACTORS}, "sequential": {}, "content": {}}
 #: Each page after training: the element that says it has drawn.

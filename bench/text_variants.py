@@ -89,7 +89,9 @@ def render(results: dict) -> str:
              "TEST NDCG@10 ± 95 % half-width (Recall@10). Warm: docs/benchmark.md temporal split, the `content` model "
              "(profile = the history's mean vector). Cold: the cold-item split (seed 42), `content` and ContentToCF "
              "(l2 1e-4, knn_weight 0.1). Only the item text / encoder differs between rows; nothing tuned here. "
-             "Numbers: `bench/text_variants.json`.", "",
+             "The adapted encoder trains for `budget_s` 240 s of wall time, so how far it gets follows the machine's "
+             "load; GENRE's embedding cache hands back an identical earlier fit's vectors (same TRAIN, texts and "
+             "parameters: `features_s` per cell in the JSON). Numbers: `bench/text_variants.json`.", "",
              "| item text | " + " | ".join(label for *_, label in columns) + " |", "|---|" + "---|" * len(columns)]
     for variant, (label, *_) in VARIANTS.items():
         shown = []
