@@ -88,7 +88,8 @@ def render(results: dict) -> str:
     lines = [provenance_line(results), "",
              f"Protocol: docs/benchmark.md cold-item split of ml-latest-small, the cold 20 % drawn with seeds "
              f"{', '.join(map(str, seeds))} (42 is the benchmark's); every config run unchanged apart from that seed. "
-             "TEST NDCG@10 of each config's mix. Numbers: `bench/coldstart_draws.json`.", "",
+             "TEST NDCG@10 of each config's mix. The command above is the latest of the runs that filled the table "
+             "(a run measures only the cells missing from the JSON). Numbers: `bench/coldstart_draws.json`.", "",
              "| config | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± sd | Recall@10 mean | vs TF-IDF |",
              "|---|" + "---|" * (len(seeds) + 3)]
     for row, stats in rows.items():

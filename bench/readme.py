@@ -214,7 +214,8 @@ def coldstart_draws_block(results: dict) -> str:
     summary, seeds = draws_summary(results, list(DRAWS_ROWS)), results["seeds"]
     tfidf = summary["tfidf"]["mean"]
     lines = [f"The same configs, unchanged, on {len(seeds)} seeded draws of the cold items (seeds "
-             f"{', '.join(map(str, seeds))}), {_source(results)}:", "",
+             f"{', '.join(map(str, seeds))}), {_source(results)} (the latest of the runs that filled the table; "
+             "re-running measures only missing cells):", "",
              "| config | NDCG@10 mean ± sd | per draw | vs TF-IDF |", "|---|---|---|---|"]
     for row, stats in summary.items():
         lines.append(f"| {DRAWS_ROWS[row]} | {stats['mean']:.4f} ± {stats['sd']:.4f} | "
