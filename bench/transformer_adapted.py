@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.results import provenance, provenance_line, write_section  # noqa: E402
 from bench.tune_transformer import OUT as TUNE_JSON  # noqa: E402
-from bench.tune_transformer import RESULTS_MD, RUN, fit_and_score  # noqa: E402
+from bench.tune_transformer import RESULTS_MD, RUN, fit_and_score, same  # noqa: E402
 from genre.config import RunConfig  # noqa: E402
 from genre.run import load_from_config  # noqa: E402
 from genre.run.fitting import Fitter, Reporter  # noqa: E402
@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     tuned = json.loads(TUNE_JSON.read_text())
     chosen = {k: v for k, v in tuned["chosen"].items() if k not in ("refit",)}
-    best_val = max(t["ndcg@10"] for t in tuned["trials"] if {**t["params"], "threads": 0} == {**chosen, "threads": 0})
+    best_val = max(t["ndcg@10"] for t in tuned["trials"] if same(t["params"], chosen))
     record = {**provenance(ROOT, {n: ROOT / "sample_data" / n for n in ("ratings.csv", "movies.csv")}, sys.argv),
               "modality": ADAPTED, "chosen_val_ndcg@10": best_val}
     config = RunConfig.from_dict({**RUN, "features": {"modalities": [ADAPTED]}})
