@@ -142,6 +142,23 @@ def test_early_stopping_keeps_the_best_validation_epoch():
     assert len(values) - model.best_epoch_ == 2
 
 
+def test_weight_averaging_scores_with_the_averaged_weights_and_is_deterministic():
+    """ema_decay: the kept weights are a step average (not the last trained ones), fits repeat exactly,
+    and the averaged model still learns the planted pattern."""
+    train, times, following = planted()
+    features = Features(interaction_times=times)
+    params = {"epochs": 40, "patience": 40, "lr": 5e-3, "dropout": 0.1, **FAST}
+    plain = TransformerSeq(**params).fit(train, features)
+    averaged = TransformerSeq(ema_decay=0.9, **params).fit(train, features)
+    again = TransformerSeq(ema_decay=0.9, **params).fit(train, features)
+    np.testing.assert_array_equal(averaged.score(np.arange(10)), again.score(np.arange(10)))
+    assert not np.allclose(averaged.score(np.arange(10)), plain.score(np.arange(10)))
+    top = averaged.recommend(np.arange(train.shape[0]), k=1)[:, 0]
+    assert (top == following).mean() > 0.7
+    refit = TransformerSeq(ema_decay=0.9, refit=True, **{**params, "epochs": 6}).fit(train, features)
+    assert np.isfinite(refit.score(np.arange(10))).all()
+
+
 def test_progress_reports_epoch_loss_validation_and_eta_and_cancel_stops_the_fit():
     train, times, _ = planted()
     calls = []

@@ -100,6 +100,10 @@ class TransformerSeq(Recommender):
         or their sum (items without training interactions get no id part).
     content_weight : float
         Scale of the content part in "both" (the map is learned either way).
+    ema_decay : float
+        0 trains as usual; above 0 the weights that are validated, kept and scored are an exponential
+        moving average of the trained ones over optimizer steps (about ``1 / (1 - ema_decay)`` steps),
+        which evens out the noise of small batches at no extra epochs.
     seed, threads : randomness and torch CPU threads; fits are deterministic per seed on CPU.
 
     Examples
@@ -125,12 +129,14 @@ class TransformerSeq(Recommender):
         "batch_size": BATCH, "epochs": Bound(1, 1000, int), "patience": Bound(1, 1000, int),
         "refit": OneOf((False, True)), "loss": OneOf(("auto", "full", "sampled")), "n_negatives": Bound(1, 100_000, int),
         "item_repr": OneOf(("id", "content", "both")), "content_weight": Bound(0.0, 1e3),
-        "weight_decay": Bound(0.0, 10.0), "seed": SEED, "threads": THREADS}
+        "weight_decay": Bound(0.0, 10.0), "ema_decay": Bound(0.0, 1.0, high_open=True), "seed": SEED,
+        "threads": THREADS}
 
     def __init__(self, dim: int = 64, n_blocks: int = 2, n_heads: int = 1, max_len: int = 50,
                  dropout: float = 0.3, lr: float = 1e-3, batch_size: int = 128, epochs: int = 200,
                  patience: int = 10, refit: bool = False, loss: str = "auto", n_negatives: int = 256, item_repr: str = "id",
-                 content_weight: float = 1.0, weight_decay: float = 0.0, seed: int = 0, threads: int = 1) -> None:
+                 content_weight: float = 1.0, weight_decay: float = 0.0, ema_decay: float = 0.0, seed: int = 0,
+                 threads: int = 1) -> None:
         self.dim = dim
         self.n_blocks = n_blocks
         self.n_heads = n_heads
@@ -146,6 +152,7 @@ class TransformerSeq(Recommender):
         self.item_repr = item_repr
         self.content_weight = content_weight
         self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
         self.seed = seed
         self.threads = threads
 
@@ -198,11 +205,18 @@ class TransformerSeq(Recommender):
                rng: np.random.Generator, device: Any, progress: Progress | None, epochs: int | None = None,
                what: str = "") -> list[dict[str, float]]:
         """Run the epochs (``epochs``, else the cap); keep the best validation epoch's weights when there is a
-        validation carve. Returns per-epoch stats."""
+        validation carve (with ``ema_decay``, the averaged weights are the ones validated and kept).
+        Returns per-epoch stats."""
         import torch  # lazy: torch is a slow import
 
         optimizer = torch.optim.AdamW(net.parameters(), lr=float(self.lr), betas=(0.9, 0.98),
                                       weight_decay=float(self.weight_decay))
+        averaged = None
+        if float(self.ema_decay) > 0:  # torch's own averaging: a copy of the net updated after every step
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            averaged = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(float(self.ema_decay)), use_buffers=True)
+        kept = net if averaged is None else averaged.module  # the weights validated, kept and scored
         n_items, length, epochs = net.n_items, int(self.max_len), int(epochs or self.epochs)
         draw = sampler(sequence, n_items, int(self.n_negatives), rng) if self.loss_ == "sampled" else None
         stats: list[dict[str, float]] = []
@@ -217,10 +231,12 @@ class TransformerSeq(Recommender):
                 optimizer.zero_grad()
                 batch_loss, batch_count = self._batch(net, inputs, targets, draw, device)
                 optimizer.step()
+                if averaged is not None:
+                    averaged.update_parameters(net)
                 total, count = total + batch_loss, count + batch_count
             row = {"epoch": epoch, "loss": total / max(count, 1)}
             if validation.n_users:
-                row["val_ndcg"] = validation.ndcg(lambda windows: _scores(net, windows, device))
+                row["val_ndcg"] = validation.ndcg(lambda windows: _scores(kept, windows, device))
             stats.append(row)
             elapsed = time.perf_counter() - began
             message = (f"{what}epoch {epoch}/{epochs}: loss {row['loss']:.4f}"
@@ -233,11 +249,13 @@ class TransformerSeq(Recommender):
                 continue
             if row["val_ndcg"] > best:
                 best, stale = row["val_ndcg"], 0
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
             else:
                 stale += 1
                 if stale >= int(self.patience):
                     break
+        if best_state is None and averaged is not None:  # no carve (the refit): the last averaged weights
+            best_state = kept.state_dict()
         if best_state is not None:
             net.load_state_dict(best_state)
         return stats
