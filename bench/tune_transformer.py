@@ -114,7 +114,10 @@ def render(results: dict) -> str:
         if t["params"] in seen:  # a resumed search re-measured it (identical metrics): shown once
             continue
         seen.append(t["params"])
-        lines.append(f"| {t['label']} | {changed(t['params'])} | {t['ndcg@10']:.4f} | {t['recall@10']:.4f} | "
+        final = {k: v for k, v in results.get("chosen", {}).items() if LATER.get(k, ...) != v}
+        label = t["label"] + (" (an earlier stage's choice)" if t["label"].startswith("chosen")
+                              and not same(t["params"], final) else "")
+        lines.append(f"| {label} | {changed(t['params'])} | {t['ndcg@10']:.4f} | {t['recall@10']:.4f} | "
                      f"{t['best_epoch']} | {t['fit_s']:.0f} |")
     if results.get("chosen"):
         lines += ["", f"Chosen on VAL: `{json.dumps({k: v for k, v in results['chosen'].items() if k != 'threads'})}`"

@@ -12,13 +12,7 @@ full softmax gives way to a sampled softmax with log-Q correction. The number of
 by early stopping on each user's last training item, held out inside ``fit`` (test data is never
 seen by ``fit``); with ``refit`` the network is then trained again, from the same seed, on every
 training item for that many epochs, so the latest items (the ones nearest what comes next) are
-learnt too.
-
-Examples
---------
->>> model = TransformerSeq(dim=32, epochs=5)                          # doctest: +SKIP
->>> model.fit(train, Features(interaction_times=times)).score([0]).shape  # doctest: +SKIP
-(1, n_items)
+learnt too. Weight averaging (``ema_decay``) is torch's ``AveragedModel``.
 """
 
 from __future__ import annotations
@@ -82,7 +76,8 @@ class TransformerSeq(Recommender):
         The most recent items read per user (longer histories train in windows of this length).
     dropout : float
         Dropout on embeddings, attention weights and block outputs.
-    lr, weight_decay, batch_size : AdamW schedule; ``batch_size`` counts windows of ``max_len``.
+    lr, weight_decay, batch_size : AdamW schedule; ``batch_size`` counts windows of ``max_len`` (defaults, and
+        ``patience``'s: bench/tune_transformer.py's choice on the sample's validation carve).
     epochs : int
         Cap on training epochs; the epoch with the best validation NDCG@10 is kept.
     patience : int
@@ -101,9 +96,9 @@ class TransformerSeq(Recommender):
     content_weight : float
         Scale of the content part in "both" (the map is learned either way).
     ema_decay : float
-        0 trains as usual; above 0 the weights that are validated, kept and scored are an exponential
-        moving average of the trained ones over optimizer steps (about ``1 / (1 - ema_decay)`` steps),
-        which evens out the noise of small batches at no extra epochs.
+        Above 0, the weights validated, kept and scored are a moving average of the trained ones over the
+        last ~``1 / (1 - ema_decay)`` steps: it evens out small batches' noise. Off by default (a long
+        average lags the few steps of a small log); configs/transformer_seq.yaml ships 0.999.
     seed, threads : randomness and torch CPU threads; fits are deterministic per seed on CPU.
 
     Examples
@@ -133,8 +128,8 @@ class TransformerSeq(Recommender):
         "threads": THREADS}
 
     def __init__(self, dim: int = 64, n_blocks: int = 2, n_heads: int = 1, max_len: int = 50,
-                 dropout: float = 0.3, lr: float = 1e-3, batch_size: int = 128, epochs: int = 200,
-                 patience: int = 10, refit: bool = False, loss: str = "auto", n_negatives: int = 256, item_repr: str = "id",
+                 dropout: float = 0.3, lr: float = 2e-3, batch_size: int = 16, epochs: int = 200,
+                 patience: int = 5, refit: bool = False, loss: str = "auto", n_negatives: int = 256, item_repr: str = "id",
                  content_weight: float = 1.0, weight_decay: float = 0.0, ema_decay: float = 0.0, seed: int = 0,
                  threads: int = 1) -> None:
         self.dim = dim
@@ -212,8 +207,8 @@ class TransformerSeq(Recommender):
         optimizer = torch.optim.AdamW(net.parameters(), lr=float(self.lr), betas=(0.9, 0.98),
                                       weight_decay=float(self.weight_decay))
         averaged = None
-        if float(self.ema_decay) > 0:  # torch's own averaging: a copy of the net updated after every step
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        if float(self.ema_decay) > 0:  # torch's own averaging: a copy of the net, updated after every step
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # lazy: torch
 
             averaged = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(float(self.ema_decay)), use_buffers=True)
         kept = net if averaged is None else averaged.module  # the weights validated, kept and scored
