@@ -110,15 +110,22 @@ def render(results: dict) -> str:
               f"| {t['fit_s']:.0f} |" for t in results["trials"]]
     lines += ["", "| TEST | parameters (vs start) | TEST NDCG@10 | Recall@10 | epochs | fit s |", "|---|---|---|---|---|---|"]
     seen: list[dict] = []
+    final = {k: v for k, v in results.get("chosen", {}).items() if LATER.get(k, ...) != v}
     for t in results["test"]:
         if t["params"] in seen:  # a resumed search re-measured it (identical metrics): shown once
             continue
         seen.append(t["params"])
-        final = {k: v for k, v in results.get("chosen", {}).items() if LATER.get(k, ...) != v}
         label = t["label"] + (" (an earlier stage's choice)" if t["label"].startswith("chosen")
                               and not same(t["params"], final) else "")
         lines.append(f"| {label} | {changed(t['params'])} | {t['ndcg@10']:.4f} | {t['recall@10']:.4f} | "
                      f"{t['best_epoch']} | {t['fit_s']:.0f} |")
+    runs = [t for t in results["test"] if same(t["params"], final)] + results.get("seed_spread", [])
+    if len(runs) > 1:
+        values = [t["ndcg@10"] for t in runs]
+        lines += ["", "The choice from other seeds (TEST; nothing chosen on it): " + ", ".join(
+            f"seed {t['params']['seed']} on {t['params'].get('threads', '?')} threads {t['ndcg@10']:.4f} "
+            f"({t['best_epoch']} epochs, {t['fit_s']:.0f} s)" for t in runs)
+            + f"; mean {np.mean(values):.4f} ± sd {np.std(values, ddof=1):.4f}."]
     if results.get("chosen"):
         lines += ["", f"Chosen on VAL: `{json.dumps({k: v for k, v in results['chosen'].items() if k != 'threads'})}`"
                       + ("" if results.get("done") else " (search still running)") + "."]
@@ -130,6 +137,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a short search (item_repr, dropout)")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--seeds", type=int, nargs="*", default=[1, 2],
+                        help="after the choice, refit it from these seeds too and score TEST (its spread)")
     parser.add_argument("--render-only", action="store_true", help="re-render RESULTS.md from --out")
     parser.add_argument("--fresh", action="store_true", help="refit everything (default: reuse the fits "
                         "already in --out when START and RUN are unchanged)")
@@ -203,7 +212,15 @@ def main() -> None:
         save(trials=trials, test=tests, chosen=chosen)
         log(f"chose {name} = {chosen[name]}")
     run_test(chosen, f"chosen, item_repr {chosen['item_repr']}")
-    save(trials=trials, test=tests, chosen=chosen, done=True)
+    spread = previous.get("seed_spread", []) if trials is previous.get("trials") else []
+    for seed in args.seeds:  # the choice's spread: the same parameters from other seeds, on TEST (no choosing)
+        params = {k: v for k, v in {**chosen, "seed": seed}.items() if LATER.get(k, ...) != v}
+        if not any(same(t["params"], params) for t in spread + tests):
+            spread.append({**fit_and_score(params, data["split"], data["features"], epochs(f"TEST seed {seed}")),
+                           "label": f"chosen, seed {seed}"})
+            log(f"TEST seed {seed}: NDCG@10 {spread[-1]['ndcg@10']:.4f}")
+            save(trials=trials, test=tests, chosen=chosen, seed_spread=spread)
+    save(trials=trials, test=tests, chosen=chosen, seed_spread=spread, done=True)
     write_section(RESULTS_MD, "tune_transformer", TITLE, render(record))
 
 
