@@ -48,7 +48,8 @@ def row(results: dict) -> str:
     """One table row: what was fitted, how long against its goal, and what it learnt against popularity."""
     data = results["data"]
     what = ("the sample" if results.get("kind") == "sample" else "`bench/synth.py` log") + (
-        f": {data['interactions']:,} interactions, {data['users']:,} users, {data['items']:,} items ({results['loss']} softmax)")
+        f": {data['interactions']:,} interactions, {data['users']:,} users, {data['items']:,} items ({results['loss']} softmax; "
+        f"batch {results['params']['batch_size']}, ema_decay {results['params'].get('ema_decay', 0)})")
     goal = results["goal_s"]
     return (f"| {what} | {results['fit_s']:.0f} | {goal} ({'met' if results['fit_s'] <= goal else 'missed'}) "
             f"| {results['epochs_run']} ({results['best_epoch']}) | {results['fit_s'] / max(results['epochs_run'], 1):.1f} "
@@ -102,8 +103,9 @@ def main() -> None:
     runs = [json.loads(path.read_text()) for path in (OUT_SAMPLE, OUT) if path.exists()]
     body = "\n".join([
         *[f"- {provenance_line(results)}" for results in runs], "",
-        "docs/benchmark.md's temporal split; configs/transformer_seq.yaml's parameters, unchanged; epochs by the "
-        "fit's own early stopping; on 2 torch threads.", "",
+        "docs/benchmark.md's temporal split; configs/transformer_seq.yaml's parameters at each run's commit (the "
+        "row names the batch size and weight averaging, which changed between runs); epochs by the fit's own early "
+        "stopping; on 2 torch threads.", "",
         "| data | fit wall s | goal s | epochs run (best) | s / epoch | TEST NDCG@10 (transformer / popularity) "
         "| load average |", "|---|---|---|---|---|---|---|",
         *[row(results) for results in runs], "",
