@@ -63,10 +63,11 @@ with (st.expander("Training setup — hold-out and algorithms", expanded=trained
             if problem:
                 continue
             params = dict(algo.params) if algo else {}
-            defaults = algorithms.key_params(name)
-            cols = st.columns(max(len(defaults), 1))
-            for col, (param, default) in zip(cols, defaults.items()):
-                params[param] = algorithms.param_input(col, name, param, default, params.get(param, default))
+            fields = list(algorithms.key_params(name).items())
+            per_row = max(len(fields), 1) if len(fields) <= 4 else 3  # more than 4 side by side: labels wrap mid-word
+            for start in range(0, len(fields), per_row):
+                for col, (param, default) in zip(st.columns(per_row), fields[start:start + per_row]):
+                    params[param] = algorithms.param_input(col, name, param, default, params.get(param, default))
             if on:
                 chosen.append(switched_on(cfg, name, params))
     for algo in (a for a in cfg.algorithms if a.name not in ALGORITHM_NAMES):  # a second entry of one algorithm
