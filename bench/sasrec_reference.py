@@ -49,8 +49,8 @@ def table_row(results: dict) -> str:
 def render(results: dict) -> None:
     """docs/benchmark.md's row (between its markers) and the RESULTS.md section."""
     text = BENCHMARK_MD.read_text(encoding="utf-8")
-    lead = (f"SASRec on this split, measured {results['date'][:10]} by `bench/sasrec_reference.py` "
-            "(2 blocks, 1 head, dim 64, max_len 50, dropout 0.5):")
+    shape = ", ".join(f"{key} {results['params'][key]}" for key in ("n_blocks", "n_heads", "dim", "max_len", "dropout"))
+    lead = f"SASRec on this split, measured {results['date'][:10]} by `bench/sasrec_reference.py` ({shape}):"
     block = (f"{ROW_START}\n{lead}\n\n| model | NDCG@10 | Recall@10 | fit s |\n|---|---|---|---|\n"
              f"{table_row(results)}\n{ROW_END}")
     pattern = re.compile(re.escape(ROW_START) + r".*?" + re.escape(ROW_END), re.S)

@@ -8,8 +8,8 @@ Data: ``bench/synth.py`` (written to ``/tmp/genre-synth/<size>`` if absent). doc
 split; the transformer with configs/transformer_seq.yaml's parameters, unchanged (above
 ``SAMPLED_ABOVE`` items ``loss: auto`` picks the sampled softmax with log-Q correction); epochs by its own
 early stopping. Recorded: every epoch's loss, validation NDCG@10 and seconds, the fit's wall time against
-the issue's goal (≤ 15 min on this 2-core machine; ≤ 3 min on the sample), and TEST NDCG@10 on a seeded sample of users next to
-popularity's, so a fast fit that learnt nothing shows. Writes ``bench/transformer_scale.json`` (argv,
+the issue's goal (≤ 15 min on this 2-core machine; ≤ 3 min on the sample), and TEST NDCG@10 on a seeded
+sample of users next to popularity's, so a fast fit that learnt nothing shows. Writes ``bench/transformer_scale.json`` (argv,
 commit, date, load average, input hashes) and the RESULTS.md "transformer_scale" section from it alone.
 """
 
@@ -47,12 +47,14 @@ EVALUATED_USERS = 5000
 def row(results: dict) -> str:
     """One table row: what was fitted, how long against its goal, and what it learnt against popularity."""
     data = results["data"]
-    what = ("the sample" if results.get("kind") == "sample" else "`bench/synth.py` log") + (
-        f": {data['interactions']:,} interactions, {data['users']:,} users, {data['items']:,} items ({results['loss']} softmax; "
-        f"batch {results['params']['batch_size']}, ema_decay {results['params'].get('ema_decay', 0)})")
+    what = (f"{'the sample' if results.get('kind') == 'sample' else '`bench/synth.py` log'}: "
+            f"{data['interactions']:,} interactions, {data['users']:,} users, {data['items']:,} items "
+            f"({results['loss']} softmax; batch {results['params']['batch_size']}, "
+            f"ema_decay {results['params'].get('ema_decay', 0)})")
     goal = results["goal_s"]
     return (f"| {what} | {results['fit_s']:.0f} | {goal} ({'met' if results['fit_s'] <= goal else 'missed'}) "
-            f"| {results['epochs_run']} ({results['best_epoch']}) | {results['fit_s'] / max(results['epochs_run'], 1):.1f} "
+            f"| {results['epochs_run']} ({results['best_epoch']}) "
+            f"| {results['fit_s'] / max(results['epochs_run'], 1):.1f} "
             f"| {results['test_ndcg@10']['transformer_seq']:.4f} / {results['test_ndcg@10']['popularity']:.4f} "
             f"({results['evaluated_users']:,} users) | {results['load_average']:.1f} |")
 
@@ -109,8 +111,8 @@ def main() -> None:
         "| data | fit wall s | goal s | epochs run (best) | s / epoch | TEST NDCG@10 (transformer / popularity) "
         "| load average |", "|---|---|---|---|---|---|---|",
         *[row(results) for results in runs], "",
-        "On the 1M row, `bench/synth.py` draws each user's items independently of their order (a favourite genre and popularity "
-        "only), so that log has no next-item signal for a sequential model to find: the figure measures speed; "
+        "On the 1M row, `bench/synth.py` draws each user's items independently of their order (a favourite genre "
+        "and popularity only), so that log has no next-item signal for a sequential model to find: the figure measures speed; "
         "quality is measured on the sample (the sections above)."])
     write_section(RESULTS_MD, "transformer_scale", "Sequential transformer: fit time on the sample and at 1M "
                   "interactions", body)

@@ -95,6 +95,11 @@ def same(a: dict, b: dict) -> bool:
     return {k: v for k, v in a.items() if k != "threads"} == {k: v for k, v in b.items() if k != "threads"}
 
 
+def canonical(params: dict) -> dict:
+    """``params`` without the ``LATER`` keys at their earlier value: the identity of a candidate in the JSON."""
+    return {k: v for k, v in params.items() if LATER.get(k, ...) != v}
+
+
 def render(results: dict) -> str:
     """The RESULTS.md section: every validation fit (what it changed from ``START``), then the TEST fits."""
     def changed(params: dict) -> str:
@@ -110,7 +115,7 @@ def render(results: dict) -> str:
               f"| {t['fit_s']:.0f} |" for t in results["trials"]]
     lines += ["", "| TEST | parameters (vs start) | TEST NDCG@10 | Recall@10 | epochs | fit s |", "|---|---|---|---|---|---|"]
     seen: list[dict] = []
-    final = {k: v for k, v in results.get("chosen", {}).items() if LATER.get(k, ...) != v}
+    final = canonical(results.get("chosen", {}))
     for t in results["test"]:
         if t["params"] in seen:  # a resumed search re-measured it (identical metrics): shown once
             continue
@@ -164,15 +169,15 @@ def main() -> None:
 
     def epochs(what: str):
         return lambda done, total, message: log(f"  {what} {message}")
-    trials, tests = [], []
+    trials, tests, spread = [], [], []
     previous = json.loads(Path(args.out).read_text()) if Path(args.out).exists() and not args.fresh else {}
     if previous.get("start") == START and previous.get("run") == RUN:  # resume: reuse finished fits
-        trials, tests = previous.get("trials", []), previous.get("test", [])
+        trials, tests, spread = previous.get("trials", []), previous.get("test", []), previous.get("seed_spread", [])
         record["resumed_from"] = {k: previous.get(k) for k in ("date", "commit", "argv", "resumed_from")}
         log(f"resuming: {len(trials)} validation and {len(tests)} test fits from {args.out}")
 
     def run_val(params: dict, stage: str) -> dict:
-        params = {k: v for k, v in params.items() if LATER.get(k, ...) != v}
+        params = canonical(params)
         known = next((t for t in trials if same(t["params"], params)), None)
         if known is None:
             known = {**fit_and_score(params, data["val"], data["val_features"], epochs("VAL")), "stage": stage}
@@ -183,7 +188,7 @@ def main() -> None:
         return known
 
     def run_test(params: dict, label: str) -> None:
-        params = {k: v for k, v in params.items() if LATER.get(k, ...) != v}
+        params = canonical(params)
         if any(same(t["params"], params) for t in tests):  # measured already (a resumed search)
             return
         row = {**fit_and_score(params, data["split"], data["features"], epochs("TEST")), "label": label,
@@ -212,9 +217,8 @@ def main() -> None:
         save(trials=trials, test=tests, chosen=chosen)
         log(f"chose {name} = {chosen[name]}")
     run_test(chosen, f"chosen, item_repr {chosen['item_repr']}")
-    spread = previous.get("seed_spread", []) if trials is previous.get("trials") else []
     for seed in args.seeds:  # the choice's spread: the same parameters from other seeds, on TEST (no choosing)
-        params = {k: v for k, v in {**chosen, "seed": seed}.items() if LATER.get(k, ...) != v}
+        params = canonical({**chosen, "seed": seed})
         if not any(same(t["params"], params) for t in spread + tests):
             spread.append({**fit_and_score(params, data["split"], data["features"], epochs(f"TEST seed {seed}")),
                            "label": f"chosen, seed {seed}"})
