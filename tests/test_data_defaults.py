@@ -78,7 +78,8 @@ def test_every_algorithm_has_a_one_line_explanation_on_the_train_page():
     from ui.algorithms import DESCRIPTIONS, key_params
 
     assert set(ALGORITHM_NAMES) <= set(DESCRIPTIONS)
-    assert {"item_repr", "refit", "dropout", "max_len", "batch_size", "ema_decay"} <= set(key_params("transformer_seq"))
+    assert {"item_repr", "refit", "dropout", "max_len", "batch_size", "ema_decay", "n_models"} <= set(
+        key_params("transformer_seq"))
 
 
 # ---------------------------------------------------------------------------- colours

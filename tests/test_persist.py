@@ -161,7 +161,8 @@ def small_train():
                                                          "n_negatives": 8}),
                                           ("transformer_seq", {"dim": 8, "epochs": 2, "max_len": 6}),
                                           ("transformer_seq", {"dim": 8, "epochs": 2, "max_len": 30,
-                                                               "item_repr": "both"})])
+                                                               "item_repr": "both"}),
+                                          ("transformer_seq", {"dim": 8, "epochs": 2, "max_len": 30, "n_models": 2})])
 def test_fold_in_of_a_users_own_history_equals_their_scores(small_train, name, params):
     train, features = small_train
     model = make_algorithm(name, **params).fit(train, features)
@@ -210,15 +211,16 @@ def test_fold_in_checks_its_input(small_train):
 
 def test_state_round_trips_without_fitting(small_train):
     train, features = small_train
-    small = {"two_tower": {"dim": 8, "hidden": 8, "epochs": 2, "n_negatives": 8},
-             "transformer_seq": {"dim": 8, "epochs": 2, "max_len": 10, "item_repr": "both"}}
-    for name in ("ease", "item_knn", "content", "sequential", "als", "bpr", "popularity", "genre_pref", "two_tower",
-                 "transformer_seq"):
-        model = make_algorithm(name, **small.get(name, {})).fit(train, features)
-        fresh = make_algorithm(name, **small.get(name, {}))._restore(model._state())
+    networks = [("two_tower", {"dim": 8, "hidden": 8, "epochs": 2, "n_negatives": 8}),
+                ("transformer_seq", {"dim": 8, "epochs": 2, "max_len": 10, "item_repr": "both"}),
+                ("transformer_seq", {"dim": 8, "epochs": 2, "max_len": 10, "item_repr": "both", "n_models": 2})]
+    plain = ("ease", "item_knn", "content", "sequential", "als", "bpr", "popularity", "genre_pref")
+    for name, params in [(name, {}) for name in plain] + networks:
+        model = make_algorithm(name, **params).fit(train, features)
+        fresh = make_algorithm(name, **params)._restore(model._state())
         assert np.array_equal(fresh.score([0, 5]), model.score([0, 5])), name
-        if name in small:  # the network came back too: a new history scores alike
-            assert np.allclose(fresh.fold_in([1, 4, 2]), model.fold_in([1, 4, 2]), atol=1e-6), name
+        if params:  # the network came back too: a new history scores alike
+            assert np.allclose(fresh.fold_in([1, 4, 2]), model.fold_in([1, 4, 2]), atol=1e-6), (name, params)
 
 
 def test_cli_run_saves_the_trained_run(tmp_path, capsys):

@@ -161,6 +161,27 @@ def test_weight_averaging_scores_with_the_averaged_weights_and_is_deterministic(
     assert not np.allclose(refits[0].score(np.arange(10)), refits[1].score(np.arange(10)))
 
 
+def test_n_models_scores_the_mean_of_the_networks_from_consecutive_seeds():
+    """n_models 2 from seed 3 is the networks seed 3 and seed 4 would each fit alone, averaged; one progress
+    bar runs over both; each network's epochs are in epoch_stats_."""
+    train, times, following = planted()
+    features = Features(interaction_times=times)
+    params = {"epochs": 8, "patience": 3, "lr": 5e-3, "dropout": 0.1, **FAST}
+    alone = [TransformerSeq(seed=seed, **params).fit(train, features) for seed in (3, 4)]
+    calls = []
+    pair = TransformerSeq(seed=3, n_models=2, **params).fit(
+        train, features, progress=lambda done, total, message: calls.append((done, total, message)))
+    users = np.arange(train.shape[0])
+    mean = (alone[0].score(users) + alone[1].score(users)) / 2
+    np.testing.assert_allclose(pair.score(users), mean, rtol=1e-5, atol=1e-5)
+    assert pair.best_epoch_ == alone[0].best_epoch_
+    assert [row["network"] for row in pair.epoch_stats_] == [1] * len(alone[0].epoch_stats_) + [2] * len(
+        alone[1].epoch_stats_)
+    assert [c[:2] for c in calls] == [(epoch, 16) for epoch in range(1, len(alone[0].epoch_stats_) + 1)] + [
+        (8 + epoch, 16) for epoch in range(1, len(alone[1].epoch_stats_) + 1)]
+    assert calls[-1][2].startswith("network 2/2, epoch")
+
+
 def test_progress_reports_epoch_loss_validation_and_eta_and_cancel_stops_the_fit():
     train, times, _ = planted()
     calls = []

@@ -28,7 +28,7 @@ DESCRIPTIONS = {
 #: Parameters shown when an algorithm has no tuning grid.
 _FALLBACK = {"two_tower": ("epochs", "dim"), "profile": ("history_weight",)}
 #: Parameters shown beside the tuning grid's: what changes the model's nature rather than its fit.
-_ALSO = {"transformer_seq": ("item_repr", "refit", "batch_size", "ema_decay")}
+_ALSO = {"transformer_seq": ("item_repr", "refit", "batch_size", "ema_decay", "n_models")}
 
 
 def unavailable(name: str) -> str | None:

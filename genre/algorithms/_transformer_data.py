@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -172,3 +173,19 @@ def sampler(sequence: np.ndarray, n_items: int, n_negatives: int, rng: np.random
         return np.minimum(picks, n_items - 1).astype(np.int64), log_q
 
     return draw
+
+
+def centred_content(content: np.ndarray) -> np.ndarray:
+    """Content rows minus the mean of the non-zero rows, rescaled to norm sqrt(d) (zero rows stay zero).
+
+    Sentence embeddings share a large common direction; removing it leaves the linear map the
+    part that tells items apart.
+    """
+    filled = np.abs(content).sum(axis=1) > 0
+    if filled.sum() < 2:
+        return content
+    out = np.zeros_like(content)
+    out[filled] = content[filled] - content[filled].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    out = out / np.maximum(norms, 1e-12) * np.float32(math.sqrt(content.shape[1]))
+    return out.astype(np.float32)

@@ -13,6 +13,8 @@ history is scored by what people start with, and every query attends at least to
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -147,3 +149,73 @@ def sampled_softmax_loss(states: torch.Tensor, table: torch.Tensor, targets: tor
     logits = torch.cat([positive, negative], dim=1)
     return F.cross_entropy(logits, torch.zeros(len(targets), dtype=torch.long, device=states.device),
                            reduction="sum")
+
+
+class Ensemble(nn.Module):
+    """Networks fitted from consecutive seeds, scored as one (``transformer_seq``'s ``n_models``).
+
+    Their states and item tables sit side by side and each state is divided by their number, so
+    a user's score is the mean of the networks' scores: the candidate store, fold-in and saving
+    see one network.
+    """
+
+    def __init__(self, members: list[SequenceNet]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+
+def _members(net: nn.Module) -> list[SequenceNet]:
+    return list(net.members) if isinstance(net, Ensemble) else [net]
+
+
+@torch.no_grad()
+def item_table(net: nn.Module) -> torch.Tensor:
+    """(n_items, width) output table of ``net`` (an ``Ensemble``'s: its members' side by side)."""
+    return torch.cat([member.output(member.items()) for member in _members(net)], dim=1)
+
+
+def last_states(net: nn.Module, windows: np.ndarray, device: torch.device, batch: int = 512) -> np.ndarray:
+    """The last position's state of each left-padded window (n, max_len), in batches, without gradients
+    (an ``Ensemble``'s: its members' side by side, each divided by their number)."""
+    members = _members(net)
+    widths = [member.norm.normalized_shape[0] + 1 for member in members]
+    out = np.empty((len(windows), sum(widths)), dtype=np.float32)
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        for member, begin in zip(members, np.cumsum([0, *widths[:-1]]), strict=True):
+            table, columns = member.items(), slice(int(begin), int(begin) + member.norm.normalized_shape[0] + 1)
+            for row in range(0, len(windows), batch):
+                chunk = torch.from_numpy(windows[row:row + batch]).to(device)
+                out[row:row + len(chunk), columns] = member.encode(chunk, table)[:, -1].cpu().numpy()
+    net.train(was_training)
+    if len(members) > 1:
+        out /= np.float32(len(members))
+    return out
+
+
+def window_scores(net: nn.Module, windows: np.ndarray, device: torch.device) -> np.ndarray:
+    """Scores (n, n_items) of every item after each window."""
+    items = item_table(net).cpu().numpy()
+    return last_states(net, windows, device) @ items.T
+
+
+@contextmanager
+def torch_session(seed: int, threads: int) -> Iterator[torch.device]:
+    """Seeded, deterministic torch on ``threads`` CPU threads (or CUDA when available); global state restored.
+
+    On CUDA determinism is asked for with ``warn_only``: a kernel without a deterministic
+    version warns instead of failing the fit.
+    """
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    threads_before = torch.get_num_threads()
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
+    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if device.type == "cuda" else []):
+        torch.manual_seed(int(seed))
+        torch.set_num_threads(int(threads))
+        torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+        try:
+            yield device
+        finally:
+            torch.set_num_threads(threads_before)
+            torch.use_deterministic_algorithms(deterministic_before)

@@ -12,16 +12,14 @@ full softmax gives way to a sampled softmax with log-Q correction. The number of
 by early stopping on each user's last training item, held out inside ``fit`` (test data is never
 seen by ``fit``); with ``refit`` the network is then trained again, from the same seed, on every
 training item for that many epochs, so the latest items (the ones nearest what comes next) are
-learnt too. Weight averaging (``ema_decay``) is torch's ``AveragedModel``.
+learnt too. Weight averaging (``ema_decay``) is torch's ``AveragedModel``. With ``n_models`` above 1,
+that many networks are fitted from consecutive seeds and their scores averaged.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,6 +30,7 @@ from genre.algorithms._transformer_data import (
     Validation,
     batch_rows,
     carve_last,
+    centred_content,
     epoch_windows,
     last_windows,
     sampler,
@@ -99,7 +98,11 @@ class TransformerSeq(Recommender):
         Above 0, the weights validated, kept and scored are a moving average of the trained ones over the
         last ~``1 / (1 - ema_decay)`` steps: it evens out small batches' noise. Off by default (a long
         average lags the few steps of a small log); configs/transformer_seq.yaml ships 0.999.
-    seed, threads : randomness and torch CPU threads; fits are deterministic per seed on CPU.
+    n_models : int
+        Networks fitted from seeds ``seed``, ``seed + 1``, …, their scores averaged: on a small log the
+        epoch early stopping picks, and so the score, varies from seed to seed; the mean varies less.
+        Costs ``n_models`` × the fit time; ``epoch_stats_`` rows then name their ``network``.
+    seed, threads : randomness and torch CPU threads; fits are deterministic per seed and thread count on CPU.
 
     Examples
     --------
@@ -124,14 +127,14 @@ class TransformerSeq(Recommender):
         "batch_size": BATCH, "epochs": Bound(1, 1000, int), "patience": Bound(1, 1000, int),
         "refit": OneOf((False, True)), "loss": OneOf(("auto", "full", "sampled")), "n_negatives": Bound(1, 100_000, int),
         "item_repr": OneOf(("id", "content", "both")), "content_weight": Bound(0.0, 1e3),
-        "weight_decay": Bound(0.0, 10.0), "ema_decay": Bound(0.0, 1.0, high_open=True), "seed": SEED,
-        "threads": THREADS}
+        "weight_decay": Bound(0.0, 10.0), "ema_decay": Bound(0.0, 1.0, high_open=True),
+        "n_models": Bound(1, 16, int), "seed": SEED, "threads": THREADS}
 
     def __init__(self, dim: int = 64, n_blocks: int = 2, n_heads: int = 1, max_len: int = 50,
                  dropout: float = 0.3, lr: float = 2e-3, batch_size: int = 16, epochs: int = 200,
                  patience: int = 5, refit: bool = False, loss: str = "auto", n_negatives: int = 256, item_repr: str = "id",
-                 content_weight: float = 1.0, weight_decay: float = 0.0, ema_decay: float = 0.0, seed: int = 0,
-                 threads: int = 1) -> None:
+                 content_weight: float = 1.0, weight_decay: float = 0.0, ema_decay: float = 0.0, n_models: int = 1,
+                 seed: int = 0, threads: int = 1) -> None:
         self.dim = dim
         self.n_blocks = n_blocks
         self.n_heads = n_heads
@@ -148,36 +151,63 @@ class TransformerSeq(Recommender):
         self.content_weight = content_weight
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
+        self.n_models = n_models
         self.seed = seed
         self.threads = threads
 
     # ------------------------------------------------------------------ fit
     def _fit(self, train: sp.csr_matrix, features: Any, progress: Progress | None) -> None:
+        from genre.algorithms._transformer_nn import (  # lazy: imports torch
+            Ensemble,
+            item_table,
+            last_states,
+            torch_session,
+        )
+
         self._check_params(features)
         n_items = train.shape[1]
-        rng = np.random.default_rng(self.seed)
         starts, sequence = time_ordered(train, features.interaction_times)
-        (sub_starts, sub_sequence), validation = carve_last(starts, sequence, n_items, int(self.max_len))
         content = None
         if self.item_repr != "id":
-            content = _centred(_content_matrix(features.item_vectors, n_items, self.seed))
+            content = centred_content(_content_matrix(features.item_vectors, n_items, self.seed))
         self.loss_ = ("sampled" if n_items > SAMPLED_ABOVE else "full") if self.loss == "auto" else self.loss
-        with _torch_session(self.seed, self.threads) as (torch, device):
-            net = self._network(n_items, sub_sequence, content, device)
-            self.epoch_stats_ = self._train(net, sub_starts, sub_sequence, validation, rng, device, progress)
-            self.best_epoch_ = (max(self.epoch_stats_, key=lambda r: r["val_ndcg"])["epoch"] if validation.n_users
-                                else len(self.epoch_stats_))
-            if self.refit and validation.n_users:
-                torch.manual_seed(int(self.seed))  # the same start as the first pass, on every item
-                net = self._network(n_items, sequence, content, device)
-                self.refit_stats_ = self._train(net, starts, sequence, Validation.empty(), np.random.default_rng(
-                    self.seed), device, progress, epochs=self.best_epoch_, what="refit on every training item, ")
-            net.eval()
-            with torch.no_grad():
-                self.item_factors_ = net.output(net.items()).cpu().numpy().astype(np.float32)
-                self.user_factors_ = _states(net, last_windows(starts, sequence, int(self.max_len), n_items),
-                                             device)
+        self.epoch_stats_, self.refit_stats_, nets = [], [], []
+        with torch_session(self.seed, self.threads) as device:
+            for network in range(int(self.n_models)):
+                nets.append(self._fit_network(network, n_items, starts, sequence, content, device, progress))
+            net = nets[0] if len(nets) == 1 else Ensemble(nets)
+            self.item_factors_ = item_table(net).cpu().numpy().astype(np.float32)
+            self.user_factors_ = last_states(net, last_windows(starts, sequence, int(self.max_len), n_items), device)
             self.net_ = net.cpu().eval()  # kept for fold-in (a new history's state) and saved with the run
+
+    def _fit_network(self, network: int, n_items: int, starts: np.ndarray, sequence: np.ndarray,
+                     content: np.ndarray | None, device: Any, progress: Progress | None) -> Any:
+        """Network number ``network`` (seed ``seed + network``): trained with early stopping on the validation
+        carve, then refitted on every training item when asked; its stats join ``epoch_stats_``."""
+        import torch  # lazy: torch is a slow import
+
+        seed, many = int(self.seed) + network, int(self.n_models) > 1
+        what = f"network {network + 1}/{int(self.n_models)}, " if many else ""
+        report = progress
+        if many and progress is not None:  # one bar over every network's epochs
+            def report(done: int, total: int, message: str) -> None:
+                progress(network * total + done, int(self.n_models) * total, message)
+        torch.manual_seed(seed)
+        (sub_starts, sub_sequence), validation = carve_last(starts, sequence, n_items, int(self.max_len))
+        net = self._network(n_items, sub_sequence, content, device)
+        stats = self._train(net, sub_starts, sub_sequence, validation, np.random.default_rng(seed), device,
+                            report, what=what)
+        best = max(stats, key=lambda r: r["val_ndcg"])["epoch"] if validation.n_users else len(stats)
+        if network == 0:
+            self.best_epoch_ = best
+        if self.refit and validation.n_users:
+            torch.manual_seed(seed)  # the same start as the first pass, on every item
+            net = self._network(n_items, sequence, content, device)
+            self.refit_stats_ += self._train(net, starts, sequence, Validation.empty(), np.random.default_rng(seed),
+                                             device, report, epochs=best,
+                                             what=what + "refit on every training item, ")
+        self.epoch_stats_ += [{**row, "network": network + 1} if many else row for row in stats]
+        return net.eval()
 
     def _network(self, n_items: int, sequence: np.ndarray, content: np.ndarray | None, device: Any) -> Any:
         """A fresh network whose output bias starts at the log share of each item in ``sequence``."""
@@ -203,6 +233,8 @@ class TransformerSeq(Recommender):
         validation carve (with ``ema_decay``, the averaged weights are the ones validated and kept).
         Returns per-epoch stats."""
         import torch  # lazy: torch is a slow import
+
+        from genre.algorithms._transformer_nn import window_scores  # lazy: imports torch
 
         optimizer = torch.optim.AdamW(net.parameters(), lr=float(self.lr), betas=(0.9, 0.98),
                                       weight_decay=float(self.weight_decay))
@@ -231,7 +263,7 @@ class TransformerSeq(Recommender):
                 total, count = total + batch_loss, count + batch_count
             row = {"epoch": epoch, "loss": total / max(count, 1)}
             if validation.n_users:
-                row["val_ndcg"] = validation.ndcg(lambda windows: _scores(kept, windows, device))
+                row["val_ndcg"] = validation.ndcg(lambda windows: window_scores(kept, windows, device))
             stats.append(row)
             elapsed = time.perf_counter() - began
             message = (f"{what}epoch {epoch}/{epochs}: loss {row['loss']:.4f}"
@@ -303,15 +335,17 @@ class TransformerSeq(Recommender):
         return state_with_net(self, skip)
 
     def _restore(self, state: dict[str, Any]) -> "TransformerSeq":
-        """Set the state and rebuild the network from its arrays (no training)."""
-        from genre.algorithms._transformer_nn import SequenceNet  # lazy: imports torch
+        """Set the state and rebuild the network(s) from their arrays (no training)."""
+        from genre.algorithms._transformer_nn import Ensemble, SequenceNet  # lazy: imports torch
 
         tensors = restore_plain(self, state)
-        n_items = int(self.n_items_)
-        content = tensors.get("content")  # a buffer: its saved values replace these zeros
-        net = SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
-                          float(self.dropout), self.item_repr, None if content is None else np.zeros_like(content),
-                          float(self.content_weight), np.ones(n_items, bool), np.zeros(n_items))
+        n_items, many = int(self.n_items_), int(self.n_models) > 1
+        content = tensors.get("members.0.content" if many else "content")  # a buffer: saved values replace zeros
+        nets = [SequenceNet(n_items, int(self.dim), int(self.n_blocks), int(self.n_heads), int(self.max_len),
+                            float(self.dropout), self.item_repr, None if content is None else np.zeros_like(content),
+                            float(self.content_weight), np.ones(n_items, bool), np.zeros(n_items))
+                for _ in range(int(self.n_models))]
+        net = Ensemble(nets) if many else nets[0]
         return load_net(self, net, tensors)
 
     def _fold_in(self, items: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
@@ -319,12 +353,14 @@ class TransformerSeq(Recommender):
         latest place, as a training sequence holds it), times the item table."""
         import torch  # lazy: torch is a slow import
 
+        from genre.algorithms._transformer_nn import last_states  # lazy: imports torch
+
         latest_first = items[::-1]
         _, first = np.unique(latest_first, return_index=True)
         recent = latest_first[np.sort(first)][: int(self.max_len)][::-1]
         window = np.full((1, int(self.max_len)), int(self.n_items_), dtype=np.int64)
         window[0, window.shape[1] - len(recent):] = recent
-        return self.item_factors_ @ _states(self.net_, window, torch.device("cpu"))[0]
+        return self.item_factors_ @ last_states(self.net_, window, torch.device("cpu"))[0]
 
     # ------------------------------------------------------------------ score
     def _score(self, users: np.ndarray) -> np.ndarray:
@@ -334,66 +370,3 @@ class TransformerSeq(Recommender):
             np.matmul(self.user_factors_[rows], self.item_factors_.T, out=out[begin:begin + len(rows)])
         return out
 
-
-def _states(net: Any, windows: np.ndarray, device: Any) -> np.ndarray:
-    """The last position's state of each left-padded window (n, max_len), in batches, without gradients."""
-    import torch  # lazy: torch is a slow import
-
-    out = np.empty((len(windows), net.norm.normalized_shape[0] + 1), dtype=np.float32)
-    was_training = net.training
-    net.eval()
-    with torch.no_grad():
-        table = net.items()
-        for begin in range(0, len(windows), _SCORE_BATCH):
-            chunk = torch.from_numpy(windows[begin:begin + _SCORE_BATCH]).to(device)
-            out[begin:begin + len(chunk)] = net.encode(chunk, table)[:, -1].cpu().numpy()
-    net.train(was_training)
-    return out
-
-
-def _scores(net: Any, windows: np.ndarray, device: Any) -> np.ndarray:
-    """Scores (n, n_items) of every item after each window."""
-    import torch  # lazy: torch is a slow import
-
-    with torch.no_grad():
-        items = net.output(net.items()).cpu().numpy()
-    return _states(net, windows, device) @ items.T
-
-
-def _centred(content: np.ndarray) -> np.ndarray:
-    """Content rows minus the mean of the non-zero rows, rescaled to norm sqrt(d) (zero rows stay zero).
-
-    Sentence embeddings share a large common direction; removing it leaves the linear map the
-    part that tells items apart.
-    """
-    filled = np.abs(content).sum(axis=1) > 0
-    if filled.sum() < 2:
-        return content
-    out = np.zeros_like(content)
-    out[filled] = content[filled] - content[filled].mean(axis=0)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    out = out / np.maximum(norms, 1e-12) * np.float32(math.sqrt(content.shape[1]))
-    return out.astype(np.float32)
-
-
-@contextmanager
-def _torch_session(seed: int, threads: int) -> Iterator[tuple[Any, Any]]:
-    """Seeded, deterministic torch on ``threads`` CPU threads (or CUDA when available); global state restored.
-
-    On CUDA determinism is asked for with ``warn_only``: a kernel without a deterministic
-    version warns instead of failing the fit.
-    """
-    import torch  # lazy: torch is a slow import
-
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    threads_before = torch.get_num_threads()
-    deterministic_before = torch.are_deterministic_algorithms_enabled()
-    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if device.type == "cuda" else []):
-        torch.manual_seed(int(seed))
-        torch.set_num_threads(int(threads))
-        torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
-        try:
-            yield torch, device
-        finally:
-            torch.set_num_threads(threads_before)
-            torch.use_deterministic_algorithms(deterministic_before)
