@@ -50,7 +50,7 @@ def row(results: dict) -> str:
     what = (f"{'the sample' if results.get('kind') == 'sample' else '`bench/synth.py` log'}: "
             f"{data['interactions']:,} interactions, {data['users']:,} users, {data['items']:,} items "
             f"({results['loss']} softmax; batch {results['params']['batch_size']}, "
-            f"ema_decay {results['params'].get('ema_decay', 0)})")
+            f"ema_decay {results['params'].get('ema_decay', 0)}, networks {results['params'].get('n_models', 1)})")
     goal = results["goal_s"]
     return (f"| {what} | {results['fit_s']:.0f} | {goal} ({'met' if results['fit_s'] <= goal else 'missed'}) "
             f"| {results['epochs_run']} ({results['best_epoch']}) "
