@@ -138,14 +138,16 @@ def render(results: dict) -> str:
                               and not same(t["params"], final) else "")
         lines.append(f"| {label} | {changed(t['params'])} | {t['ndcg@10']:.4f} | {t['recall@10']:.4f} | "
                      f"{t['best_epoch']} | {t['fit_s']:.0f} |")
-    runs = [t for t in results["test"] + results.get("seed_spread", [])
-            if same({**t["params"], "seed": 0}, {**final, "seed": 0})]
-    if len(runs) > 1:
-        values = [t["ndcg@10"] for t in runs]
-        lines += ["", "The choice from other seeds (TEST; nothing chosen on it): " + ", ".join(
-            f"seed {t['params']['seed']} on {t['params'].get('threads', '?')} threads {t['ndcg@10']:.4f} "
-            f"({t['best_epoch']} epochs, {t['fit_s']:.0f} s)" for t in runs)
-            + f"; mean {np.mean(values):.4f} ± sd {np.std(values, ddof=1):.4f}."]
+    for n_models in dict.fromkeys([final.get("n_models", 1), 1]):  # the choice, and one network of it
+        like = canonical({**final, "n_models": n_models, "seed": 0})
+        runs = [t for t in results["test"] + results.get("seed_spread", []) if same({**t["params"], "seed": 0}, like)]
+        if len(runs) > 1:
+            values = [t["ndcg@10"] for t in runs]
+            lines += ["", f"{'The choice' if n_models == final.get('n_models', 1) else 'One network of it'} from other "
+                          "seeds (TEST; nothing chosen on it): " + ", ".join(
+                f"seed {t['params']['seed']} on {t['params'].get('threads', '?')} threads {t['ndcg@10']:.4f} "
+                f"({t['best_epoch']} epochs, {t['fit_s']:.0f} s)" for t in runs)
+                + f"; mean {np.mean(values):.4f} ± sd {np.std(values, ddof=1):.4f}."]
     if results.get("chosen"):
         lines += ["", f"Chosen on VAL: `{json.dumps({k: v for k, v in results['chosen'].items() if k != 'threads'})}`"
                       + ("" if results.get("done") else " (search still running)") + "."]
@@ -190,6 +192,7 @@ def main() -> None:
         trials, tests, spread = previous.get("trials", []), previous.get("test", []), previous.get("seed_spread", [])
         record["resumed_from"] = {k: previous.get(k) for k in ("date", "commit", "argv", "resumed_from")}
         log(f"resuming: {len(trials)} validation and {len(tests)} test fits from {args.out}")
+    record["seed_spread"] = spread  # the same list the spread below appends to: every save keeps it
 
     def run_val(params: dict, stage: str) -> dict:
         params = canonical(params)
