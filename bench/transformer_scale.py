@@ -106,7 +106,7 @@ def main() -> None:
     body = "\n".join([
         *[f"- {provenance_line(results)}" for results in runs], "",
         "docs/benchmark.md's temporal split; configs/transformer_seq.yaml's parameters at each run's commit (the "
-        "row names the batch size and weight averaging, which changed between runs); epochs by the fit's own early "
+        "row names the batch size, weight averaging and networks, which changed between runs); epochs by the fit's own early "
         "stopping; on 2 torch threads.", "",
         "| data | fit wall s | goal s | epochs run (best) | s / epoch | TEST NDCG@10 (transformer / popularity) "
         "| load average |", "|---|---|---|---|---|---|---|",

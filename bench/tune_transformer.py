@@ -250,8 +250,8 @@ def main() -> None:
             spread.append({**fit_and_score(params, data["split"], data["features"], epochs(f"TEST seed {seed}")),
                            "label": f"chosen, seed {seed}"})
             log(f"TEST seed {seed}: NDCG@10 {spread[-1]['ndcg@10']:.4f}")
-            save(trials=trials, test=tests, chosen=chosen, seeded=seeded, seed_spread=spread)
-    save(trials=trials, test=tests, chosen=chosen, seeded=seeded, seed_spread=spread, done=True)
+            save(trials=trials, test=tests, chosen=chosen, seeded=seeded)
+    save(trials=trials, test=tests, chosen=chosen, seeded=seeded, done=True)
     write_section(RESULTS_MD, "tune_transformer", TITLE, render(record))
 
 

@@ -183,8 +183,8 @@ def last_states(net: nn.Module, windows: np.ndarray, device: torch.device, batch
     was_training = net.training
     net.eval()
     with torch.no_grad():
-        for member, begin in zip(members, np.cumsum([0, *widths[:-1]]), strict=True):
-            table, columns = member.items(), slice(int(begin), int(begin) + member.norm.normalized_shape[0] + 1)
+        for member, begin, width in zip(members, np.cumsum([0, *widths[:-1]]), widths, strict=True):
+            table, columns = member.items(), slice(int(begin), int(begin) + width)
             for row in range(0, len(windows), batch):
                 chunk = torch.from_numpy(windows[row:row + batch]).to(device)
                 out[row:row + len(chunk), columns] = member.encode(chunk, table)[:, -1].cpu().numpy()

@@ -171,16 +171,17 @@ class TransformerSeq(Recommender):
         if self.item_repr != "id":
             content = centred_content(_content_matrix(features.item_vectors, n_items, self.seed))
         self.loss_ = ("sampled" if n_items > SAMPLED_ABOVE else "full") if self.loss == "auto" else self.loss
+        carve = carve_last(starts, sequence, n_items, int(self.max_len))  # the same for every network
         self.epoch_stats_, self.refit_stats_, nets = [], [], []
         with torch_session(self.seed, self.threads) as device:
             for network in range(int(self.n_models)):
-                nets.append(self._fit_network(network, n_items, starts, sequence, content, device, progress))
+                nets.append(self._fit_network(network, n_items, starts, sequence, carve, content, device, progress))
             net = nets[0] if len(nets) == 1 else Ensemble(nets)
             self.item_factors_ = item_table(net).cpu().numpy().astype(np.float32)
             self.user_factors_ = last_states(net, last_windows(starts, sequence, int(self.max_len), n_items), device)
             self.net_ = net.cpu().eval()  # kept for fold-in (a new history's state) and saved with the run
 
-    def _fit_network(self, network: int, n_items: int, starts: np.ndarray, sequence: np.ndarray,
+    def _fit_network(self, network: int, n_items: int, starts: np.ndarray, sequence: np.ndarray, carve: tuple,
                      content: np.ndarray | None, device: Any, progress: Progress | None) -> Any:
         """Network number ``network`` (seed ``seed + network``): trained with early stopping on the validation
         carve, then refitted on every training item when asked; its stats join ``epoch_stats_``."""
@@ -193,7 +194,7 @@ class TransformerSeq(Recommender):
             def report(done: int, total: int, message: str) -> None:
                 progress(network * total + done, int(self.n_models) * total, message)
         torch.manual_seed(seed)
-        (sub_starts, sub_sequence), validation = carve_last(starts, sequence, n_items, int(self.max_len))
+        (sub_starts, sub_sequence), validation = carve
         net = self._network(n_items, sub_sequence, content, device)
         stats = self._train(net, sub_starts, sub_sequence, validation, np.random.default_rng(seed), device,
                             report, what=what)
